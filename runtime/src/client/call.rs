@@ -1,0 +1,373 @@
+//! Client calls: the builder every generated stub method returns, and what a call gives back.
+
+use std::future::{Future, IntoFuture};
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use futures_core::Stream;
+use http::uri::PathAndQuery;
+use tonic_prost::ProstCodec;
+
+use crate::client::channel::CallSettings;
+use crate::{CallOptions, Channel, Code, Compression, Metadata, Result, RpcError};
+
+/// Marks a call that answers with one message.
+#[derive(Debug)]
+pub struct Single<M>(PhantomData<fn() -> M>);
+
+/// Marks a call that answers with a stream of messages.
+#[derive(Debug)]
+pub struct Many<M>(PhantomData<fn() -> M>);
+
+/// A call about to be made: set options on it, then `.await` it.
+///
+/// Generated stubs return one from every method; the type aliases [`UnaryCall`],
+/// [`ServerStreamingCall`], [`ClientStreamingCall`] and [`BidiStreamingCall`] name the four kinds.
+/// Awaiting a single-response call gives the message; [`Call::with_call`] also gives the
+/// response metadata. Awaiting a streaming call gives a [`Streaming`] of messages.
+///
+/// ```no_run
+/// # use rust_rpc::{Call, Single, Metadata};
+/// # async fn demo(call: rust_rpc::UnaryCall<(), ()>) -> rust_rpc::Result<()> {
+/// let reply = call
+///     .timeout(std::time::Duration::from_secs(1))
+///     .add_metadata("x-request-id", "42")?
+///     .wait_for_ready(true)
+///     .await?;
+/// # Ok(()) }
+/// ```
+#[must_use = "a call does nothing until it is awaited"]
+pub struct Call<S, R> {
+    channel: Channel,
+    path: &'static str,
+    requests: S,
+    options: CallOptions,
+    _response: PhantomData<fn() -> R>,
+}
+
+/// A unary call: one request, one response.
+pub type UnaryCall<Req, Resp> = Call<tokio_stream::Once<Req>, Single<Resp>>;
+/// A server-streaming call: one request, a stream of responses.
+pub type ServerStreamingCall<Req, Resp> = Call<tokio_stream::Once<Req>, Many<Resp>>;
+/// A client-streaming call: a stream of requests `S`, one response.
+pub type ClientStreamingCall<S, Resp> = Call<S, Single<Resp>>;
+/// A bidirectional-streaming call: a stream of requests `S`, a stream of responses.
+pub type BidiStreamingCall<S, Resp> = Call<S, Many<Resp>>;
+
+impl<S, R> Call<S, R> {
+    pub(crate) fn new(channel: Channel, path: &'static str, requests: S, options: CallOptions) -> Self {
+        Call { channel, path, requests, options, _response: PhantomData }
+    }
+
+    /// Fails the call with DEADLINE_EXCEEDED unless it finishes within `timeout`.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.options.timeout = Some(timeout);
+        self
+    }
+
+    /// Fails the call with DEADLINE_EXCEEDED unless it finishes by `deadline`.
+    pub fn deadline(mut self, deadline: Instant) -> Self {
+        self.options.deadline = Some(deadline);
+        self
+    }
+
+    /// Sends `metadata` with the request.
+    pub fn metadata(mut self, metadata: Metadata) -> Self {
+        self.options.metadata.extend(metadata);
+        self
+    }
+
+    /// Sends one ASCII metadata entry with the request.
+    pub fn add_metadata(mut self, key: &str, value: &str) -> std::result::Result<Self, crate::MetadataError> {
+        self.options.metadata.append(key, value)?;
+        Ok(self)
+    }
+
+    /// Compresses the request messages.
+    pub fn compression(mut self, compression: Compression) -> Self {
+        self.options.compression = Some(compression);
+        self
+    }
+
+    /// Waits for the channel to connect instead of failing fast with UNAVAILABLE.
+    pub fn wait_for_ready(mut self, wait: bool) -> Self {
+        self.options.wait_for_ready = wait;
+        self
+    }
+
+    /// Applies every setting of `options` (its metadata is added to what is set already).
+    pub fn options(mut self, options: CallOptions) -> Self {
+        self.options = self.options.merged_with(options);
+        self
+    }
+}
+
+/// What a single-response call gives with [`Call::with_call`]: the message and the metadata.
+#[derive(Debug, Clone)]
+pub struct Response<M> {
+    message: M,
+    initial_metadata: Metadata,
+    trailing_metadata: Metadata,
+}
+
+impl<M> Response<M> {
+    /// The response message.
+    pub fn message(&self) -> &M {
+        &self.message
+    }
+
+    /// Takes the response message.
+    pub fn into_message(self) -> M {
+        self.message
+    }
+
+    /// The response headers the server sent (its initial metadata).
+    pub fn initial_metadata(&self) -> &Metadata {
+        &self.initial_metadata
+    }
+
+    /// The trailers the server sent with the OK status (its trailing metadata).
+    pub fn trailing_metadata(&self) -> &Metadata {
+        &self.trailing_metadata
+    }
+}
+
+type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+
+/// Starts the HTTP/2 exchange; the response stream is returned once headers arrive.
+async fn start<Req, Resp, S>(
+    channel: Channel,
+    path: &'static str,
+    requests: S,
+    options: CallOptions,
+    deadline: Option<Instant>,
+) -> Result<(Metadata, tonic::Streaming<Resp>)>
+where
+    Req: prost::Message + Send + Sync + 'static,
+    Resp: prost::Message + Default + Send + Sync + 'static,
+    S: Stream<Item = Req> + Send + 'static,
+{
+    let settings = channel.settings();
+    let options = settings.default_options.merged_with(options);
+    let mut grpc = tonic::client::Grpc::with_origin(channel.clone(), channel.origin().clone())
+        .max_decoding_message_size(settings.max_receive_message_length)
+        .accept_compressed(tonic::codec::CompressionEncoding::Gzip)
+        .accept_compressed(tonic::codec::CompressionEncoding::Zstd);
+    if let Some(limit) = settings.max_send_message_length {
+        grpc = grpc.max_encoding_message_size(limit);
+    }
+    if let Some(compression) = options.compression {
+        grpc = grpc.send_compressed(compression.to_tonic());
+    }
+    let mut request = tonic::Request::new(requests);
+    *request.metadata_mut() = options.metadata.into_tonic();
+    if let Some(deadline) = deadline {
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        let value = crate::deadline::format_grpc_timeout(remaining);
+        if let Ok(value) = value.parse() {
+            request.metadata_mut().insert("grpc-timeout", value);
+        }
+    }
+    request.extensions_mut().insert(CallSettings { wait_for_ready: options.wait_for_ready, deadline });
+    let path = PathAndQuery::from_static(path);
+    let response =
+        grpc.streaming(request, path, ProstCodec::<Req, Resp>::default()).await.map_err(RpcError::from_tonic)?;
+    let (metadata, stream, _) = response.into_parts();
+    Ok((Metadata::from_tonic(metadata), stream))
+}
+
+/// Runs `future` until `deadline`, failing with DEADLINE_EXCEEDED past it.
+async fn until<T>(deadline: Option<Instant>, future: impl Future<Output = Result<T>>) -> Result<T> {
+    match deadline {
+        None => future.await,
+        Some(deadline) => match tokio::time::timeout_at(deadline.into(), future).await {
+            Ok(result) => result,
+            Err(_) => Err(RpcError::deadline_exceeded("deadline exceeded before the call finished")),
+        },
+    }
+}
+
+fn with_headers(mut err: RpcError, headers: &Metadata) -> RpcError {
+    err.metadata_mut().extend(headers.clone());
+    err
+}
+
+async fn single<Resp>(headers: Metadata, mut stream: tonic::Streaming<Resp>) -> Result<Response<Resp>> {
+    let fail = |status: tonic::Status| with_headers(RpcError::from_tonic(status), &headers);
+    let message = match stream.message().await.map_err(fail)? {
+        Some(message) => message,
+        None => {
+            // A stream that ends OK without a message is a protocol violation; a non-OK
+            // status would have surfaced above.
+            return Err(RpcError::new(Code::Internal, "the server sent no response message"));
+        }
+    };
+    if stream.message().await.map_err(fail)?.is_some() {
+        return Err(RpcError::internal("the server sent more than one response message to a single-response call"));
+    }
+    let trailing = stream.trailers().await.map_err(fail)?.map(Metadata::from_tonic).unwrap_or_default();
+    Ok(Response { message, initial_metadata: headers, trailing_metadata: trailing })
+}
+
+impl<Req, Resp, S> Call<S, Single<Resp>>
+where
+    Req: prost::Message + Send + Sync + 'static,
+    Resp: prost::Message + Default + Send + Sync + 'static,
+    S: Stream<Item = Req> + Send + 'static,
+{
+    /// Makes the call and gives the response with its initial and trailing metadata (Python's
+    /// `with_call`).
+    pub fn with_call(self) -> impl Future<Output = Result<Response<Resp>>> + Send + 'static {
+        let deadline = self.options.effective_deadline();
+        let Call { channel, path, requests, options, .. } = self;
+        until(deadline, async move {
+            let (headers, stream) = start(channel, path, requests, options, deadline).await?;
+            single(headers, stream).await
+        })
+    }
+}
+
+impl<Req, Resp, S> IntoFuture for Call<S, Single<Resp>>
+where
+    Req: prost::Message + Send + Sync + 'static,
+    Resp: prost::Message + Default + Send + Sync + 'static,
+    S: Stream<Item = Req> + Send + 'static,
+{
+    type Output = Result<Resp>;
+    type IntoFuture = BoxFuture<Result<Resp>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        let call = self.with_call();
+        Box::pin(async move { call.await.map(Response::into_message) })
+    }
+}
+
+impl<Req, Resp, S> IntoFuture for Call<S, Many<Resp>>
+where
+    Req: prost::Message + Send + Sync + 'static,
+    Resp: prost::Message + Default + Send + Sync + 'static,
+    S: Stream<Item = Req> + Send + 'static,
+{
+    type Output = Result<Streaming<Resp>>;
+    type IntoFuture = BoxFuture<Result<Streaming<Resp>>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        let deadline = self.options.effective_deadline();
+        let Call { channel, path, requests, options, .. } = self;
+        Box::pin(async move {
+            let (headers, inner) = until(deadline, start(channel, path, requests, options, deadline)).await?;
+            Ok(Streaming {
+                inner,
+                initial_metadata: headers,
+                trailing_metadata: None,
+                deadline: deadline.map(|d| Box::pin(tokio::time::sleep_until(d.into()))),
+                finished: false,
+            })
+        })
+    }
+}
+
+/// The messages of a streaming response, with the call's metadata.
+///
+/// It is a [`Stream`] of `Result<M, RpcError>`: messages, then at most one error. The stream
+/// ends with the call: after `None`, [`Streaming::trailing_metadata`] holds the trailers. The
+/// call's deadline applies to the whole stream.
+pub struct Streaming<M> {
+    inner: tonic::Streaming<M>,
+    initial_metadata: Metadata,
+    trailing_metadata: Option<Metadata>,
+    deadline: Option<Pin<Box<tokio::time::Sleep>>>,
+    finished: bool,
+}
+
+impl<M> Streaming<M> {
+    /// The next message; `Ok(None)` when the server ended the stream with OK.
+    pub async fn message(&mut self) -> Result<Option<M>> {
+        std::future::poll_fn(|cx| Pin::new(&mut *self).poll_next(cx)).await.transpose()
+    }
+
+    /// The response headers (initial metadata).
+    pub fn initial_metadata(&self) -> &Metadata {
+        &self.initial_metadata
+    }
+
+    /// The trailers, once the stream has ended with OK.
+    pub fn trailing_metadata(&self) -> Option<&Metadata> {
+        self.trailing_metadata.as_ref()
+    }
+
+    fn fail(&mut self, err: RpcError) -> Poll<Option<Result<M>>> {
+        self.finished = true;
+        Poll::Ready(Some(Err(with_headers(err, &self.initial_metadata))))
+    }
+}
+
+impl<M> Stream for Streaming<M> {
+    type Item = Result<M>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<M>>> {
+        if self.finished {
+            return Poll::Ready(None);
+        }
+        if let Some(sleep) = self.deadline.as_mut()
+            && sleep.as_mut().poll(cx).is_ready()
+        {
+            return self.fail(RpcError::deadline_exceeded("deadline exceeded while streaming the response"));
+        }
+        match Pin::new(&mut self.inner).poll_next(cx) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(Some(Ok(message))) => Poll::Ready(Some(Ok(message))),
+            Poll::Ready(Some(Err(status))) => self.fail(RpcError::from_tonic(status)),
+            Poll::Ready(None) => {
+                self.finished = true;
+                // The body is done, so the trailers are already buffered and this resolves at once.
+                let trailers = futures_util::FutureExt::now_or_never(self.inner.trailers());
+                match trailers {
+                    Some(Err(status)) => {
+                        self.finished = false;
+                        self.fail(RpcError::from_tonic(status))
+                    }
+                    Some(Ok(trailers)) => {
+                        self.trailing_metadata = Some(trailers.map(Metadata::from_tonic).unwrap_or_default());
+                        Poll::Ready(None)
+                    }
+                    None => {
+                        self.trailing_metadata = Some(Metadata::new());
+                        Poll::Ready(None)
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl<M> std::fmt::Debug for Streaming<M> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Streaming").field("finished", &self.finished).finish()
+    }
+}
+
+impl Channel {
+    /// Starts a unary call to `path` (`/package.Service/Method`). Generated stubs call this;
+    /// use it directly only for calls without generated code.
+    pub fn unary<Req, Resp>(&self, path: &'static str, request: Req) -> UnaryCall<Req, Resp> {
+        Call::new(self.clone(), path, tokio_stream::once(request), CallOptions::default())
+    }
+
+    /// Starts a server-streaming call to `path`.
+    pub fn server_streaming<Req, Resp>(&self, path: &'static str, request: Req) -> ServerStreamingCall<Req, Resp> {
+        Call::new(self.clone(), path, tokio_stream::once(request), CallOptions::default())
+    }
+
+    /// Starts a client-streaming call to `path`, sending every message of `requests`.
+    pub fn client_streaming<S, Resp>(&self, path: &'static str, requests: S) -> ClientStreamingCall<S, Resp> {
+        Call::new(self.clone(), path, requests, CallOptions::default())
+    }
+
+    /// Starts a bidirectional-streaming call to `path`, sending every message of `requests`.
+    pub fn bidi_streaming<S, Resp>(&self, path: &'static str, requests: S) -> BidiStreamingCall<S, Resp> {
+        Call::new(self.clone(), path, requests, CallOptions::default())
+    }
+}

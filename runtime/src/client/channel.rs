@@ -1,0 +1,420 @@
+//! `Channel`: one lazily connected, self-healing HTTP/2 connection to a target.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use hyper::client::conn::http2::SendRequest;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tonic::body::Body;
+
+use crate::credentials::ChannelCredentials;
+use crate::error::{Error, ErrorKind};
+use crate::options::CallOptions;
+use crate::target::Target;
+
+/// Default limit on the size of a received message: 4 MiB, as in every gRPC implementation.
+pub(crate) const DEFAULT_MAX_RECEIVE_MESSAGE_LENGTH: usize = 4 * 1024 * 1024;
+
+/// The first reconnect backoff and its ceiling (gRPC's connection-backoff defaults are 1 s and
+/// 120 s; we start at 1 s and cap lower, since targets here are usually local services).
+const INITIAL_BACKOFF: Duration = Duration::from_secs(1);
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// A virtual connection to a gRPC server, shared by every stub made from it.
+///
+/// A channel connects lazily on its first call (or on [`Channel::ready`]), keeps one HTTP/2
+/// connection, and reconnects after the connection is lost, for example when the server
+/// restarts. Clones are cheap and share the connection: clone it into as many tasks and stubs as
+/// you like.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+/// let channel = rust_rpc::insecure_channel("localhost:50051")?;
+/// channel.ready(std::time::Duration::from_secs(5)).await?; // optional: connect now
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Channel {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    target: Target,
+    origin: http::Uri,
+    tls: Option<ChannelCredentials>,
+    settings: ChannelBuilder,
+    state: Mutex<State>,
+    /// Serializes connection attempts, so concurrent callers share one.
+    connecting: tokio::sync::Mutex<()>,
+}
+
+#[derive(Default)]
+struct State {
+    sender: Option<SendRequest<Body>>,
+    /// When the last attempt failed, the error, and when the next attempt may start.
+    failure: Option<(String, Instant)>,
+    backoff: Option<Duration>,
+    closed: bool,
+}
+
+/// Settings for a [`Channel`], for when [`insecure_channel`] and [`secure_channel`] defaults do not
+/// fit.
+///
+/// ```
+/// let channel = rust_rpc::ChannelBuilder::new("localhost:50051")
+///     .max_receive_message_length(16 * 1024 * 1024)
+///     .connect_timeout(std::time::Duration::from_secs(3))
+///     .build()?;
+/// # Ok::<(), rust_rpc::Error>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct ChannelBuilder {
+    target: String,
+    credentials: Option<ChannelCredentials>,
+    pub(crate) max_receive_message_length: usize,
+    pub(crate) max_send_message_length: Option<usize>,
+    pub(crate) default_options: CallOptions,
+    connect_timeout: Duration,
+    keepalive_interval: Option<Duration>,
+    keepalive_timeout: Duration,
+    initial_stream_window: u32,
+    initial_connection_window: u32,
+}
+
+impl ChannelBuilder {
+    /// Settings for `target` with the defaults: plaintext, 4 MiB receive limit, no send limit.
+    pub fn new(target: impl Into<String>) -> Self {
+        ChannelBuilder {
+            target: target.into(),
+            credentials: None,
+            max_receive_message_length: DEFAULT_MAX_RECEIVE_MESSAGE_LENGTH,
+            max_send_message_length: None,
+            default_options: CallOptions::default(),
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            keepalive_interval: None,
+            keepalive_timeout: Duration::from_secs(20),
+            initial_stream_window: 1024 * 1024,
+            initial_connection_window: 2 * 1024 * 1024,
+        }
+    }
+
+    /// Uses TLS with these credentials.
+    pub fn credentials(mut self, credentials: ChannelCredentials) -> Self {
+        self.credentials = Some(credentials);
+        self
+    }
+
+    /// Refuses received messages larger than `bytes` with RESOURCE_EXHAUSTED (default 4 MiB).
+    pub fn max_receive_message_length(mut self, bytes: usize) -> Self {
+        self.max_receive_message_length = bytes;
+        self
+    }
+
+    /// Refuses to send messages larger than `bytes` (default: no limit).
+    pub fn max_send_message_length(mut self, bytes: usize) -> Self {
+        self.max_send_message_length = Some(bytes);
+        self
+    }
+
+    /// Options applied to every call on the channel, under each call's own.
+    pub fn default_call_options(mut self, options: CallOptions) -> Self {
+        self.default_options = options;
+        self
+    }
+
+    /// How long one connection attempt may take (default 20 s).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Sends HTTP/2 PINGs at this interval and drops the connection when one is not answered
+    /// within `timeout` (default: no keepalive).
+    pub fn keepalive(mut self, interval: Duration, timeout: Duration) -> Self {
+        self.keepalive_interval = Some(interval);
+        self.keepalive_timeout = timeout;
+        self
+    }
+
+    /// The HTTP/2 flow-control windows: per stream and per connection, in bytes.
+    pub fn http2_windows(mut self, stream: u32, connection: u32) -> Self {
+        self.initial_stream_window = stream;
+        self.initial_connection_window = connection;
+        self
+    }
+
+    /// Makes the channel. It does not connect yet: the first call (or [`Channel::ready`]) does.
+    pub fn build(self) -> Result<Channel, Error> {
+        let target = Target::parse(&self.target)?;
+        let scheme = if self.credentials.is_some() { "https" } else { "http" };
+        let origin =
+            http::Uri::builder().scheme(scheme).authority(target.authority()).path_and_query("/").build().map_err(
+                |e| Error::new(ErrorKind::InvalidTarget, format!("invalid channel target {:?}: {e}", self.target)),
+            )?;
+        let tls = self.credentials.clone();
+        if let (Some(creds), Target::Tcp { host, .. }) = (&tls, &target) {
+            // Check the credentials now, so a bad certificate fails here and not on every call.
+            creds.connector(host)?;
+        }
+        Ok(Channel {
+            inner: Arc::new(Inner {
+                target,
+                origin,
+                tls,
+                settings: self,
+                state: Mutex::new(State::default()),
+                connecting: tokio::sync::Mutex::new(()),
+            }),
+        })
+    }
+}
+
+/// A channel without TLS to `target` (`host:port`, `dns:///host:port`, `[::1]:port`,
+/// `unix:/path`, ...). It connects on first use.
+///
+/// ```
+/// let channel = rust_rpc::insecure_channel("localhost:50051")?;
+/// # Ok::<(), rust_rpc::Error>(())
+/// ```
+pub fn insecure_channel(target: &str) -> Result<Channel, Error> {
+    ChannelBuilder::new(target).build()
+}
+
+/// A TLS channel to `target`, verifying the server with `credentials`.
+///
+/// ```no_run
+/// let ca = std::fs::read("ca.pem")?;
+/// let creds = rust_rpc::ChannelCredentials::with_root_ca(ca);
+/// let channel = rust_rpc::secure_channel("example.com:443", creds)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn secure_channel(target: &str, credentials: ChannelCredentials) -> Result<Channel, Error> {
+    ChannelBuilder::new(target).credentials(credentials).build()
+}
+
+/// Why a connection could not be had; calls report it as UNAVAILABLE.
+pub(crate) struct ConnectFailure(pub(crate) String);
+
+impl Channel {
+    /// The target this channel was made for, as `host:port` (`localhost` for Unix sockets).
+    pub fn authority(&self) -> &str {
+        self.inner.target.authority()
+    }
+
+    pub(crate) fn origin(&self) -> &http::Uri {
+        &self.inner.origin
+    }
+
+    pub(crate) fn settings(&self) -> &ChannelBuilder {
+        &self.inner.settings
+    }
+
+    /// Connects now if not connected, waiting up to `timeout` (through reconnect backoff) for the
+    /// channel to be ready. Python's `grpc.channel_ready_future(channel).result(timeout)`.
+    pub async fn ready(&self, timeout: Duration) -> Result<(), crate::RpcError> {
+        let deadline = Instant::now() + timeout;
+        self.sender(true, Some(deadline))
+            .await
+            .map(drop)
+            .map_err(|f| crate::RpcError::unavailable(format!("channel to {} not ready: {}", self.authority(), f.0)))
+    }
+
+    /// Whether the channel has a live connection right now.
+    pub fn is_connected(&self) -> bool {
+        self.lock_state().sender.as_ref().is_some_and(|s| !s.is_closed())
+    }
+
+    /// Closes the connection. Calls in flight fail, and later calls fail with UNAVAILABLE;
+    /// clones share the closed state.
+    pub fn close(&self) {
+        let mut state = self.lock_state();
+        state.closed = true;
+        state.sender = None;
+    }
+
+    fn lock_state(&self) -> std::sync::MutexGuard<'_, State> {
+        // A poisoned lock only means another thread panicked mid-update of plain data.
+        self.inner.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn live_sender(&self) -> Result<Option<SendRequest<Body>>, ConnectFailure> {
+        let state = self.lock_state();
+        if state.closed {
+            return Err(ConnectFailure("the channel was closed".into()));
+        }
+        Ok(state.sender.as_ref().filter(|s| !s.is_closed()).cloned())
+    }
+
+    /// A sender on a live connection, connecting if needed. Without `wait_for_ready` a failed or
+    /// backing-off connection fails the call at once; with it, attempts continue until `deadline`.
+    pub(crate) async fn sender(
+        &self,
+        wait_for_ready: bool,
+        deadline: Option<Instant>,
+    ) -> Result<SendRequest<Body>, ConnectFailure> {
+        if let Some(sender) = self.live_sender()? {
+            return Ok(sender);
+        }
+        loop {
+            let attempt_started = Instant::now();
+            let _turn = self.inner.connecting.lock().await;
+            if let Some(sender) = self.live_sender()? {
+                return Ok(sender);
+            }
+            let failure = self.lock_state().failure.clone();
+            if let Some((error, retry_at)) = failure {
+                let now = Instant::now();
+                let failed_while_waiting = retry_at > attempt_started;
+                if retry_at > now || failed_while_waiting {
+                    if !wait_for_ready {
+                        return Err(ConnectFailure(error));
+                    }
+                    drop(_turn);
+                    let wake = match deadline {
+                        Some(d) if d <= retry_at.max(now) => return Err(ConnectFailure(error)),
+                        _ => retry_at.max(now + Duration::from_millis(10)),
+                    };
+                    tokio::time::sleep_until(wake.into()).await;
+                    continue;
+                }
+            }
+            match self.connect().await {
+                Ok(sender) => {
+                    let mut state = self.lock_state();
+                    state.sender = Some(sender.clone());
+                    state.failure = None;
+                    state.backoff = None;
+                    return Ok(sender);
+                }
+                Err(error) => {
+                    let mut state = self.lock_state();
+                    let backoff = state.backoff.map_or(INITIAL_BACKOFF, |b| (b * 8 / 5).min(MAX_BACKOFF));
+                    state.backoff = Some(backoff);
+                    state.failure = Some((error.0.clone(), Instant::now() + backoff));
+                    if !wait_for_ready {
+                        return Err(error);
+                    }
+                }
+            }
+        }
+    }
+
+    async fn connect(&self) -> Result<SendRequest<Body>, ConnectFailure> {
+        let settings = &self.inner.settings;
+        let io = tokio::time::timeout(settings.connect_timeout, self.open_transport())
+            .await
+            .map_err(|_| ConnectFailure(format!("connecting to {} timed out", self.authority())))??;
+        let mut builder = hyper::client::conn::http2::Builder::new(TokioExecutor::new());
+        builder
+            .timer(TokioTimer::new())
+            .initial_stream_window_size(settings.initial_stream_window)
+            .initial_connection_window_size(settings.initial_connection_window)
+            .max_header_list_size(16 * 1024 * 1024);
+        if let Some(interval) = settings.keepalive_interval {
+            builder
+                .keep_alive_interval(interval)
+                .keep_alive_timeout(settings.keepalive_timeout)
+                .keep_alive_while_idle(true);
+        }
+        let (sender, connection) = builder
+            .handshake(TokioIo::new(io))
+            .await
+            .map_err(|e| ConnectFailure(format!("HTTP/2 handshake with {} failed: {e}", self.authority())))?;
+        tokio::spawn(async move {
+            // The connection ends when the peer goes away or every sender is dropped; either
+            // way the sender reports closed and the next call reconnects.
+            let _ = connection.await;
+        });
+        Ok(sender)
+    }
+
+    async fn open_transport(&self) -> Result<Box<dyn IoStream>, ConnectFailure> {
+        let fail = |e: std::io::Error| ConnectFailure(format!("failed to connect to {}: {e}", self.authority()));
+        match &self.inner.target {
+            Target::Unix(path) => {
+                let stream = tokio::net::UnixStream::connect(path)
+                    .await
+                    .map_err(|e| ConnectFailure(format!("failed to connect to unix:{}: {e}", path.display())))?;
+                self.maybe_tls(stream, "localhost").await
+            }
+            Target::Tcp { host, port, .. } => {
+                let stream = tokio::net::TcpStream::connect((host.as_str(), *port)).await.map_err(fail)?;
+                let _ = stream.set_nodelay(true);
+                self.maybe_tls(stream, host).await
+            }
+        }
+    }
+
+    async fn maybe_tls<S: IoStream>(&self, stream: S, host: &str) -> Result<Box<dyn IoStream>, ConnectFailure> {
+        let Some(creds) = &self.inner.tls else {
+            return Ok(Box::new(stream));
+        };
+        let (connector, name) = creds.connector(host).map_err(|e| ConnectFailure(e.to_string()))?;
+        let tls = connector
+            .connect(name, stream)
+            .await
+            .map_err(|e| ConnectFailure(format!("TLS handshake with {} failed: {e}", self.authority())))?;
+        Ok(Box::new(tls))
+    }
+}
+
+/// A connected byte stream: TCP, Unix, or either under TLS.
+pub(crate) trait IoStream: AsyncRead + AsyncWrite + Send + Unpin + 'static {}
+impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> IoStream for T {}
+
+impl fmt::Debug for Channel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Channel")
+            .field("target", &self.inner.settings.target)
+            .field("connected", &self.is_connected())
+            .finish()
+    }
+}
+
+/// Marks a request whose call asked to wait for the connection.
+#[derive(Clone, Copy)]
+pub(crate) struct CallSettings {
+    pub(crate) wait_for_ready: bool,
+    pub(crate) deadline: Option<Instant>,
+}
+
+/// The channel as a tower service, so tonic's client codec can drive it. Errors are
+/// `tonic::Status` values, which tonic passes through unchanged.
+impl tower::Service<http::Request<Body>> for Channel {
+    type Response = http::Response<hyper::body::Incoming>;
+    type Error = Box<dyn std::error::Error + Send + Sync>;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: http::Request<Body>) -> Self::Future {
+        let channel = self.clone();
+        Box::pin(async move {
+            let settings = request.extensions().get::<CallSettings>().copied();
+            let (wait, deadline) = settings.map_or((false, None), |s| (s.wait_for_ready, s.deadline));
+            let mut sender =
+                channel.sender(wait, deadline).await.map_err(|f| Box::new(tonic::Status::unavailable(f.0)))?;
+            sender.send_request(request).await.map_err(|e| {
+                let status = tonic::Status::from_error(Box::new(e));
+                let status = if status.code() == tonic::Code::Unknown {
+                    tonic::Status::unavailable(format!(
+                        "connection to {} failed: {}",
+                        channel.authority(),
+                        status.message()
+                    ))
+                } else {
+                    status
+                };
+                Box::new(status) as Self::Error
+            })
+        })
+    }
+}

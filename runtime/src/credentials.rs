@@ -1,0 +1,179 @@
+//! TLS credentials for channels and servers, on rustls with the ring provider.
+
+use std::sync::Arc;
+
+use tokio_rustls::rustls::{
+    self, ClientConfig, RootCertStore, ServerConfig,
+    crypto::CryptoProvider,
+    pki_types::{CertificateDer, PrivateKeyDer, ServerName, pem::PemObject},
+    server::WebPkiClientVerifier,
+};
+
+use crate::error::{Error, ErrorKind};
+
+fn provider() -> Arc<CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+fn tls_error(what: &str, err: impl std::error::Error + Send + Sync + 'static) -> Error {
+    Error::new(ErrorKind::Tls, format!("{what}: {err}")).with_source(err)
+}
+
+fn parse_certs(pem: &[u8], what: &str) -> Result<Vec<CertificateDer<'static>>, Error> {
+    let certs = CertificateDer::pem_slice_iter(pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| tls_error(&format!("could not read the {what} PEM"), e))?;
+    if certs.is_empty() {
+        return Err(Error::new(ErrorKind::Tls, format!("the {what} PEM holds no CERTIFICATE block")));
+    }
+    Ok(certs)
+}
+
+fn parse_key(pem: &[u8]) -> Result<PrivateKeyDer<'static>, Error> {
+    PrivateKeyDer::from_pem_slice(pem).map_err(|e| tls_error("could not read the private key PEM", e))
+}
+
+fn root_store(pem: &[u8]) -> Result<RootCertStore, Error> {
+    let mut roots = RootCertStore::empty();
+    for cert in parse_certs(pem, "root CA")? {
+        roots.add(cert).map_err(|e| tls_error("a root CA certificate was refused", e))?;
+    }
+    Ok(roots)
+}
+
+/// How a [`Channel`](crate::Channel) made by [`secure_channel`](crate::secure_channel) proves
+/// the server is who it claims, and optionally who the client is (mutual TLS).
+///
+/// ```
+/// use rust_rpc::ChannelCredentials;
+///
+/// // Trust the operating system's roots:
+/// let system = ChannelCredentials::system_roots();
+/// // Or a private CA, for a server whose certificate names "foo.test.google.fr":
+/// # let ca_pem = rcgen_free_example_pem();
+/// # fn rcgen_free_example_pem() -> Vec<u8> { Vec::new() }
+/// let private = ChannelCredentials::with_root_ca(ca_pem).server_name_override("foo.test.google.fr");
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct ChannelCredentials {
+    root_ca_pem: Option<Vec<u8>>,
+    identity: Option<(Vec<u8>, Vec<u8>)>,
+    server_name: Option<String>,
+}
+
+impl ChannelCredentials {
+    /// Trusts the operating system's root certificates.
+    pub fn system_roots() -> Self {
+        Self::default()
+    }
+
+    /// Trusts only the CA certificates in `pem`.
+    pub fn with_root_ca(pem: impl Into<Vec<u8>>) -> Self {
+        ChannelCredentials { root_ca_pem: Some(pem.into()), ..Self::default() }
+    }
+
+    /// Presents a client certificate chain and its private key (both PEM), for mutual TLS.
+    pub fn client_identity(mut self, cert_chain_pem: impl Into<Vec<u8>>, key_pem: impl Into<Vec<u8>>) -> Self {
+        self.identity = Some((cert_chain_pem.into(), key_pem.into()));
+        self
+    }
+
+    /// Checks the server's certificate against `name` instead of the target's host (Python's
+    /// `grpc.ssl_target_name_override`); meant for tests.
+    pub fn server_name_override(mut self, name: impl Into<String>) -> Self {
+        self.server_name = Some(name.into());
+        self
+    }
+
+    /// Builds the rustls connector and the name to verify for a target host.
+    pub(crate) fn connector(&self, host: &str) -> Result<(tokio_rustls::TlsConnector, ServerName<'static>), Error> {
+        let roots = match &self.root_ca_pem {
+            Some(pem) => root_store(pem)?,
+            None => {
+                let mut roots = RootCertStore::empty();
+                let loaded = rustls_native_certs::load_native_certs();
+                let (added, _ignored) = roots.add_parsable_certificates(loaded.certs);
+                if added == 0 {
+                    return Err(Error::new(
+                        ErrorKind::Tls,
+                        "no system root certificates were found: install ca-certificates or use ChannelCredentials::with_root_ca",
+                    ));
+                }
+                roots
+            }
+        };
+        let builder = ClientConfig::builder_with_provider(provider())
+            .with_safe_default_protocol_versions()
+            .map_err(|e| tls_error("unsupported TLS versions", e))?
+            .with_root_certificates(roots);
+        let mut config = match &self.identity {
+            Some((chain, key)) => builder
+                .with_client_auth_cert(parse_certs(chain, "client certificate")?, parse_key(key)?)
+                .map_err(|e| tls_error("the client certificate was refused", e))?,
+            None => builder.with_no_client_auth(),
+        };
+        config.alpn_protocols = vec![b"h2".to_vec()];
+        let name = self.server_name.as_deref().unwrap_or(host).to_owned();
+        let server_name = ServerName::try_from(name.clone())
+            .map_err(|e| tls_error(&format!("{name:?} is not a valid TLS server name"), e))?;
+        Ok((tokio_rustls::TlsConnector::from(Arc::new(config)), server_name))
+    }
+}
+
+/// The certificate a server presents on a port added with
+/// [`Server::add_secure_port`](crate::Server::add_secure_port), and optionally the CA its clients'
+/// certificates must chain to (mutual TLS).
+#[derive(Clone, Debug)]
+pub struct ServerCredentials {
+    cert_chain_pem: Vec<u8>,
+    key_pem: Vec<u8>,
+    client_ca_pem: Option<Vec<u8>>,
+    client_auth_optional: bool,
+}
+
+impl ServerCredentials {
+    /// Presents `cert_chain_pem` (leaf first) with its private key `key_pem`.
+    pub fn new(cert_chain_pem: impl Into<Vec<u8>>, key_pem: impl Into<Vec<u8>>) -> Self {
+        ServerCredentials {
+            cert_chain_pem: cert_chain_pem.into(),
+            key_pem: key_pem.into(),
+            client_ca_pem: None,
+            client_auth_optional: false,
+        }
+    }
+
+    /// Requires every client to present a certificate issued by a CA in `pem` (mutual TLS).
+    pub fn require_client_auth(mut self, client_ca_pem: impl Into<Vec<u8>>) -> Self {
+        self.client_ca_pem = Some(client_ca_pem.into());
+        self.client_auth_optional = false;
+        self
+    }
+
+    /// Verifies a client certificate against `pem` when one is presented, and accepts clients
+    /// that present none.
+    pub fn optional_client_auth(mut self, client_ca_pem: impl Into<Vec<u8>>) -> Self {
+        self.client_ca_pem = Some(client_ca_pem.into());
+        self.client_auth_optional = true;
+        self
+    }
+
+    pub(crate) fn acceptor(&self) -> Result<tokio_rustls::TlsAcceptor, Error> {
+        let builder = ServerConfig::builder_with_provider(provider())
+            .with_safe_default_protocol_versions()
+            .map_err(|e| tls_error("unsupported TLS versions", e))?;
+        let builder = match &self.client_ca_pem {
+            Some(pem) => {
+                let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(root_store(pem)?), provider());
+                let verifier = if self.client_auth_optional { verifier.allow_unauthenticated() } else { verifier };
+                let verifier = verifier.build().map_err(|e| tls_error("the client CA was refused", e))?;
+                builder.with_client_cert_verifier(verifier)
+            }
+            None => builder.with_no_client_auth(),
+        };
+        let mut config = builder
+            .with_single_cert(parse_certs(&self.cert_chain_pem, "server certificate")?, parse_key(&self.key_pem)?)
+            .map_err(|e| tls_error("the server certificate or key was refused", e))?;
+        config.alpn_protocols = vec![b"h2".to_vec()];
+        Ok(tokio_rustls::TlsAcceptor::from(Arc::new(config)))
+    }
+}

@@ -1,0 +1,307 @@
+//! The error of a failed RPC, and the error of setting up channels and servers.
+
+use std::fmt;
+
+use bytes::Bytes;
+
+use crate::{Code, Metadata};
+
+/// The result of an RPC: the value, or the [`RpcError`] the call ended with.
+pub type Result<T, E = RpcError> = std::result::Result<T, E>;
+
+/// An RPC that ended with a status other than OK.
+///
+/// It carries the status [`Code`], the human-readable `details` text (`grpc-message`), the
+/// metadata that came with the failure (response headers and trailers on the client, the
+/// trailers to send on the server) and the binary `grpc-status-details-bin` payload, which is an
+/// encoded `google.rpc.Status` when a peer sends rich error details.
+///
+/// A servicer returns one to fail a call; a client receives one when a call fails. OK is never
+/// an error: constructing one with [`Code::Ok`] gives [`Code::Unknown`].
+///
+/// ```
+/// use rust_rpc::{Code, RpcError};
+///
+/// let err = RpcError::not_found("no feature at 0,0");
+/// assert_eq!(err.code(), Code::NotFound);
+/// assert_eq!(err.details(), "no feature at 0,0");
+/// assert_eq!(err.to_string(), "NOT_FOUND: no feature at 0,0");
+/// ```
+#[derive(Clone)]
+pub struct RpcError(Box<Inner>);
+
+#[derive(Clone)]
+struct Inner {
+    code: Code,
+    details: String,
+    metadata: Metadata,
+    status_details: Bytes,
+}
+
+macro_rules! constructors {
+    ($($(#[$doc:meta])* $name:ident => $code:ident,)*) => {
+        $(
+            $(#[$doc])*
+            pub fn $name(details: impl Into<String>) -> RpcError {
+                RpcError::new(Code::$code, details)
+            }
+        )*
+    };
+}
+
+impl RpcError {
+    /// An error with `code` and `details`.
+    pub fn new(code: Code, details: impl Into<String>) -> RpcError {
+        let code = if code == Code::Ok { Code::Unknown } else { code };
+        RpcError(Box::new(Inner {
+            code,
+            details: details.into(),
+            metadata: Metadata::new(),
+            status_details: Bytes::new(),
+        }))
+    }
+
+    constructors! {
+        /// A [`Code::Cancelled`] error.
+        cancelled => Cancelled,
+        /// A [`Code::Unknown`] error.
+        unknown => Unknown,
+        /// A [`Code::InvalidArgument`] error.
+        invalid_argument => InvalidArgument,
+        /// A [`Code::DeadlineExceeded`] error.
+        deadline_exceeded => DeadlineExceeded,
+        /// A [`Code::NotFound`] error.
+        not_found => NotFound,
+        /// A [`Code::AlreadyExists`] error.
+        already_exists => AlreadyExists,
+        /// A [`Code::PermissionDenied`] error.
+        permission_denied => PermissionDenied,
+        /// A [`Code::ResourceExhausted`] error.
+        resource_exhausted => ResourceExhausted,
+        /// A [`Code::FailedPrecondition`] error.
+        failed_precondition => FailedPrecondition,
+        /// A [`Code::Aborted`] error.
+        aborted => Aborted,
+        /// A [`Code::OutOfRange`] error.
+        out_of_range => OutOfRange,
+        /// A [`Code::Unimplemented`] error.
+        unimplemented => Unimplemented,
+        /// A [`Code::Internal`] error.
+        internal => Internal,
+        /// A [`Code::Unavailable`] error.
+        unavailable => Unavailable,
+        /// A [`Code::DataLoss`] error.
+        data_loss => DataLoss,
+        /// A [`Code::Unauthenticated`] error.
+        unauthenticated => Unauthenticated,
+    }
+
+    /// Adds metadata: sent as trailers when a servicer returns this error.
+    pub fn with_metadata(mut self, metadata: Metadata) -> RpcError {
+        self.0.metadata.extend(metadata);
+        self
+    }
+
+    /// Sets the binary status details (`grpc-status-details-bin`), usually an encoded
+    /// `google.rpc.Status`.
+    pub fn with_status_details(mut self, details: impl Into<Bytes>) -> RpcError {
+        self.0.status_details = details.into();
+        self
+    }
+
+    /// The status code; never [`Code::Ok`].
+    pub fn code(&self) -> Code {
+        self.0.code
+    }
+
+    /// The details text (`grpc-message`).
+    pub fn details(&self) -> &str {
+        &self.0.details
+    }
+
+    /// The metadata sent with the error: on the client, the response's headers and trailers.
+    pub fn metadata(&self) -> &Metadata {
+        &self.0.metadata
+    }
+
+    /// Mutable access to the metadata.
+    pub fn metadata_mut(&mut self) -> &mut Metadata {
+        &mut self.0.metadata
+    }
+
+    /// The raw `grpc-status-details-bin` payload; empty when the peer sent none.
+    pub fn status_details(&self) -> &[u8] {
+        &self.0.status_details
+    }
+
+    /// The `grpc-status-details-bin` payload decoded as a `google.rpc.Status`, when present.
+    pub fn rich_status(&self) -> Option<RichStatus> {
+        if self.0.status_details.is_empty() {
+            return None;
+        }
+        prost::Message::decode(self.0.status_details.as_ref()).ok()
+    }
+
+    /// Converts a status received from tonic. An OK status is not an error: callers handle it
+    /// before converting.
+    pub(crate) fn from_tonic(status: tonic::Status) -> RpcError {
+        let code = Code::from_tonic(status.code());
+        let details = status.message().to_owned();
+        let status_details = status.details().to_vec();
+        let metadata = Metadata::from_tonic(status.metadata().clone());
+        RpcError::new(code, details).with_metadata(metadata).with_status_details(status_details)
+    }
+
+    pub(crate) fn into_tonic(self) -> tonic::Status {
+        let inner = *self.0;
+        tonic::Status::with_details_and_metadata(
+            inner.code.to_tonic(),
+            inner.details,
+            inner.status_details,
+            inner.metadata.into_tonic(),
+        )
+    }
+}
+
+impl fmt::Display for RpcError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0.details.is_empty() {
+            write!(f, "{}", self.0.code)
+        } else {
+            write!(f, "{}: {}", self.0.code, self.0.details)
+        }
+    }
+}
+
+impl fmt::Debug for RpcError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("RpcError");
+        d.field("code", &self.0.code).field("details", &self.0.details);
+        if !self.0.metadata.is_empty() {
+            d.field("metadata", &self.0.metadata);
+        }
+        if !self.0.status_details.is_empty() {
+            d.field("status_details", &self.0.status_details.len());
+        }
+        d.finish()
+    }
+}
+
+impl std::error::Error for RpcError {}
+
+impl From<crate::MetadataError> for RpcError {
+    fn from(err: crate::MetadataError) -> Self {
+        RpcError::internal(err.to_string())
+    }
+}
+
+impl From<prost::DecodeError> for RpcError {
+    fn from(err: prost::DecodeError) -> Self {
+        RpcError::internal(format!("failed to decode protobuf message: {err}"))
+    }
+}
+
+/// The `google.rpc.Status` message that rich error details travel in
+/// (`grpc-status-details-bin`).
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct RichStatus {
+    /// The status code; should match the call's.
+    #[prost(int32, tag = "1")]
+    pub code: i32,
+    /// A developer-facing message.
+    #[prost(string, tag = "2")]
+    pub message: String,
+    /// Typed details, such as `google.rpc.BadRequest`.
+    #[prost(message, repeated, tag = "3")]
+    pub details: Vec<prost_types::Any>,
+}
+
+/// An error setting up a channel or server (not an RPC failure: those are [`RpcError`]).
+///
+/// The message is for people; match on the predicates (`is_*`), not on the text.
+#[derive(Debug)]
+pub struct Error {
+    kind: ErrorKind,
+    message: String,
+    source: Option<Box<dyn std::error::Error + Send + Sync>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ErrorKind {
+    InvalidTarget,
+    Bind,
+    Tls,
+    State,
+    Runtime,
+}
+
+impl Error {
+    pub(crate) fn new(kind: ErrorKind, message: impl Into<String>) -> Error {
+        Error { kind, message: message.into(), source: None }
+    }
+
+    pub(crate) fn with_source(mut self, source: impl std::error::Error + Send + Sync + 'static) -> Error {
+        self.source = Some(Box::new(source));
+        self
+    }
+
+    /// The channel target could not be parsed.
+    pub fn is_invalid_target(&self) -> bool {
+        self.kind == ErrorKind::InvalidTarget
+    }
+
+    /// A server port could not be bound.
+    pub fn is_bind(&self) -> bool {
+        self.kind == ErrorKind::Bind
+    }
+
+    /// A certificate, key or TLS setting was refused.
+    pub fn is_tls(&self) -> bool {
+        self.kind == ErrorKind::Tls
+    }
+
+    /// The call does not fit the object's state (a port added after `start`, say).
+    pub fn is_state(&self) -> bool {
+        self.kind == ErrorKind::State
+    }
+
+    /// The call needs a Tokio runtime and was made outside one.
+    pub fn is_runtime(&self) -> bool {
+        self.kind == ErrorKind::Runtime
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source.as_deref().map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ok_is_never_an_error() {
+        assert_eq!(RpcError::new(Code::Ok, "x").code(), Code::Unknown);
+    }
+
+    #[test]
+    fn tonic_round_trip_keeps_everything() {
+        let mut md = Metadata::new();
+        md.insert("k", "v").expect("valid");
+        let err = RpcError::aborted("retry").with_metadata(md).with_status_details(&b"\x08\x0a"[..]);
+        let back = RpcError::from_tonic(err.clone().into_tonic());
+        assert_eq!(back.code(), Code::Aborted);
+        assert_eq!(back.details(), "retry");
+        assert_eq!(back.metadata().get("k"), Some("v"));
+        assert_eq!(back.status_details(), b"\x08\x0a");
+        assert_eq!(back.rich_status().map(|s| s.code), Some(10));
+    }
+}

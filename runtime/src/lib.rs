@@ -1,0 +1,156 @@
+//! # rust-rpc
+//!
+//! A gRPC runtime with the API gRPC users already know from Python's `grpc` module, made
+//! idiomatic async Rust: [`insecure_channel`] and [`secure_channel`] give a [`Channel`]; a
+//! [`Server`] takes services and ports ([`Server::add_insecure_port`] returns the bound port),
+//! then [`start`](Server::start), [`stop`](Server::stop) and
+//! [`wait_for_termination`](Server::wait_for_termination); failed calls are [`RpcError`]s
+//! carrying a [`Code`], details and [`Metadata`].
+//!
+//! Typed stubs come from the `rust-rpc-codegen` crate (the `protoc-gen-rust-rpc` plugin, or
+//! `build.rs`). Generated code depends on this crate alone.
+//!
+//! ## A client
+//!
+//! ```no_run
+//! # mod helloworld {
+//! #     #[derive(Clone, PartialEq, prost::Message)] pub struct HelloRequest { #[prost(string, tag = "1")] pub name: String }
+//! #     #[derive(Clone, PartialEq, prost::Message)] pub struct HelloReply { #[prost(string, tag = "1")] pub message: String }
+//! #     pub struct GreeterClient(rust_rpc::Channel);
+//! #     impl GreeterClient {
+//! #         pub fn new(c: rust_rpc::Channel) -> Self { Self(c) }
+//! #         pub fn say_hello(&self, r: HelloRequest) -> rust_rpc::UnaryCall<HelloRequest, HelloReply> { self.0.unary("/helloworld.Greeter/SayHello", r) }
+//! #     }
+//! # }
+//! use std::time::Duration;
+//! use helloworld::{GreeterClient, HelloRequest}; // generated
+//!
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! let channel = rust_rpc::insecure_channel("localhost:50051")?;
+//! let client = GreeterClient::new(channel);
+//! let reply = client
+//!     .say_hello(HelloRequest { name: "world".into() })
+//!     .timeout(Duration::from_secs(1))
+//!     .await?;
+//! println!("{}", reply.message);
+//! # Ok(()) }
+//! ```
+//!
+//! ## A server
+//!
+//! ```no_run
+//! # mod helloworld {
+//! #     #[derive(Clone, PartialEq, prost::Message)] pub struct HelloRequest { #[prost(string, tag = "1")] pub name: String }
+//! #     #[derive(Clone, PartialEq, prost::Message)] pub struct HelloReply { #[prost(string, tag = "1")] pub message: String }
+//! #     pub trait Greeter: Send + Sync + 'static {
+//! #         fn say_hello(&self, r: HelloRequest, c: rust_rpc::ServicerContext) -> impl std::future::Future<Output = rust_rpc::Result<HelloReply>> + Send;
+//! #     }
+//! #     pub fn add_greeter_servicer_to_server<S: Greeter>(s: S, server: &rust_rpc::Server) -> Result<(), rust_rpc::Error> {
+//! #         server.add_service(rust_rpc::ServiceDefinition::builder("helloworld.Greeter", s)
+//! #             .unary("SayHello", |s: std::sync::Arc<S>, r, c| async move { s.say_hello(r, c).await }).build())
+//! #     }
+//! # }
+//! use helloworld::{Greeter, HelloReply, HelloRequest}; // generated
+//! use rust_rpc::{Result, RpcError, ServicerContext};
+//!
+//! struct MyGreeter;
+//!
+//! impl Greeter for MyGreeter {
+//!     async fn say_hello(&self, request: HelloRequest, _context: ServicerContext) -> Result<HelloReply> {
+//!         if request.name.is_empty() {
+//!             return Err(RpcError::invalid_argument("name must not be empty"));
+//!         }
+//!         Ok(HelloReply { message: format!("Hello {}", request.name) })
+//!     }
+//! }
+//!
+//! # async fn demo() -> Result<(), rust_rpc::Error> {
+//! let server = rust_rpc::Server::new();
+//! helloworld::add_greeter_servicer_to_server(MyGreeter, &server)?;
+//! let port = server.add_insecure_port("[::]:50051")?;
+//! server.start()?;
+//! server.wait_for_termination(None).await;
+//! # Ok(()) }
+//! ```
+//!
+//! ## Behaviour
+//!
+//! Defaults and wire behaviour follow grpc-go, grpc-java and Python grpc: received messages are
+//! limited to 4 MiB; an expired deadline is DEADLINE_EXCEEDED on both sides; a refused
+//! connection is UNAVAILABLE; an unknown method or service is UNIMPLEMENTED; a malformed
+//! request message is INTERNAL; a message over the limit is RESOURCE_EXHAUSTED; gzip and zstd
+//! compression are negotiated through `grpc-accept-encoding`.
+
+#![warn(clippy::unwrap_used)]
+
+mod client;
+mod code;
+mod credentials;
+mod deadline;
+mod error;
+mod metadata;
+mod options;
+mod server;
+mod target;
+
+pub use client::call::{
+    BidiStreamingCall, Call, ClientStreamingCall, Many, Response, ServerStreamingCall, Single, Streaming, UnaryCall,
+};
+pub use client::channel::{Channel, ChannelBuilder, insecure_channel, secure_channel};
+pub use code::Code;
+pub use credentials::{ChannelCredentials, ServerCredentials};
+pub use error::{Error, Result, RichStatus, RpcError};
+pub use metadata::{Metadata, MetadataError, MetadataValue};
+pub use options::{CallOptions, Compression};
+pub use server::context::ServicerContext;
+pub use server::service::{ServiceBuilder, ServiceDefinition};
+pub use server::stream::{RequestStream, ResponseSender, ResponseStream};
+pub use server::{Server, ServerBuilder};
+
+/// Streams of request messages for client-streaming calls: `stream::iter(vec)` turns any
+/// iterator into one.
+pub mod stream {
+    pub use futures_core::Stream;
+    pub use tokio_stream::{StreamExt, iter, once};
+}
+
+/// Everything generated code uses, behind one path. Not for hand-written code: it changes with
+/// the code generator.
+#[doc(hidden)]
+pub mod __codegen {
+    pub use prost;
+    pub use prost_types;
+
+    pub use crate::stream::Stream;
+    pub use crate::{
+        BidiStreamingCall, CallOptions, Channel, ClientStreamingCall, Error, RequestStream, ResponseStream, Result,
+        RpcError, Server, ServerStreamingCall, ServiceDefinition, ServicerContext, UnaryCall,
+    };
+    pub use std::future::Future;
+    pub use std::sync::Arc;
+
+    /// Generated code names this constant; a mismatch means the generator and the runtime come
+    /// from different releases: use the same version of `rust-rpc` and `rust-rpc-codegen`.
+    pub const RUNTIME_SUPPORTS_CODEGEN_V1: () = ();
+
+    /// The default body of a servicer method that was not implemented.
+    pub fn unimplemented<T>(method: &str) -> std::future::Ready<Result<T>> {
+        std::future::ready(Err(RpcError::unimplemented(format!("method {method} is not implemented"))))
+    }
+}
+
+/// Includes the code generated for a proto package by `rust-rpc-codegen` in `build.rs`.
+///
+/// `include_proto!("helloworld")` includes `$OUT_DIR/helloworld.rs`.
+///
+/// ```ignore
+/// pub mod helloworld {
+///     rust_rpc::include_proto!("helloworld");
+/// }
+/// ```
+#[macro_export]
+macro_rules! include_proto {
+    ($package:tt) => {
+        include!(concat!(env!("OUT_DIR"), concat!("/", $package, ".rs")));
+    };
+}

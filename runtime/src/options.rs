@@ -1,0 +1,136 @@
+//! Per-call options: deadline, metadata, compression, wait-for-ready.
+
+use std::time::{Duration, Instant};
+
+use crate::Metadata;
+
+/// A message compression algorithm, negotiated through `grpc-accept-encoding`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Compression {
+    /// gzip (`grpc-encoding: gzip`).
+    Gzip,
+    /// Zstandard (`grpc-encoding: zstd`).
+    Zstd,
+}
+
+impl Compression {
+    /// The name used in `grpc-encoding` headers.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Compression::Gzip => "gzip",
+            Compression::Zstd => "zstd",
+        }
+    }
+
+    /// The algorithm a `grpc-encoding` name stands for; `None` for `identity` and unknown names.
+    pub fn from_name(name: &str) -> Option<Compression> {
+        match name.trim() {
+            "gzip" => Some(Compression::Gzip),
+            "zstd" => Some(Compression::Zstd),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn to_tonic(self) -> tonic::codec::CompressionEncoding {
+        match self {
+            Compression::Gzip => tonic::codec::CompressionEncoding::Gzip,
+            Compression::Zstd => tonic::codec::CompressionEncoding::Zstd,
+        }
+    }
+
+    /// The value both sides advertise in `grpc-accept-encoding`.
+    pub(crate) const ACCEPT_ENCODING: &'static str = "gzip,zstd";
+}
+
+/// Options for one call: timeout or deadline, request metadata, compression and wait-for-ready.
+///
+/// Every generated stub call accepts these through its call builder (`.timeout(..)`,
+/// `.metadata(..)`, `.options(..)`); a `CallOptions` value is handy when the same options go to
+/// many calls.
+///
+/// ```
+/// use std::time::Duration;
+/// use rust_rpc::{CallOptions, Compression, Metadata};
+///
+/// let mut metadata = Metadata::new();
+/// metadata.insert("authorization", "Bearer token")?;
+/// let options = CallOptions::new()
+///     .timeout(Duration::from_secs(2))
+///     .metadata(metadata)
+///     .compression(Compression::Gzip)
+///     .wait_for_ready(true);
+/// assert!(options.effective_deadline().is_some());
+/// # Ok::<(), rust_rpc::MetadataError>(())
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct CallOptions {
+    pub(crate) timeout: Option<Duration>,
+    pub(crate) deadline: Option<Instant>,
+    pub(crate) metadata: Metadata,
+    pub(crate) compression: Option<Compression>,
+    pub(crate) wait_for_ready: bool,
+}
+
+impl CallOptions {
+    /// No deadline, no metadata, no compression, fail fast.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Fails the call with DEADLINE_EXCEEDED if it has not finished `timeout` after it starts.
+    /// The server is told through the `grpc-timeout` header.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// Fails the call with DEADLINE_EXCEEDED if it has not finished by `deadline`. With both a
+    /// timeout and a deadline, the earlier wins.
+    pub fn deadline(mut self, deadline: Instant) -> Self {
+        self.deadline = Some(deadline);
+        self
+    }
+
+    /// Sends `metadata` with the request, added to any metadata set before.
+    pub fn metadata(mut self, metadata: Metadata) -> Self {
+        self.metadata.extend(metadata);
+        self
+    }
+
+    /// Compresses the request messages with `compression`.
+    pub fn compression(mut self, compression: Compression) -> Self {
+        self.compression = Some(compression);
+        self
+    }
+
+    /// With `true`, a call made while the channel cannot connect waits (until its deadline) for
+    /// the connection instead of failing at once with UNAVAILABLE.
+    pub fn wait_for_ready(mut self, wait: bool) -> Self {
+        self.wait_for_ready = wait;
+        self
+    }
+
+    /// The deadline a call started now would have: the earlier of `deadline` and now + `timeout`.
+    pub fn effective_deadline(&self) -> Option<Instant> {
+        let from_timeout = self.timeout.and_then(|t| Instant::now().checked_add(t));
+        match (from_timeout, self.deadline) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Combines `self` (defaults) with `other` (this call's options): other's settings win, and
+    /// metadata from both is sent.
+    pub(crate) fn merged_with(&self, other: CallOptions) -> CallOptions {
+        let mut metadata = self.metadata.clone();
+        metadata.extend(other.metadata);
+        CallOptions {
+            timeout: other.timeout.or(self.timeout),
+            deadline: other.deadline.or(self.deadline),
+            metadata,
+            compression: other.compression.or(self.compression),
+            wait_for_ready: other.wait_for_ready || self.wait_for_ready,
+        }
+    }
+}

@@ -1,0 +1,199 @@
+//! One call on the server: decode the requests, run the handler under the deadline, encode the
+//! responses and the final status.
+
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use futures_core::Stream;
+use futures_util::FutureExt;
+use hyper::body::Incoming;
+use tokio_util::sync::{CancellationToken, DropGuard, WaitForCancellationFutureOwned};
+use tonic::body::Body;
+use tonic::codec::{Codec, EncodeBody, SingleMessageCompressionOverride};
+use tonic_prost::ProstCodec;
+
+use crate::{Compression, Metadata, RequestStream, ResponseStream, Result, RpcError, ServicerContext};
+
+/// Server-wide limits, shared by every call.
+#[derive(Debug, Clone)]
+pub(crate) struct Limits {
+    pub(crate) max_receive_message_length: usize,
+    pub(crate) max_send_message_length: usize,
+}
+
+/// What a call needs besides its context: limits, the server's stop signal, and the encodings
+/// the router read off the request headers.
+#[derive(Clone)]
+pub(crate) struct CallEnv {
+    pub(crate) limits: Arc<Limits>,
+    pub(crate) stop: CancellationToken,
+    pub(crate) request_encoding: Option<Compression>,
+    pub(crate) accepts_gzip: bool,
+    pub(crate) accepts_zstd: bool,
+}
+
+impl CallEnv {
+    fn accepts(&self, compression: Compression) -> bool {
+        match compression {
+            Compression::Gzip => self.accepts_gzip,
+            Compression::Zstd => self.accepts_zstd,
+        }
+    }
+}
+
+/// Reads the one request message of a unary or server-streaming call.
+pub(crate) async fn single_request<M>(requests: &mut RequestStream<M>) -> Result<M> {
+    let first = requests.message().await?.ok_or_else(|| RpcError::internal("the client sent no request message"))?;
+    if requests.message().await?.is_some() {
+        return Err(RpcError::internal("the client sent more than one request message to a single-request method"));
+    }
+    Ok(first)
+}
+
+/// A trailers-only response: the status, with `initial` metadata in the same header block.
+pub(crate) fn error_response(err: RpcError, initial: Metadata) -> http::Response<Body> {
+    let mut response = http::Response::new(Body::default());
+    *response.headers_mut() = initial.into_headers();
+    response.headers_mut().insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("application/grpc"));
+    if err.into_tonic().add_header(response.headers_mut()).is_err() {
+        // Only metadata that cannot be a header gets here; send the status without it.
+        response.headers_mut().insert("grpc-status", http::HeaderValue::from_static("13"));
+        response.headers_mut().insert("grpc-message", http::HeaderValue::from_static("invalid response metadata"));
+    }
+    response
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline.into()).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Runs one call of any kind: `handler` gets the decoded request stream and gives the response
+/// stream (unary kinds wrap their single message).
+pub(crate) async fn serve<Req, Resp, H, Fut>(
+    body: Incoming,
+    context: ServicerContext,
+    env: CallEnv,
+    handler: H,
+) -> http::Response<Body>
+where
+    Req: prost::Message + Default + Send + Sync + 'static,
+    Resp: prost::Message + Send + Sync + 'static,
+    H: FnOnce(RequestStream<Req>, ServicerContext) -> Fut,
+    Fut: Future<Output = Result<ResponseStream<Resp>>> + Send,
+{
+    let mut codec = ProstCodec::<Resp, Req>::default();
+    let requests = RequestStream::new(tonic::Streaming::new_request(
+        codec.decoder(),
+        body,
+        env.request_encoding.map(Compression::to_tonic),
+        Some(env.limits.max_receive_message_length),
+    ));
+    // Fires the context's cancellation when the call ends, or when hyper drops this future
+    // because the client reset the stream.
+    let guard = context.cancel_token().clone().drop_guard();
+    let work = AssertUnwindSafe(handler(requests, context.clone())).catch_unwind();
+    let outcome = tokio::select! {
+        biased;
+        _ = env.stop.cancelled() => Err(RpcError::unavailable("the server is shutting down")),
+        _ = sleep_until(context.deadline()) => Err(RpcError::deadline_exceeded("deadline exceeded")),
+        result = work => result.unwrap_or_else(|_| Err(RpcError::internal("the method handler panicked"))),
+    };
+    let stream = match outcome {
+        Ok(stream) => stream,
+        Err(mut err) => {
+            err.metadata_mut().extend(context.take_trailing_metadata());
+            return error_response(err, context.take_initial_metadata());
+        }
+    };
+    let compression = context.compression().filter(|c| env.accepts(*c));
+    let initial = context.take_initial_metadata();
+    let deadline = context.deadline().map(|d| Box::pin(tokio::time::sleep_until(d.into())));
+    let source = ResponseBody {
+        stream,
+        stop: Box::pin(env.stop.clone().cancelled_owned()),
+        deadline,
+        context,
+        guard: Some(guard),
+        done: false,
+    };
+    let body = EncodeBody::new_server(
+        codec.encoder(),
+        source,
+        compression.map(Compression::to_tonic),
+        SingleMessageCompressionOverride::default(),
+        Some(env.limits.max_send_message_length),
+    );
+    let mut response = http::Response::new(Body::new(body));
+    let headers = response.headers_mut();
+    *headers = initial.into_headers();
+    headers.insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("application/grpc"));
+    headers.insert("grpc-accept-encoding", http::HeaderValue::from_static(Compression::ACCEPT_ENCODING));
+    if let Some(compression) = compression {
+        headers.insert("grpc-encoding", http::HeaderValue::from_static(compression.as_str()));
+    }
+    response
+}
+
+/// The response messages on their way out, ended early by the deadline or a server stop, and
+/// closed with the trailing metadata the handler set.
+struct ResponseBody<M> {
+    stream: ResponseStream<M>,
+    stop: Pin<Box<WaitForCancellationFutureOwned>>,
+    deadline: Option<Pin<Box<tokio::time::Sleep>>>,
+    context: ServicerContext,
+    guard: Option<DropGuard>,
+    done: bool,
+}
+
+impl<M> ResponseBody<M> {
+    fn finish(&mut self, err: Option<RpcError>) -> Poll<Option<Result<M, tonic::Status>>> {
+        self.done = true;
+        let trailing = self.context.take_trailing_metadata();
+        if let Some(guard) = self.guard.take() {
+            // The call is over either way; let handler-spawned work see it.
+            drop(guard);
+        }
+        match err {
+            Some(mut err) => {
+                err.metadata_mut().extend(trailing);
+                Poll::Ready(Some(Err(err.into_tonic())))
+            }
+            // An OK status with metadata: tonic writes it as the trailers.
+            None if !trailing.is_empty() => {
+                Poll::Ready(Some(Err(tonic::Status::with_metadata(tonic::Code::Ok, "", trailing.into_tonic()))))
+            }
+            None => Poll::Ready(None),
+        }
+    }
+}
+
+impl<M> Stream for ResponseBody<M> {
+    type Item = Result<M, tonic::Status>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        if self.done {
+            return Poll::Ready(None);
+        }
+        if self.stop.as_mut().poll(cx).is_ready() {
+            return self.finish(Some(RpcError::unavailable("the server is shutting down")));
+        }
+        if let Some(deadline) = self.deadline.as_mut()
+            && deadline.as_mut().poll(cx).is_ready()
+        {
+            return self.finish(Some(RpcError::deadline_exceeded("deadline exceeded")));
+        }
+        match Pin::new(&mut self.stream).poll_next(cx) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(Some(Ok(message))) => Poll::Ready(Some(Ok(message))),
+            Poll::Ready(Some(Err(err))) => self.finish(Some(err)),
+            Poll::Ready(None) => self.finish(None),
+        }
+    }
+}

@@ -1,0 +1,176 @@
+//! Routing: check what HTTP/2 and gRPC require of a request, then hand it to its method.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use hyper::body::Incoming;
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+use tonic::body::Body;
+
+use crate::server::dispatch::{CallEnv, Limits, error_response};
+use crate::server::service::{BoxFuture, Handler};
+use crate::{Compression, Metadata, RpcError, ServiceDefinition, ServicerContext};
+
+/// Every method of every service on a server, frozen when the server starts.
+pub(crate) struct Router {
+    methods: HashMap<String, Handler>,
+    services: Vec<String>,
+    limits: Arc<Limits>,
+    stop: CancellationToken,
+    default_compression: Option<Compression>,
+    concurrency: Option<Arc<Semaphore>>,
+}
+
+/// Headers that carry the protocol, not the application: kept out of invocation metadata.
+const PROTOCOL_HEADERS: [&str; 6] =
+    ["content-type", "te", "grpc-timeout", "grpc-encoding", "grpc-accept-encoding", "content-length"];
+
+fn plain_http(status: http::StatusCode, text: &'static str) -> http::Response<Body> {
+    let mut response = http::Response::new(Body::new(http_body_full(text)));
+    *response.status_mut() = status;
+    response.headers_mut().insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("text/plain"));
+    response
+}
+
+fn http_body_full(text: &'static str) -> tonic::body::Body {
+    tonic::body::Body::new(String::from(text))
+}
+
+impl Router {
+    pub(crate) fn new(
+        services: &HashMap<String, ServiceDefinition>,
+        limits: Limits,
+        stop: CancellationToken,
+        default_compression: Option<Compression>,
+        max_concurrent_rpcs: Option<usize>,
+    ) -> Router {
+        let mut methods = HashMap::new();
+        for (name, service) in services {
+            for (method, handler) in &service.methods {
+                methods.insert(format!("/{name}/{method}"), handler.clone());
+            }
+        }
+        Router {
+            methods,
+            services: services.keys().cloned().collect(),
+            limits: Arc::new(limits),
+            stop,
+            default_compression,
+            concurrency: max_concurrent_rpcs.map(|n| Arc::new(Semaphore::new(n))),
+        }
+    }
+
+    pub(crate) fn route(
+        &self,
+        mut request: http::Request<Incoming>,
+        peer: Option<SocketAddr>,
+    ) -> BoxFuture<http::Response<Body>> {
+        let reply = |response| -> BoxFuture<http::Response<Body>> { Box::pin(std::future::ready(response)) };
+        if request.method() != http::Method::POST {
+            return reply(plain_http(http::StatusCode::METHOD_NOT_ALLOWED, "gRPC requests use POST\n"));
+        }
+        let content_type = request.headers().get(http::header::CONTENT_TYPE).map(|v| v.as_bytes());
+        let is_grpc = content_type.is_some_and(|ct| {
+            ct == b"application/grpc" || ct.starts_with(b"application/grpc+") || ct.starts_with(b"application/grpc;")
+        });
+        if !is_grpc {
+            // The gRPC HTTP/2 protocol: a non-gRPC content type gets HTTP 415.
+            return reply(plain_http(
+                http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "content-type must be application/grpc\n",
+            ));
+        }
+        let path = request.uri().path();
+        let Some(handler) = self.methods.get(path).cloned() else {
+            return reply(error_response(self.unknown(path), Metadata::new()));
+        };
+        let headers = request.headers();
+        let deadline = match headers.get("grpc-timeout") {
+            None => None,
+            Some(value) => match crate::deadline::parse_grpc_timeout(value.as_bytes()) {
+                Ok(timeout) => Some(Instant::now().checked_add(timeout).unwrap_or_else(far_future)),
+                Err(bad) => {
+                    let err = RpcError::internal(format!("malformed grpc-timeout {:?}", bad.0));
+                    return reply(error_response(err, Metadata::new()));
+                }
+            },
+        };
+        let request_encoding = match headers.get("grpc-encoding").map(|v| v.to_str().unwrap_or("?")) {
+            None | Some("identity") => None,
+            Some(name) => match Compression::from_name(name) {
+                Some(c) => Some(c),
+                None => {
+                    let err = RpcError::unimplemented(format!(
+                        "message compression {name:?} is not supported; this server accepts {}",
+                        Compression::ACCEPT_ENCODING
+                    ));
+                    let mut response = error_response(err, Metadata::new());
+                    response
+                        .headers_mut()
+                        .insert("grpc-accept-encoding", http::HeaderValue::from_static(Compression::ACCEPT_ENCODING));
+                    return reply(response);
+                }
+            },
+        };
+        let (accepts_gzip, accepts_zstd) = headers
+            .get_all("grpc-accept-encoding")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .fold((false, false), |(g, z), name| match Compression::from_name(name) {
+                Some(Compression::Gzip) => (true, z),
+                Some(Compression::Zstd) => (g, true),
+                None => (g, z),
+            });
+        let permit = match &self.concurrency {
+            None => None,
+            Some(limit) => match limit.clone().try_acquire_owned() {
+                Ok(permit) => Some(permit),
+                Err(_) => {
+                    let err = RpcError::resource_exhausted("the server's concurrent RPC limit is reached");
+                    return reply(error_response(err, Metadata::new()));
+                }
+            },
+        };
+        let method = path.to_owned();
+        let mut headers = std::mem::take(request.headers_mut());
+        for name in PROTOCOL_HEADERS {
+            headers.remove(name);
+        }
+        let context = ServicerContext::new(
+            method,
+            Metadata::from_headers(headers),
+            peer,
+            deadline,
+            self.default_compression,
+            permit,
+        );
+        let env = CallEnv {
+            limits: self.limits.clone(),
+            stop: self.stop.clone(),
+            request_encoding,
+            accepts_gzip,
+            accepts_zstd,
+        };
+        handler(request.into_body(), context, env)
+    }
+
+    fn unknown(&self, path: &str) -> RpcError {
+        let mut parts = path.trim_start_matches('/').splitn(2, '/');
+        let service = parts.next().unwrap_or_default();
+        let method = parts.next().unwrap_or_default();
+        if self.services.iter().any(|s| s == service) {
+            RpcError::unimplemented(format!("unknown method {method} for service {service}"))
+        } else {
+            RpcError::unimplemented(format!("unknown service {service}"))
+        }
+    }
+}
+
+fn far_future() -> Instant {
+    // About thirty years: the same as no deadline, without overflowing.
+    Instant::now() + std::time::Duration::from_secs(86_400 * 365 * 30)
+}

@@ -1,0 +1,167 @@
+//! `ServiceDefinition`: a service's name and its table of typed method handlers.
+//!
+//! Generated code builds one per servicer; the server routes `/package.Service/Method` to it.
+//! This is the contract between generated servers and the runtime: generated code supplies
+//! typed closures, the runtime owns everything on the wire (framing, compression, deadlines,
+//! metadata, status).
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use hyper::body::Incoming;
+use tonic::body::Body;
+
+use crate::server::dispatch::{self, CallEnv};
+use crate::{RequestStream, ResponseStream, Result, ServicerContext};
+
+pub(crate) type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+
+/// One method's handler, with request and response types erased.
+pub(crate) type Handler =
+    Arc<dyn Fn(Incoming, ServicerContext, CallEnv) -> BoxFuture<http::Response<Body>> + Send + Sync>;
+
+/// A service ready to be added to a [`Server`](crate::Server): its full name and a handler per
+/// method. Generated code makes these (`greeter_service(servicer)`); write one by hand only for
+/// services without generated code.
+#[derive(Clone)]
+pub struct ServiceDefinition {
+    name: String,
+    pub(crate) methods: HashMap<String, Handler>,
+}
+
+impl ServiceDefinition {
+    /// Starts a definition for the service `name` (`package.Service`) served by `servicer`.
+    pub fn builder<S: Send + Sync + 'static>(name: impl Into<String>, servicer: S) -> ServiceBuilder<S> {
+        ServiceBuilder {
+            definition: ServiceDefinition { name: name.into(), methods: HashMap::new() },
+            servicer: Arc::new(servicer),
+        }
+    }
+
+    /// The full service name, `package.Service`.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The method names, sorted.
+    pub fn method_names(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = self.methods.keys().map(String::as_str).collect();
+        names.sort_unstable();
+        names
+    }
+}
+
+impl std::fmt::Debug for ServiceDefinition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServiceDefinition").field("name", &self.name).field("methods", &self.method_names()).finish()
+    }
+}
+
+/// Adds method handlers to a [`ServiceDefinition`]; see [`ServiceDefinition::builder`].
+///
+/// Each method takes the method's proto name and a closure receiving the shared servicer, the
+/// request (a message, or a [`RequestStream`]) and the [`ServicerContext`].
+pub struct ServiceBuilder<S> {
+    definition: ServiceDefinition,
+    servicer: Arc<S>,
+}
+
+impl<S: Send + Sync + 'static> ServiceBuilder<S> {
+    fn add(mut self, method: &str, handler: Handler) -> Self {
+        self.definition.methods.insert(method.to_owned(), handler);
+        self
+    }
+
+    /// Adds a unary method: one request, one response.
+    pub fn unary<Req, Resp, F, Fut>(self, method: &str, f: F) -> Self
+    where
+        Req: prost::Message + Default + Send + Sync + 'static,
+        Resp: prost::Message + Send + Sync + 'static,
+        F: Fn(Arc<S>, Req, ServicerContext) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Resp>> + Send + 'static,
+    {
+        let servicer = self.servicer.clone();
+        let f = Arc::new(f);
+        self.add(
+            method,
+            Arc::new(move |request, context, env| {
+                let (servicer, f) = (servicer.clone(), f.clone());
+                Box::pin(dispatch::serve(request, context, env, move |mut requests, context| async move {
+                    let request = dispatch::single_request(&mut requests).await?;
+                    Ok(ResponseStream::once(f(servicer, request, context).await?))
+                }))
+            }),
+        )
+    }
+
+    /// Adds a server-streaming method: one request, a stream of responses.
+    pub fn server_streaming<Req, Resp, F, Fut>(self, method: &str, f: F) -> Self
+    where
+        Req: prost::Message + Default + Send + Sync + 'static,
+        Resp: prost::Message + Send + Sync + 'static,
+        F: Fn(Arc<S>, Req, ServicerContext) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<ResponseStream<Resp>>> + Send + 'static,
+    {
+        let servicer = self.servicer.clone();
+        let f = Arc::new(f);
+        self.add(
+            method,
+            Arc::new(move |request, context, env| {
+                let (servicer, f) = (servicer.clone(), f.clone());
+                Box::pin(dispatch::serve(request, context, env, move |mut requests, context| async move {
+                    let request = dispatch::single_request(&mut requests).await?;
+                    f(servicer, request, context).await
+                }))
+            }),
+        )
+    }
+
+    /// Adds a client-streaming method: a stream of requests, one response.
+    pub fn client_streaming<Req, Resp, F, Fut>(self, method: &str, f: F) -> Self
+    where
+        Req: prost::Message + Default + Send + Sync + 'static,
+        Resp: prost::Message + Send + Sync + 'static,
+        F: Fn(Arc<S>, RequestStream<Req>, ServicerContext) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Resp>> + Send + 'static,
+    {
+        let servicer = self.servicer.clone();
+        let f = Arc::new(f);
+        self.add(
+            method,
+            Arc::new(move |request, context, env| {
+                let (servicer, f) = (servicer.clone(), f.clone());
+                Box::pin(dispatch::serve(request, context, env, move |requests, context| async move {
+                    Ok(ResponseStream::once(f(servicer, requests, context).await?))
+                }))
+            }),
+        )
+    }
+
+    /// Adds a bidirectional-streaming method: a stream of requests, a stream of responses.
+    pub fn bidi_streaming<Req, Resp, F, Fut>(self, method: &str, f: F) -> Self
+    where
+        Req: prost::Message + Default + Send + Sync + 'static,
+        Resp: prost::Message + Send + Sync + 'static,
+        F: Fn(Arc<S>, RequestStream<Req>, ServicerContext) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<ResponseStream<Resp>>> + Send + 'static,
+    {
+        let servicer = self.servicer.clone();
+        let f = Arc::new(f);
+        self.add(
+            method,
+            Arc::new(move |request, context, env| {
+                let (servicer, f) = (servicer.clone(), f.clone());
+                Box::pin(dispatch::serve(request, context, env, move |requests, context| {
+                    f(servicer, requests, context)
+                }))
+            }),
+        )
+    }
+
+    /// The finished definition.
+    pub fn build(self) -> ServiceDefinition {
+        self.definition
+    }
+}

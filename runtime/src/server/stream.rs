@@ -1,0 +1,120 @@
+//! The message streams a servicer receives and returns.
+
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use futures_core::Stream;
+
+use crate::{Result, RpcError};
+
+/// The request messages of a client-streaming or bidirectional call, as the servicer sees them.
+///
+/// A [`Stream`] of `Result<M, RpcError>`: an error means the request could not be read (a
+/// malformed message, one over the size limit, or the client going away).
+pub struct RequestStream<M> {
+    inner: tonic::Streaming<M>,
+}
+
+impl<M> RequestStream<M> {
+    pub(crate) fn new(inner: tonic::Streaming<M>) -> Self {
+        RequestStream { inner }
+    }
+
+    /// The next message; `Ok(None)` once the client has sent its last one.
+    pub async fn message(&mut self) -> Result<Option<M>> {
+        self.inner.message().await.map_err(RpcError::from_tonic)
+    }
+}
+
+impl<M> Stream for RequestStream<M> {
+    type Item = Result<M>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<M>>> {
+        Pin::new(&mut self.inner).poll_next(cx).map(|item| item.map(|r| r.map_err(RpcError::from_tonic)))
+    }
+}
+
+impl<M> std::fmt::Debug for RequestStream<M> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RequestStream")
+    }
+}
+
+/// The response messages a server-streaming or bidirectional servicer method returns.
+///
+/// Build one from any stream of `Result<M, RpcError>` with [`ResponseStream::new`], from an
+/// iterator of messages with [`ResponseStream::iter`], or push messages from a task through
+/// [`ResponseStream::channel`]. An `Err` item ends the call with that status.
+///
+/// ```
+/// use rust_rpc::{ResponseStream, RpcError};
+///
+/// let fixed: ResponseStream<u32> = ResponseStream::iter([1, 2, 3]);
+/// let (sender, stream) = ResponseStream::<u32>::channel(16);
+/// tokio::spawn(async move {
+///     for i in 0..3 {
+///         if sender.send(Ok(i)).await.is_err() {
+///             break; // the client went away
+///         }
+///     }
+///     let _ = sender.send(Err(RpcError::aborted("done early"))).await;
+/// });
+/// # let _ = (fixed, stream);
+/// ```
+pub struct ResponseStream<M> {
+    inner: Pin<Box<dyn Stream<Item = Result<M>> + Send + 'static>>,
+}
+
+/// The sending half of [`ResponseStream::channel`].
+pub type ResponseSender<M> = tokio::sync::mpsc::Sender<Result<M>>;
+
+impl<M: Send + 'static> ResponseStream<M> {
+    /// Wraps any stream of results.
+    pub fn new(stream: impl Stream<Item = Result<M>> + Send + 'static) -> Self {
+        ResponseStream { inner: Box::pin(stream) }
+    }
+
+    /// A stream of the given messages, all OK.
+    pub fn iter<I>(messages: I) -> Self
+    where
+        I: IntoIterator<Item = M>,
+        I::IntoIter: Send + 'static,
+    {
+        Self::new(tokio_stream::iter(messages.into_iter().map(Ok)))
+    }
+
+    /// A stream fed through a bounded channel of `capacity` results. Sending waits while the
+    /// client is slow (backpressure) and fails once the call is over.
+    pub fn channel(capacity: usize) -> (ResponseSender<M>, Self) {
+        let (sender, receiver) = tokio::sync::mpsc::channel(capacity.max(1));
+        (sender, Self::new(ReceiverStream(receiver)))
+    }
+
+    pub(crate) fn once(message: M) -> Self {
+        Self::new(tokio_stream::once(Ok(message)))
+    }
+}
+
+struct ReceiverStream<T>(tokio::sync::mpsc::Receiver<T>);
+
+impl<T> Stream for ReceiverStream<T> {
+    type Item = T;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
+        self.0.poll_recv(cx)
+    }
+}
+
+impl<M> Stream for ResponseStream<M> {
+    type Item = Result<M>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<M>>> {
+        self.inner.as_mut().poll_next(cx)
+    }
+}
+
+impl<M> std::fmt::Debug for ResponseStream<M> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ResponseStream")
+    }
+}
