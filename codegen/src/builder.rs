@@ -1,0 +1,180 @@
+//! The build.rs front end: parse with protox, generate, write into `OUT_DIR`.
+
+use std::path::{Path, PathBuf};
+
+use crate::{Error, Options, generate};
+
+/// Generates code for `protos` (found through `includes`) into `$OUT_DIR`, with default options.
+/// Include it with `rust_rpc::include_proto!("package")`.
+///
+/// ```no_run
+/// // build.rs
+/// fn main() -> Result<(), Box<dyn std::error::Error>> {
+///     rust_rpc_codegen::compile_protos(&["protos/helloworld.proto"], &["protos"])?;
+///     Ok(())
+/// }
+/// ```
+pub fn compile_protos(protos: &[impl AsRef<Path>], includes: &[impl AsRef<Path>]) -> Result<(), Error> {
+    Builder::new().compile(protos, includes)
+}
+
+/// Generator settings for `build.rs`: the same [`Options`] as the plugin's parameters.
+///
+/// ```no_run
+/// // build.rs
+/// fn main() -> Result<(), Box<dyn std::error::Error>> {
+///     rust_rpc_codegen::Builder::new()
+///         .build_server(false)
+///         .type_attribute(".helloworld.HelloRequest", "#[derive(Eq, Hash)]")
+///         .compile(&["protos/helloworld.proto"], &["protos"])?;
+///     Ok(())
+/// }
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct Builder {
+    options: Options,
+    out_dir: Option<PathBuf>,
+}
+
+impl Builder {
+    /// Default settings: client and server, runtime at `::rust_rpc`, output in `$OUT_DIR`.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Settings from a plugin parameter string, such as `"client=false,btree_map=."`.
+    pub fn from_parameter(parameter: &str) -> Result<Self, Error> {
+        Ok(Builder { options: parameter.parse()?, out_dir: None })
+    }
+
+    /// The settings.
+    pub fn options(&self) -> &Options {
+        &self.options
+    }
+
+    /// Generates client stubs (`client=`).
+    pub fn build_client(mut self, yes: bool) -> Self {
+        self.options.client = yes;
+        self
+    }
+
+    /// Generates servicer traits and registration functions (`server=`).
+    pub fn build_server(mut self, yes: bool) -> Self {
+        self.options.server = yes;
+        self
+    }
+
+    /// The path generated code uses for the runtime crate (`runtime_crate=`).
+    pub fn runtime_crate(mut self, path: impl Into<String>) -> Self {
+        self.options.runtime_crate = path.into();
+        self
+    }
+
+    /// Uses existing Rust types for a proto package or type (`extern_path=`).
+    pub fn extern_path(mut self, proto_path: impl Into<String>, rust_path: impl Into<String>) -> Self {
+        self.options.extern_paths.push((proto_path.into(), rust_path.into()));
+        self
+    }
+
+    /// Adds an attribute to matching messages and enums (`type_attribute=`).
+    pub fn type_attribute(mut self, proto_path: impl Into<String>, attribute: impl Into<String>) -> Self {
+        self.options.type_attributes.push((proto_path.into(), attribute.into()));
+        self
+    }
+
+    /// Adds an attribute to matching fields (`field_attribute=`).
+    pub fn field_attribute(mut self, proto_path: impl Into<String>, attribute: impl Into<String>) -> Self {
+        self.options.field_attributes.push((proto_path.into(), attribute.into()));
+        self
+    }
+
+    /// Uses `BTreeMap` for matching map fields (`btree_map=`).
+    pub fn btree_map(mut self, proto_path: impl Into<String>) -> Self {
+        self.options.btree_maps.push(proto_path.into());
+        self
+    }
+
+    /// Uses `bytes::Bytes` for matching bytes fields (`bytes=`).
+    pub fn bytes(mut self, proto_path: impl Into<String>) -> Self {
+        self.options.bytes.push(proto_path.into());
+        self
+    }
+
+    /// Also writes `mod.rs` or `lib.rs` nesting every package as modules (`module_tree=`).
+    pub fn module_tree(mut self, file_name: impl Into<String>) -> Self {
+        self.options.module_tree = Some(file_name.into());
+        self
+    }
+
+    /// Writes a whole crate named `name` into the output directory (`crate=`).
+    pub fn generate_crate(mut self, name: impl Into<String>) -> Self {
+        self.options.crate_name = Some(name.into());
+        self
+    }
+
+    /// The `rust-rpc` dependency of a generated crate (`runtime_dependency=`).
+    pub fn runtime_dependency(mut self, spec: impl Into<String>) -> Self {
+        self.options.runtime_dependency = Some(spec.into());
+        self
+    }
+
+    /// Embeds each package's `FileDescriptorSet` (`file_descriptor_set=`).
+    pub fn file_descriptor_set(mut self, yes: bool) -> Self {
+        self.options.file_descriptor_set = yes;
+        self
+    }
+
+    /// Writes into `dir` instead of `$OUT_DIR`.
+    pub fn out_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.out_dir = Some(dir.into());
+        self
+    }
+
+    /// Generates code for `protos`, returning the files (path -> contents) without writing them.
+    pub fn generate(
+        &self,
+        protos: &[impl AsRef<Path>],
+        includes: &[impl AsRef<Path>],
+    ) -> Result<generate::Files, Error> {
+        let protos: Vec<PathBuf> = protos.iter().map(|p| p.as_ref().to_path_buf()).collect();
+        let includes: Vec<PathBuf> = includes.iter().map(|p| p.as_ref().to_path_buf()).collect();
+        let parsed = crate::parse::parse(&protos, &includes)?;
+        generate::generate(&parsed.files, &parsed.requested, &self.options)
+    }
+
+    /// Generates code for `protos` and writes it (only files whose contents changed), printing
+    /// `cargo:rerun-if-changed` for every input.
+    pub fn compile(&self, protos: &[impl AsRef<Path>], includes: &[impl AsRef<Path>]) -> Result<(), Error> {
+        let out_dir = match &self.out_dir {
+            Some(dir) => dir.clone(),
+            None => std::env::var_os("OUT_DIR").map(PathBuf::from).ok_or_else(|| Error::InvalidOption {
+                option: "out_dir".into(),
+                reason: "OUT_DIR is not set: call this from build.rs, or set Builder::out_dir".into(),
+            })?,
+        };
+        let protos: Vec<PathBuf> = protos.iter().map(|p| p.as_ref().to_path_buf()).collect();
+        let includes: Vec<PathBuf> = includes.iter().map(|p| p.as_ref().to_path_buf()).collect();
+        let parsed = crate::parse::parse(&protos, &includes)?;
+        for path in &parsed.paths {
+            println!("cargo:rerun-if-changed={}", path.display());
+        }
+        let files = generate::generate(&parsed.files, &parsed.requested, &self.options)?;
+        write_files(&out_dir, &files)
+    }
+}
+
+/// Writes generated files under `dir`, leaving unchanged files untouched (so cargo does not
+/// rebuild needlessly).
+pub fn write_files(dir: &Path, files: &generate::Files) -> Result<(), Error> {
+    for (name, content) in files {
+        let path = dir.join(name);
+        if std::fs::read(&path).is_ok_and(|old| old == content.as_bytes()) {
+            continue;
+        }
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|source| Error::Io { action: "creating", path: parent.into(), source })?;
+        }
+        std::fs::write(&path, content).map_err(|source| Error::Io { action: "writing", path: path.clone(), source })?;
+    }
+    Ok(())
+}

@@ -1,0 +1,62 @@
+//! Code generation errors: one variant per way generation can fail, each naming what failed.
+
+use std::path::PathBuf;
+
+/// Why code generation failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A `.proto` file did not parse or did not check; `location` is `file:line:column`.
+    #[error("{location}: {message}")]
+    Proto {
+        /// Where: `file:line:column`, or the file name when no position is known.
+        location: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// A generator option was unknown or malformed.
+    #[error("invalid option {option}: {reason}")]
+    InvalidOption {
+        /// The option's name.
+        option: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The request named a file to generate that it did not describe.
+    #[error("file {0} was asked for but not described in the request")]
+    MissingFile(String),
+    /// prost-build refused the descriptors.
+    #[error("generating message types failed: {0}")]
+    Messages(String),
+    /// Code generated for a service did not parse as Rust: a generator bug.
+    #[error("generated code for service {service} does not parse ({error}); please report this with the .proto:\n{code}")]
+    InvalidOutput {
+        /// The service's full proto name.
+        service: String,
+        /// The parser's complaint.
+        error: String,
+        /// The generated code, line-numbered.
+        code: String,
+    },
+    /// Reading or writing a file failed.
+    #[error("{action} {}: {source}", path.display())]
+    Io {
+        /// What was being done: `reading`, `writing`.
+        action: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// A protocol buffer message could not be decoded (plugin input).
+    #[error("could not decode {what}: {source}")]
+    Decode {
+        /// Which message.
+        what: &'static str,
+        /// The cause.
+        source: prost::DecodeError,
+    },
+    /// Several errors, all reported at once.
+    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
+    Many(Vec<Error>),
+}

@@ -1,0 +1,140 @@
+//! Every naming and escaping rule of the generator, in one place.
+//!
+//! Proto names are converted with `heck` (as prost-build does for messages), then made into
+//! valid Rust identifiers: keywords become raw identifiers (`r#type`), and the few words that
+//! cannot be raw (`self`, `super`, `Self`, `crate`, `extern`, `_`) get a trailing underscore.
+//! Names that collide after conversion are resolved in declaration order: the first keeps the
+//! name, later ones get `_2`, `_3`, ... (or `2`, `3`, ... for type names).
+
+use std::collections::BTreeSet;
+
+use heck::{ToShoutySnakeCase, ToSnakeCase, ToUpperCamelCase};
+use proc_macro2::{Ident, Span};
+
+/// Words that are keywords in any Rust edition up to 2024.
+const KEYWORDS: &[&str] = &[
+    "abstract", "as", "async", "await", "become", "box", "break", "const", "continue", "do", "dyn", "else", "enum",
+    "false", "final", "fn", "for", "gen", "if", "impl", "in", "let", "loop", "macro", "match", "mod", "move", "mut",
+    "override", "priv", "pub", "ref", "return", "static", "struct", "trait", "true", "try", "type", "typeof",
+    "unsafe", "unsized", "use", "virtual", "where", "while", "yield",
+];
+
+/// Words that cannot even be raw identifiers.
+const NOT_RAW: &[&str] = &["self", "super", "Self", "crate", "extern", "_"];
+
+/// Makes `name` a valid Rust identifier, as text (`r#type`, `self_`, `_1abc`).
+pub(crate) fn sanitize(name: &str) -> String {
+    if NOT_RAW.contains(&name) {
+        return format!("{name}_");
+    }
+    if KEYWORDS.contains(&name) {
+        return format!("r#{name}");
+    }
+    if name.starts_with(|c: char| c.is_ascii_digit()) {
+        return format!("_{name}");
+    }
+    name.to_owned()
+}
+
+/// `GetFoo` -> `get_foo`, escaped.
+pub(crate) fn to_snake(name: &str) -> String {
+    sanitize(&name.to_snake_case())
+}
+
+/// `get_foo` -> `GetFoo`, escaped.
+pub(crate) fn to_upper_camel(name: &str) -> String {
+    sanitize(&name.to_upper_camel_case())
+}
+
+/// `GetFoo` -> `GET_FOO` (constants never need escaping: no keyword is upper-case).
+pub(crate) fn to_shouty_snake(name: &str) -> String {
+    let shouty = name.to_shouty_snake_case();
+    if shouty.starts_with(|c: char| c.is_ascii_digit()) { format!("_{shouty}") } else { shouty }
+}
+
+/// An identifier token for text made by the functions above.
+pub(crate) fn ident(text: &str) -> Ident {
+    match text.strip_prefix("r#") {
+        Some(raw) => Ident::new_raw(raw, Span::call_site()),
+        None => Ident::new(text, Span::call_site()),
+    }
+}
+
+/// Takes `candidate` if free, else the first free of `candidate{sep}2`, `candidate{sep}3`, ...
+/// and marks it taken.
+pub(crate) fn unique(candidate: String, sep: &str, taken: &mut BTreeSet<String>) -> String {
+    let bare = candidate.strip_prefix("r#").unwrap_or(&candidate).to_owned();
+    if taken.insert(bare.clone()) {
+        return candidate;
+    }
+    let base = bare.trim_end_matches('_');
+    (2..)
+        .map(|n| format!("{base}{sep}{n}"))
+        .find(|name| taken.insert(name.clone()))
+        .unwrap_or(candidate)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn snake_case_escapes_keywords() {
+        let cases = [
+            ("GetFoo", "get_foo"),
+            ("get_foo", "get_foo"),
+            ("type", "r#type"),
+            ("Type", "r#type"),
+            ("async", "r#async"),
+            ("Match", "r#match"),
+            ("self", "self_"),
+            ("Self", "self_"),
+            ("crate", "crate_"),
+            ("super", "super_"),
+            ("gen", "r#gen"),
+            ("ABCServiceX", "abc_service_x"),
+            ("HTTPRequest", "http_request"),
+            ("v2", "v2"),
+            ("2fa", "_2fa"),
+        ];
+        for (proto, rust) in cases {
+            assert_eq!(to_snake(proto), rust, "{proto}");
+        }
+    }
+
+    #[test]
+    fn camel_case_escapes_keywords() {
+        assert_eq!(to_upper_camel("greeter"), "Greeter");
+        assert_eq!(to_upper_camel("self"), "self_", "all-lowercase input stays a keyword only if unchanged");
+        assert_eq!(to_upper_camel("Self"), "Self_");
+        assert_eq!(to_upper_camel("route_guide"), "RouteGuide");
+    }
+
+    #[test]
+    fn shouty_constants() {
+        assert_eq!(to_shouty_snake("SayHello"), "SAY_HELLO");
+        assert_eq!(to_shouty_snake("type"), "TYPE");
+        assert_eq!(to_shouty_snake("2fa"), "_2FA");
+    }
+
+    #[test]
+    fn every_escaped_name_is_a_valid_ident() {
+        for word in KEYWORDS.iter().chain(NOT_RAW) {
+            let text = sanitize(word);
+            let _ = ident(&text); // panics if invalid
+            syn::parse_str::<syn::Ident>(&text).unwrap_or_else(|e| panic!("{text}: {e}"));
+        }
+    }
+
+    #[test]
+    fn collisions_resolve_in_order() {
+        let mut taken = BTreeSet::new();
+        assert_eq!(unique("get_foo".into(), "_", &mut taken), "get_foo");
+        assert_eq!(unique("get_foo".into(), "_", &mut taken), "get_foo_2");
+        assert_eq!(unique("get_foo".into(), "_", &mut taken), "get_foo_3");
+        assert_eq!(unique("r#type".into(), "_", &mut taken), "r#type");
+        assert_eq!(unique("r#type".into(), "_", &mut taken), "type_2");
+        assert_eq!(unique("self_".into(), "_", &mut taken), "self_");
+        assert_eq!(unique("self_".into(), "_", &mut taken), "self_2");
+    }
+}

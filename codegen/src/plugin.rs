@@ -1,0 +1,48 @@
+//! The protoc plugin front end: `CodeGeneratorRequest` bytes in, `CodeGeneratorResponse` bytes
+//! out. Generation errors go into the response's `error` field, never a panic.
+
+use prost::Message;
+use prost_types::compiler::{CodeGeneratorRequest, CodeGeneratorResponse, code_generator_response};
+
+use crate::{Error, Options, generate};
+
+/// Proto3 `optional` is supported (`FEATURE_PROTO3_OPTIONAL`).
+const SUPPORTED_FEATURES: u64 = code_generator_response::Feature::Proto3Optional as u64;
+
+/// Runs the plugin on an encoded `CodeGeneratorRequest`, returning the encoded response.
+///
+/// Undecodable input is the only `Err`: the plugin binary reports it on stderr and exits 1, as
+/// protoc expects for protocol errors. Everything else, bad options and bad protos included,
+/// becomes `CodeGeneratorResponse.error`.
+pub fn execute(request: &[u8]) -> Result<Vec<u8>, Error> {
+    let request =
+        CodeGeneratorRequest::decode(request).map_err(|source| Error::Decode { what: "CodeGeneratorRequest", source })?;
+    Ok(respond(&request).encode_to_vec())
+}
+
+/// The response to a decoded request.
+pub fn respond(request: &CodeGeneratorRequest) -> CodeGeneratorResponse {
+    let result = request
+        .parameter()
+        .parse::<Options>()
+        .and_then(|options| generate::generate(&request.proto_file, &request.file_to_generate, &options));
+    match result {
+        Ok(files) => CodeGeneratorResponse {
+            supported_features: Some(SUPPORTED_FEATURES),
+            file: files
+                .into_iter()
+                .map(|(name, content)| code_generator_response::File {
+                    name: Some(name),
+                    content: Some(content),
+                    ..Default::default()
+                })
+                .collect(),
+            ..Default::default()
+        },
+        Err(err) => CodeGeneratorResponse {
+            supported_features: Some(SUPPORTED_FEATURES),
+            error: Some(err.to_string()),
+            ..Default::default()
+        },
+    }
+}

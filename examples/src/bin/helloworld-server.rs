@@ -1,0 +1,33 @@
+//! The helloworld server: `helloworld-server [--addr HOST:PORT]` (default `[::]:50051`).
+
+use examples::helloworld::{GreeterServicer, HelloReply, HelloRequest, add_greeter_servicer_to_server};
+use rust_rpc::{Result, RpcError, Server, ServicerContext};
+
+struct Greeter;
+
+impl GreeterServicer for Greeter {
+    async fn say_hello(&self, request: HelloRequest, _context: ServicerContext) -> Result<HelloReply> {
+        if request.name.is_empty() {
+            return Err(RpcError::invalid_argument("name must not be empty"));
+        }
+        Ok(HelloReply { message: format!("Hello {}", request.name) })
+    }
+}
+
+#[tokio::main]
+async fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
+    let addr = examples::flag("addr").unwrap_or_else(|| "[::]:50051".to_owned());
+    let server = Server::new();
+    add_greeter_servicer_to_server(Greeter, &server)?;
+    let port = server.add_insecure_port(&addr)?;
+    server.start()?;
+    println!("helloworld-server listening on port {port}");
+    let stopper = server.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            stopper.stop(Some(std::time::Duration::from_secs(5))).await;
+        }
+    });
+    server.wait_for_termination(None).await;
+    Ok(())
+}
