@@ -139,7 +139,21 @@ impl Builder {
         let protos: Vec<PathBuf> = protos.iter().map(|p| p.as_ref().to_path_buf()).collect();
         let includes: Vec<PathBuf> = includes.iter().map(|p| p.as_ref().to_path_buf()).collect();
         let parsed = crate::parse::parse(&protos, &includes)?;
-        generate::generate(&parsed.files, &parsed.requested, &self.options)
+        generate::generate(&parsed.files, &self.to_generate(&parsed.files), &self.options)
+    }
+
+    /// The files to generate: the ones asked for and everything they import, as prost-build
+    /// does, except packages that map to existing Rust types (the well-known types and every
+    /// `extern_path`).
+    fn to_generate(&self, files: &[prost_types::FileDescriptorProto]) -> Vec<String> {
+        let external = |package: &str| {
+            let dotted = format!(".{package}");
+            dotted == ".google.protobuf"
+                || self.options.extern_paths.iter().any(|(proto, _)| {
+                    dotted == *proto || dotted.starts_with(&format!("{}.", proto.trim_end_matches('.')))
+                })
+        };
+        files.iter().filter(|f| !external(f.package())).map(|f| f.name().to_owned()).collect()
     }
 
     /// Generates code for `protos` and writes it (only files whose contents changed), printing
@@ -158,7 +172,7 @@ impl Builder {
         for path in &parsed.paths {
             println!("cargo:rerun-if-changed={}", path.display());
         }
-        let files = generate::generate(&parsed.files, &parsed.requested, &self.options)?;
+        let files = generate::generate(&parsed.files, &self.to_generate(&parsed.files), &self.options)?;
         write_files(&out_dir, &files)
     }
 }
@@ -172,7 +186,11 @@ pub fn write_files(dir: &Path, files: &generate::Files) -> Result<(), Error> {
             continue;
         }
         if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(|source| Error::Io { action: "creating", path: parent.into(), source })?;
+            std::fs::create_dir_all(parent).map_err(|source| Error::Io {
+                action: "creating",
+                path: parent.into(),
+                source,
+            })?;
         }
         std::fs::write(&path, content).map_err(|source| Error::Io { action: "writing", path: path.clone(), source })?;
     }

@@ -29,7 +29,9 @@ pub enum Error {
     #[error("generating message types failed: {0}")]
     Messages(String),
     /// Code generated for a service did not parse as Rust: a generator bug.
-    #[error("generated code for service {service} does not parse ({error}); please report this with the .proto:\n{code}")]
+    #[error(
+        "generated code for service {service} does not parse ({error}); please report this with the .proto:\n{code}"
+    )]
     InvalidOutput {
         /// The service's full proto name.
         service: String,

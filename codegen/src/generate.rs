@@ -59,7 +59,11 @@ pub fn generate(all: &[FileDescriptorProto], to_generate: &[String], options: &O
         .map_err(|e| Error::Messages(e.to_string()))?;
     let errors = std::mem::take(&mut state.borrow_mut().errors);
     if !errors.is_empty() {
-        return Err(if errors.len() == 1 { errors.into_iter().next().expect("one error") } else { Error::Many(errors) });
+        return Err(if errors.len() == 1 {
+            errors.into_iter().next().expect("one error")
+        } else {
+            Error::Many(errors)
+        });
     }
 
     let mut files = Files::new();
@@ -74,10 +78,9 @@ pub fn generate(all: &[FileDescriptorProto], to_generate: &[String], options: &O
     // Packages with nothing but imports still get a file, so module trees stay whole.
     for file in &selected {
         let module = Module::from_protobuf_package_name(file.package());
-        let file_name = module.to_file_name_or("_");
-        if !files.contains_key(&file_name) {
+        if let std::collections::btree_map::Entry::Vacant(entry) = files.entry(module.to_file_name_or("_")) {
             let extras = package_extras(file.package(), &selected, all, options, &ctx)?;
-            files.insert(file_name, format!("{}{extras}", header()));
+            entry.insert(format!("{}{extras}", header()));
             packages.insert(file.package().to_owned());
         }
     }

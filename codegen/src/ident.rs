@@ -15,8 +15,8 @@ use proc_macro2::{Ident, Span};
 const KEYWORDS: &[&str] = &[
     "abstract", "as", "async", "await", "become", "box", "break", "const", "continue", "do", "dyn", "else", "enum",
     "false", "final", "fn", "for", "gen", "if", "impl", "in", "let", "loop", "macro", "match", "mod", "move", "mut",
-    "override", "priv", "pub", "ref", "return", "static", "struct", "trait", "true", "try", "type", "typeof",
-    "unsafe", "unsized", "use", "virtual", "where", "while", "yield",
+    "override", "priv", "pub", "ref", "return", "static", "struct", "trait", "true", "try", "type", "typeof", "unsafe",
+    "unsized", "use", "virtual", "where", "while", "yield",
 ];
 
 /// Words that cannot even be raw identifiers.
@@ -68,10 +68,7 @@ pub(crate) fn unique(candidate: String, sep: &str, taken: &mut BTreeSet<String>)
         return candidate;
     }
     let base = bare.trim_end_matches('_');
-    (2..)
-        .map(|n| format!("{base}{sep}{n}"))
-        .find(|name| taken.insert(name.clone()))
-        .unwrap_or(candidate)
+    (2..).map(|n| format!("{base}{sep}{n}")).find(|name| taken.insert(name.clone())).unwrap_or(candidate)
 }
 
 #[cfg(test)]

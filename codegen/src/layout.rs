@@ -95,7 +95,8 @@ mod tests {
 
     #[test]
     fn module_tree_nests_packages() {
-        let packages: BTreeSet<String> = ["", "google.api", "google.rpc", "helloworld"].iter().map(|s| s.to_string()).collect();
+        let packages: BTreeSet<String> =
+            ["", "google.api", "google.rpc", "helloworld"].iter().map(|s| s.to_string()).collect();
         let tree = module_tree(&packages);
         let body: Vec<&str> = tree.lines().skip(2).collect();
         assert_eq!(

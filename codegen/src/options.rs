@@ -80,10 +80,7 @@ fn parse_bool(key: &str, value: &str) -> Result<bool, Error> {
     match value {
         "" | "true" | "on" | "yes" => Ok(true),
         "false" | "off" | "no" => Ok(false),
-        _ => Err(Error::InvalidOption {
-            option: key.to_owned(),
-            reason: format!("want true or false, got {value:?}"),
-        }),
+        _ => Err(Error::InvalidOption { option: key.to_owned(), reason: format!("want true or false, got {value:?}") }),
     }
 }
 
@@ -183,7 +180,9 @@ mod tests {
 
     #[test]
     fn refuses_unknown_and_malformed_options() {
-        for bad in ["colour=blue", "client=maybe", "extern_path=.a", "module_tree=main.rs", "crate=a b", "runtime_crate"] {
+        for bad in
+            ["colour=blue", "client=maybe", "extern_path=.a", "module_tree=main.rs", "crate=a b", "runtime_crate"]
+        {
             let err = bad.parse::<Options>().expect_err(bad);
             assert!(matches!(err, Error::InvalidOption { .. }), "{bad}: {err}");
         }

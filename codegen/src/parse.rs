@@ -7,10 +7,9 @@ use prost_types::FileDescriptorProto;
 
 use crate::Error;
 
-/// Parsed files: every file (imports first) and the names of the ones asked for.
+/// Parsed files: every file, imports first.
 pub(crate) struct Parsed {
     pub(crate) files: Vec<FileDescriptorProto>,
-    pub(crate) requested: Vec<String>,
     /// Every file read from disk, for `cargo:rerun-if-changed`.
     pub(crate) paths: Vec<PathBuf>,
 }
@@ -22,11 +21,9 @@ pub(crate) fn parse(protos: &[PathBuf], includes: &[PathBuf]) -> Result<Parsed, 
     for proto in protos {
         compiler.open_file(proto).map_err(proto_error)?;
     }
-    let requested: Vec<String> =
-        compiler.files().filter(|f| f.is_import() == false).map(|f| f.name().to_owned()).collect();
     let paths = compiler.files().filter_map(|f| f.path().map(Path::to_path_buf)).collect();
     let files = compiler.file_descriptor_set().file;
-    Ok(Parsed { files, requested, paths })
+    Ok(Parsed { files, paths })
 }
 
 /// Turns a protox error into `file:line:column: message`.

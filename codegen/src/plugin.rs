@@ -15,8 +15,8 @@ const SUPPORTED_FEATURES: u64 = code_generator_response::Feature::Proto3Optional
 /// protoc expects for protocol errors. Everything else, bad options and bad protos included,
 /// becomes `CodeGeneratorResponse.error`.
 pub fn execute(request: &[u8]) -> Result<Vec<u8>, Error> {
-    let request =
-        CodeGeneratorRequest::decode(request).map_err(|source| Error::Decode { what: "CodeGeneratorRequest", source })?;
+    let request = CodeGeneratorRequest::decode(request)
+        .map_err(|source| Error::Decode { what: "CodeGeneratorRequest", source })?;
     Ok(respond(&request).encode_to_vec())
 }
 

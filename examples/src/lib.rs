@@ -30,3 +30,21 @@ pub fn flag(name: &str) -> Option<String> {
         }
     })
 }
+
+/// A few named places for the route guide, in E7 coordinates.
+pub fn route_guide_features() -> Vec<routeguide::Feature> {
+    let places = [
+        ("Patriots Path, Mendham, NJ 07945, USA", 407_838_351, -746_143_763),
+        ("101 New Jersey 10, Whippany, NJ 07981, USA", 408_122_808, -743_999_179),
+        ("U.S. 6, Shohola, PA 18458, USA", 413_628_156, -749_015_468),
+        ("5 Conners Road, Kingston, NY 12401, USA", 419_999_544, -740_371_136),
+        ("Mid Hudson Bridge, Poughkeepsie, NY 12601, USA", 417_029_080, -739_590_380),
+    ];
+    places
+        .into_iter()
+        .map(|(name, latitude, longitude)| routeguide::Feature {
+            name: name.to_owned(),
+            location: Some(routeguide::Point { latitude, longitude }),
+        })
+        .collect()
+}

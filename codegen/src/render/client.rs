@@ -66,7 +66,8 @@ pub(crate) fn client(service: &Service, ctx: &Ctx) -> Result<TokenStream, crate:
             },
         });
     }
-    let client_doc = format!(" A client for `{full_name}`: each method starts a call; set options on it, then `.await` it.");
+    let client_doc =
+        format!(" A client for `{full_name}`: each method starts a call; set options on it, then `.await` it.");
     Ok(quote! {
         #service_docs
         #[doc = ""]

@@ -59,9 +59,8 @@ pub(crate) fn server(service: &Service, ctx: &Ctx) -> Result<TokenStream, crate:
     }
     let service_docs = docs(&service.docs);
     let service_deprecated = deprecated(service.deprecated);
-    let trait_doc = format!(
-        " The server side of `{full_name}`: implement the methods you serve; the others answer UNIMPLEMENTED."
-    );
+    let trait_doc =
+        format!(" The server side of `{full_name}`: implement the methods you serve; the others answer UNIMPLEMENTED.");
     let fn_doc = format!(" The `{full_name}` service served by `servicer`, for `Server::add_service`.");
     let add_doc = format!(" Serves `{full_name}` with `servicer` on `server` (Python's `{}`).", service.add_fn);
     Ok(quote! {

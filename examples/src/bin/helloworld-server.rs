@@ -1,4 +1,5 @@
-//! The helloworld server: `helloworld-server [--addr HOST:PORT]` (default `[::]:50051`).
+//! The helloworld server: `helloworld-server [--addr HOST:PORT] [--tls_cert_file F --tls_key_file F]`
+//! (default address `[::]:50051`; with both TLS flags it serves TLS).
 
 use examples::helloworld::{GreeterServicer, HelloReply, HelloRequest, add_greeter_servicer_to_server};
 use rust_rpc::{Result, RpcError, Server, ServicerContext};
@@ -19,7 +20,13 @@ async fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
     let addr = examples::flag("addr").unwrap_or_else(|| "[::]:50051".to_owned());
     let server = Server::new();
     add_greeter_servicer_to_server(Greeter, &server)?;
-    let port = server.add_insecure_port(&addr)?;
+    let port = match (examples::flag("tls_cert_file"), examples::flag("tls_key_file")) {
+        (Some(cert), Some(key)) => {
+            let credentials = rust_rpc::ServerCredentials::new(std::fs::read(cert)?, std::fs::read(key)?);
+            server.add_secure_port(&addr, credentials)?
+        }
+        _ => server.add_insecure_port(&addr)?,
+    };
     server.start()?;
     println!("helloworld-server listening on port {port}");
     let stopper = server.clone();

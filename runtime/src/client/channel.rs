@@ -400,8 +400,10 @@ impl tower::Service<http::Request<Body>> for Channel {
         Box::pin(async move {
             let settings = request.extensions().get::<CallSettings>().copied();
             let (wait, deadline) = settings.map_or((false, None), |s| (s.wait_for_ready, s.deadline));
-            let mut sender =
-                channel.sender(wait, deadline).await.map_err(|f| -> Self::Error { Box::new(tonic::Status::unavailable(f.0)) })?;
+            let mut sender = channel
+                .sender(wait, deadline)
+                .await
+                .map_err(|f| -> Self::Error { Box::new(tonic::Status::unavailable(f.0)) })?;
             sender.send_request(request).await.map_err(|e| {
                 let status = tonic::Status::from_error(Box::new(e));
                 let status = if status.code() == tonic::Code::Unknown {
