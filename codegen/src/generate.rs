@@ -36,7 +36,7 @@ pub fn generate(all: &[FileDescriptorProto], to_generate: &[String], options: &O
 
     // Type names per package, so generated service items can steer clear of them.
     let mut taken: HashMap<String, BTreeSet<String>> = HashMap::new();
-    for file in &selected {
+    for file in all {
         let names = taken.entry(file.package().to_owned()).or_default();
         names.extend(file.message_type.iter().map(|m| to_upper_camel(m.name())));
         names.extend(file.enum_type.iter().map(|e| to_upper_camel(e.name())));
@@ -44,9 +44,14 @@ pub fn generate(all: &[FileDescriptorProto], to_generate: &[String], options: &O
     let state = Rc::new(RefCell::new(ServiceState { taken, errors: Vec::new() }));
     let mut config = prost_config(options, &ctx, state.clone());
 
+    // prost-build looks up the type of every message field among the files it is given, so it
+    // gets all of them; only the packages asked for are kept. A package's other files come
+    // along, which the types asked for need anyway (one file per package).
+    let wanted: HashMap<Module, &str> =
+        selected.iter().map(|f| (Module::from_protobuf_package_name(f.package()), f.package())).collect();
     let requests: Vec<(Module, FileDescriptorProto)> =
-        selected.iter().map(|f| (Module::from_protobuf_package_name(f.package()), f.clone())).collect();
-    // prost-build panics on some inputs it cannot format; turn that into an error.
+        all.iter().map(|f| (Module::from_protobuf_package_name(f.package()), f.clone())).collect();
+    // prost-build panics on some inputs it cannot handle; turn that into an error.
     let generated = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| config.generate(requests)))
         .map_err(|panic| {
             let why = panic
@@ -69,22 +74,28 @@ pub fn generate(all: &[FileDescriptorProto], to_generate: &[String], options: &O
     let mut files = Files::new();
     let mut packages = BTreeSet::new();
     for (module, code) in generated {
-        let package = module.parts().collect::<Vec<_>>().join(".");
-        let file_name = module.to_file_name_or("_");
-        let extras = package_extras(&package, &selected, all, options, &ctx)?;
-        files.insert(file_name, format!("{}{code}{extras}", header()));
-        packages.insert(package);
+        let Some(package) = wanted.get(&module) else {
+            continue;
+        };
+        let extras = package_extras(package, &selected, all, options, &ctx)?;
+        files.insert(file_name(package), format!("{}{}{extras}", header(), crate::docs::clean(&code)));
+        packages.insert(package.to_string());
     }
     // Packages with nothing but imports still get a file, so module trees stay whole.
     for file in &selected {
-        let module = Module::from_protobuf_package_name(file.package());
-        if let std::collections::btree_map::Entry::Vacant(entry) = files.entry(module.to_file_name_or("_")) {
+        if let std::collections::btree_map::Entry::Vacant(entry) = files.entry(file_name(file.package())) {
             let extras = package_extras(file.package(), &selected, all, options, &ctx)?;
             entry.insert(format!("{}{extras}", header()));
             packages.insert(file.package().to_owned());
         }
     }
     crate::layout::arrange(files, &packages, options)
+}
+
+/// The file for a proto package: `google.api.rs`, or `_.rs` without a package; what
+/// `include_proto!("google.api")` includes.
+pub(crate) fn file_name(package: &str) -> String {
+    if package.is_empty() { "_.rs".to_owned() } else { format!("{package}.rs") }
 }
 
 fn header() -> String {
@@ -111,8 +122,15 @@ fn check_attributes(options: &Options) -> Result<(), Error> {
 fn prost_config(options: &Options, ctx: &Ctx, state: Rc<RefCell<ServiceState>>) -> prost_build::Config {
     let mut config = prost_build::Config::new();
     let runtime = options.runtime_crate.trim_end_matches("::");
-    config.prost_path(format!("{runtime}::__codegen::prost"));
-    config.prost_types_path(format!("{runtime}::__codegen::prost_types"));
+    // prost-build snake-cases every segment of these paths, so they must not go through
+    // `__codegen` (it would become `codegen`): the runtime re-exports both at its root.
+    config.prost_path(format!("{runtime}::prost"));
+    config.prost_types_path(format!("{runtime}::prost_types"));
+    // Generated code must pass `clippy -D warnings` in the user's crate. Two lints fire on
+    // prost's output for real APIs (googleapis): proto comments are prose, not rustdoc-shaped
+    // markdown, and oneofs hold messages inline by design. Allowed on generated types only.
+    config.type_attribute(".", "#[allow(clippy::doc_lazy_continuation)]");
+    config.enum_attribute(".", "#[allow(clippy::large_enum_variant)]");
     for (proto, rust) in &options.extern_paths {
         config.extern_path(proto, rust);
     }

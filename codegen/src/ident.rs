@@ -102,7 +102,7 @@ mod tests {
     #[test]
     fn camel_case_escapes_keywords() {
         assert_eq!(to_upper_camel("greeter"), "Greeter");
-        assert_eq!(to_upper_camel("self"), "self_", "all-lowercase input stays a keyword only if unchanged");
+        assert_eq!(to_upper_camel("self"), "Self_", "camel case turns `self` into `Self`, which cannot be raw");
         assert_eq!(to_upper_camel("Self"), "Self_");
         assert_eq!(to_upper_camel("route_guide"), "RouteGuide");
     }

@@ -37,6 +37,7 @@
 #![warn(clippy::unwrap_used)]
 
 mod builder;
+mod docs;
 mod error;
 mod generate;
 mod ident;

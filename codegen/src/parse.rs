@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 
 use miette::Diagnostic;
 use prost_types::FileDescriptorProto;
+use protox::file::{ChainFileResolver, GoogleFileResolver, IncludeFileResolver};
 
 use crate::Error;
 
@@ -16,7 +17,15 @@ pub(crate) struct Parsed {
 
 /// Parses `protos` (paths) against the include directories `includes`.
 pub(crate) fn parse(protos: &[PathBuf], includes: &[PathBuf]) -> Result<Parsed, Error> {
-    let mut compiler = protox::Compiler::new(includes).map_err(proto_error)?;
+    // The well-known types come from protox's own copies, ahead of the include paths: they map
+    // to prost-types anyway, and newer copies vendored in include trees (googleapis ships
+    // one) use syntax protox 0.10 does not parse yet (`extensions 5 [declaration = ...]`).
+    let mut resolver = ChainFileResolver::new();
+    resolver.add(GoogleFileResolver::new());
+    for include in includes {
+        resolver.add(IncludeFileResolver::new(include.clone()));
+    }
+    let mut compiler = protox::Compiler::with_file_resolver(resolver);
     compiler.include_source_info(true).include_imports(true);
     for proto in protos {
         compiler.open_file(proto).map_err(proto_error)?;

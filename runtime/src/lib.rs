@@ -107,6 +107,12 @@ pub use server::service::{ServiceBuilder, ServiceDefinition};
 pub use server::stream::{RequestStream, ResponseSender, ResponseStream};
 pub use server::{Server, ServerBuilder};
 
+/// The prost crate generated messages are built on: `prost::Message` gives `encode_to_vec` and
+/// `decode`. Re-exported so generated code and its users need no separate dependency.
+pub use prost;
+/// Protobuf's well-known types (`Timestamp`, `Duration`, `Any`, ...), as generated code uses them.
+pub use prost_types;
+
 /// Streams of request messages for client-streaming calls: `stream::iter(vec)` turns any
 /// iterator into one.
 pub mod stream {
@@ -118,9 +124,6 @@ pub mod stream {
 /// the code generator.
 #[doc(hidden)]
 pub mod __codegen {
-    pub use prost;
-    pub use prost_types;
-
     pub use crate::stream::Stream;
     pub use crate::{
         BidiStreamingCall, CallOptions, Channel, ClientStreamingCall, Error, RequestStream, ResponseStream, Result,

@@ -1,0 +1,106 @@
+//! Makes proto comments safe as rustdoc, on the formatted file (so prost's message docs and
+//! our service docs get the same treatment).
+//!
+//! Proto comments are prose written for protoc's other languages: `<package>.<type>` is not
+//! an HTML tag, and a bare ```` ``` ```` fence is not Rust. Left alone, rustdoc warns (invalid
+//! HTML tags) or compiles the block as a doctest. So, in `///` lines only:
+//! - an opening fence without a language becomes ```` ```text ````;
+//! - outside code, `<` followed by a letter or `/` becomes `&lt;`, except `<http...>` links
+//!   (which prost writes for bare URLs).
+
+/// Applies the rules above to every `///` line of `source`.
+pub(crate) fn clean(source: &str) -> String {
+    let mut out = String::with_capacity(source.len() + source.len() / 64);
+    let mut in_fence = false;
+    for line in source.split_inclusive('\n') {
+        let trimmed = line.trim_start();
+        let Some(text) = trimmed.strip_prefix("///") else {
+            in_fence = false; // a doc block ends at the first non-doc line
+            out.push_str(line);
+            continue;
+        };
+        let indent = &line[..line.len() - trimmed.len()];
+        let (body, newline) = match text.strip_suffix('\n') {
+            Some(body) => (body, "\n"),
+            None => (text, ""),
+        };
+        let fence = body.trim_start();
+        out.push_str(indent);
+        out.push_str("///");
+        if fence.starts_with("```") || fence.starts_with("~~~") {
+            let marker = &fence[..3];
+            let info = fence[3..].trim();
+            if in_fence {
+                in_fence = false;
+                out.push_str(body);
+            } else {
+                in_fence = true;
+                let lead = &body[..body.len() - fence.len()];
+                if info.is_empty() || info == "rust" {
+                    out.push_str(&format!("{lead}{marker}text"));
+                } else {
+                    out.push_str(body);
+                }
+            }
+        } else if in_fence {
+            out.push_str(body);
+        } else {
+            out.push_str(&escape_tags(body));
+        }
+        out.push_str(newline);
+    }
+    out
+}
+
+/// Escapes `<` that would open an HTML tag, outside inline code spans.
+fn escape_tags(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut in_code = false;
+    let mut chars = text.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '`' => {
+                in_code = !in_code;
+                out.push(c);
+            }
+            '<' if !in_code => {
+                let rest = &text[i + 1..];
+                let opens_tag = rest.starts_with(|n: char| n.is_ascii_alphabetic() || n == '/');
+                let is_link = rest.starts_with("http://") || rest.starts_with("https://");
+                if opens_tag && !is_link {
+                    out.push_str("&lt;");
+                } else {
+                    out.push(c);
+                }
+            }
+            _ => out.push(c),
+        }
+        let _ = chars.peek();
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_tag_like_text_but_not_links_or_code() {
+        let input = "/// is <package>.<service> see <https://x.io> and `Vec<u8>`\nfn f() {} // <b>\n";
+        let want = "/// is &lt;package>.&lt;service> see <https://x.io> and `Vec<u8>`\nfn f() {} // <b>\n";
+        assert_eq!(clean(input), want);
+    }
+
+    #[test]
+    fn bare_fences_become_text_and_their_content_is_untouched() {
+        let input = "    /// ```\n    /// a <b>\n    /// ```\n    /// ```json\n    /// {}\n    /// ```\n";
+        let want = "    /// ```text\n    /// a <b>\n    /// ```\n    /// ```json\n    /// {}\n    /// ```\n";
+        assert_eq!(clean(input), want);
+    }
+
+    #[test]
+    fn a_non_doc_line_closes_an_unterminated_fence() {
+        let input = "/// ```\n/// x\nstruct A;\n/// <b>\n";
+        assert_eq!(clean(input), "/// ```text\n/// x\nstruct A;\n/// &lt;b>\n");
+    }
+}

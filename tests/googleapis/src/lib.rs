@@ -1,0 +1,1 @@
+//! Nothing here: the work is in `tests/googleapis.rs`.
