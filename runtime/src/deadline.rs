@@ -84,7 +84,7 @@ mod tests {
             let back = parse_grpc_timeout(text.as_bytes()).expect("formatted value parses");
             assert!(back >= t, "{text} is shorter than {t:?}");
         }
-        assert_eq!(format_grpc_timeout(Duration::from_millis(250)), "250000000n");
+        assert_eq!(format_grpc_timeout(Duration::from_millis(250)), "250000u");
         assert_eq!(format_grpc_timeout(Duration::from_secs(30)), "30000000u");
     }
 }
