@@ -47,19 +47,27 @@ impl<M> std::fmt::Debug for RequestStream<M> {
 /// [`ResponseStream::channel`]. An `Err` item ends the call with that status.
 ///
 /// ```
-/// use rust_rpc::{ResponseStream, RpcError};
+/// use rust_rpc::stream::StreamExt;
+/// use rust_rpc::{Code, ResponseStream, RpcError};
 ///
-/// let fixed: ResponseStream<u32> = ResponseStream::iter([1, 2, 3]);
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let fixed: Vec<_> = ResponseStream::iter([1, 2, 3]).collect().await;
+/// assert_eq!(fixed.len(), 3);
+///
 /// let (sender, stream) = ResponseStream::<u32>::channel(16);
 /// tokio::spawn(async move {
 ///     for i in 0..3 {
 ///         if sender.send(Ok(i)).await.is_err() {
-///             break; // the client went away
+///             return; // the client went away
 ///         }
 ///     }
 ///     let _ = sender.send(Err(RpcError::aborted("done early"))).await;
 /// });
-/// # let _ = (fixed, stream);
+/// let pushed: Vec<_> = stream.collect().await;
+/// assert_eq!(pushed.len(), 4);
+/// assert_eq!(pushed[3].as_ref().err().map(RpcError::code), Some(Code::Aborted));
+/// # }
 /// ```
 pub struct ResponseStream<M> {
     inner: Pin<Box<dyn Stream<Item = Result<M>> + Send + 'static>>,
