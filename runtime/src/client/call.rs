@@ -44,8 +44,12 @@ pub struct Call<S, R> {
     path: &'static str,
     requests: S,
     options: CallOptions,
+    cancel: Option<CancelSignal>,
     _response: PhantomData<fn() -> R>,
 }
+
+/// A future that cancels a call when it resolves.
+type CancelSignal = Pin<Box<dyn Future<Output = ()> + Send>>;
 
 /// A unary call: one request, one response.
 pub type UnaryCall<Req, Resp> = Call<tokio_stream::Once<Req>, Single<Resp>>;
@@ -58,7 +62,7 @@ pub type BidiStreamingCall<S, Resp> = Call<S, Many<Resp>>;
 
 impl<S, R> Call<S, R> {
     pub(crate) fn new(channel: Channel, path: &'static str, requests: S, options: CallOptions) -> Self {
-        Call { channel, path, requests, options, _response: PhantomData }
+        Call { channel, path, requests, options, cancel: None, _response: PhantomData }
     }
 
     /// Fails the call with DEADLINE_EXCEEDED unless it finishes within `timeout`.
@@ -94,6 +98,24 @@ impl<S, R> Call<S, R> {
     /// Waits for the channel to connect instead of failing fast with UNAVAILABLE.
     pub fn wait_for_ready(mut self, wait: bool) -> Self {
         self.options.wait_for_ready = wait;
+        self
+    }
+
+    /// Cancels the call when `signal` resolves: the call ends with CANCELLED and the server is
+    /// told (HTTP/2 `RST_STREAM`). Dropping the call's future cancels it too, without a status.
+    ///
+    /// ```no_run
+    /// # async fn demo(call: rust_rpc::UnaryCall<(), ()>) {
+    /// let (cancel, cancelled) = tokio::sync::oneshot::channel::<()>();
+    /// let call = call.cancel_on(async move {
+    ///     let _ = cancelled.await;
+    /// });
+    /// drop(cancel); // resolves the signal
+    /// assert_eq!(call.await.unwrap_err().code(), rust_rpc::Code::Cancelled);
+    /// # }
+    /// ```
+    pub fn cancel_on(mut self, signal: impl Future<Output = ()> + Send + 'static) -> Self {
+        self.cancel = Some(Box::pin(signal));
         self
     }
 
@@ -178,15 +200,35 @@ where
     Ok((Metadata::from_tonic(metadata), stream))
 }
 
-/// Runs `future` until `deadline`, failing with DEADLINE_EXCEEDED past it.
-async fn until<T>(deadline: Option<Instant>, future: impl Future<Output = Result<T>>) -> Result<T> {
-    match deadline {
-        None => future.await,
-        Some(deadline) => match tokio::time::timeout_at(deadline.into(), future).await {
-            Ok(result) => result,
-            Err(_) => Err(RpcError::deadline_exceeded("deadline exceeded before the call finished")),
-        },
+/// Runs `future` until `deadline` or the cancel signal, failing with DEADLINE_EXCEEDED or
+/// CANCELLED; either drops the future, which resets the HTTP/2 stream.
+async fn until<T>(
+    deadline: Option<Instant>,
+    cancel: &mut Option<CancelSignal>,
+    future: impl Future<Output = Result<T>>,
+) -> Result<T> {
+    let expired = async {
+        match deadline {
+            Some(deadline) => tokio::time::sleep_until(deadline.into()).await,
+            None => std::future::pending().await,
+        }
+    };
+    let cancelled = async {
+        match cancel.as_mut() {
+            Some(signal) => signal.await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        biased;
+        _ = cancelled => Err(cancelled_error()),
+        _ = expired => Err(RpcError::deadline_exceeded("deadline exceeded before the call finished")),
+        result = future => result,
     }
+}
+
+fn cancelled_error() -> RpcError {
+    RpcError::cancelled("the call was cancelled by the client")
 }
 
 fn with_headers(mut err: RpcError, headers: &Metadata) -> RpcError {
@@ -221,11 +263,14 @@ where
     /// `with_call`).
     pub fn with_call(self) -> impl Future<Output = Result<Response<Resp>>> + Send + 'static {
         let deadline = self.options.effective_deadline();
-        let Call { channel, path, requests, options, .. } = self;
-        until(deadline, async move {
-            let (headers, stream) = start(channel, path, requests, options, deadline).await?;
-            single(headers, stream).await
-        })
+        let Call { channel, path, requests, options, mut cancel, .. } = self;
+        async move {
+            until(deadline, &mut cancel, async move {
+                let (headers, stream) = start(channel, path, requests, options, deadline).await?;
+                single(headers, stream).await
+            })
+            .await
+        }
     }
 }
 
@@ -255,14 +300,16 @@ where
 
     fn into_future(self) -> Self::IntoFuture {
         let deadline = self.options.effective_deadline();
-        let Call { channel, path, requests, options, .. } = self;
+        let Call { channel, path, requests, options, mut cancel, .. } = self;
         Box::pin(async move {
-            let (headers, inner) = until(deadline, start(channel, path, requests, options, deadline)).await?;
+            let (headers, inner) =
+                until(deadline, &mut cancel, start(channel, path, requests, options, deadline)).await?;
             Ok(Streaming {
                 inner,
                 initial_metadata: headers,
                 trailing_metadata: None,
                 deadline: deadline.map(|d| Box::pin(tokio::time::sleep_until(d.into()))),
+                cancel,
                 finished: false,
             })
         })
@@ -279,6 +326,7 @@ pub struct Streaming<M> {
     initial_metadata: Metadata,
     trailing_metadata: Option<Metadata>,
     deadline: Option<Pin<Box<tokio::time::Sleep>>>,
+    cancel: Option<CancelSignal>,
     finished: bool,
 }
 
@@ -310,6 +358,12 @@ impl<M> Stream for Streaming<M> {
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<M>>> {
         if self.finished {
             return Poll::Ready(None);
+        }
+        if let Some(signal) = self.cancel.as_mut()
+            && signal.as_mut().poll(cx).is_ready()
+        {
+            self.cancel = None;
+            return self.fail(cancelled_error());
         }
         if let Some(sleep) = self.deadline.as_mut()
             && sleep.as_mut().poll(cx).is_ready()

@@ -35,6 +35,7 @@ struct Inner {
     metadata: Metadata,
     peer: Option<SocketAddr>,
     deadline: Option<Instant>,
+    request_compression: Option<Compression>,
     cancelled: CancellationToken,
     response: Mutex<ResponseState>,
     /// The server's concurrent-RPC slot, released when the last clone of the context is gone.
@@ -54,6 +55,7 @@ impl ServicerContext {
         metadata: Metadata,
         peer: Option<SocketAddr>,
         deadline: Option<Instant>,
+        request_compression: Option<Compression>,
         default_compression: Option<Compression>,
         permit: Option<OwnedSemaphorePermit>,
     ) -> Self {
@@ -63,6 +65,7 @@ impl ServicerContext {
                 metadata,
                 peer,
                 deadline,
+                request_compression,
                 cancelled: CancellationToken::new(),
                 response: Mutex::new(ResponseState { compression: default_compression, ..ResponseState::default() }),
                 _permit: permit,
@@ -102,6 +105,11 @@ impl ServicerContext {
     /// When the call's deadline passes, if the client set one (`grpc-timeout`).
     pub fn deadline(&self) -> Option<Instant> {
         self.inner.deadline
+    }
+
+    /// The compression the client declared for its messages (`grpc-encoding`), if any.
+    pub fn request_compression(&self) -> Option<Compression> {
+        self.inner.request_compression
     }
 
     /// The time left before the deadline; `None` without a deadline.

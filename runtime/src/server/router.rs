@@ -145,6 +145,7 @@ impl Router {
             Metadata::from_headers(headers),
             peer,
             deadline,
+            request_encoding,
             self.default_compression,
             permit,
         );
