@@ -44,15 +44,19 @@ fn root_store(pem: &[u8]) -> Result<RootCertStore, Error> {
 /// How a [`Channel`](crate::Channel) made by [`secure_channel`](crate::secure_channel) proves
 /// the server is who it claims, and optionally who the client is (mutual TLS).
 ///
-/// ```
+/// ```no_run
 /// use rust_rpc::ChannelCredentials;
 ///
 /// // Trust the operating system's roots:
-/// let system = ChannelCredentials::system_roots();
-/// // Or a private CA, for a server whose certificate names "foo.test.google.fr":
-/// # let ca_pem = rcgen_free_example_pem();
-/// # fn rcgen_free_example_pem() -> Vec<u8> { Vec::new() }
-/// let private = ChannelCredentials::with_root_ca(ca_pem).server_name_override("foo.test.google.fr");
+/// let public = rust_rpc::secure_channel("example.com:443", ChannelCredentials::system_roots())?;
+///
+/// // Trust a private CA, present a client certificate (mutual TLS), and check the server's
+/// // certificate against a test name instead of the target's host:
+/// let credentials = ChannelCredentials::with_root_ca(std::fs::read("ca.pem")?)
+///     .client_identity(std::fs::read("client.pem")?, std::fs::read("client.key")?)
+///     .server_name_override("foo.test.google.fr");
+/// let private = rust_rpc::secure_channel("127.0.0.1:50051", credentials)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Clone, Debug, Default)]
 pub struct ChannelCredentials {
@@ -123,6 +127,14 @@ impl ChannelCredentials {
 /// The certificate a server presents on a port added with
 /// [`Server::add_secure_port`](crate::Server::add_secure_port), and optionally the CA its clients'
 /// certificates must chain to (mutual TLS).
+///
+/// ```no_run
+/// let credentials = rust_rpc::ServerCredentials::new(std::fs::read("server.pem")?, std::fs::read("server.key")?)
+///     .require_client_auth(std::fs::read("clients-ca.pem")?);
+/// let server = rust_rpc::Server::new();
+/// let port = server.add_secure_port("[::]:50051", credentials)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug)]
 pub struct ServerCredentials {
     cert_chain_pem: Vec<u8>,
