@@ -174,7 +174,7 @@ impl prost_build::ServiceGenerator for ServiceGenerator {
 /// later and would panic on code that does not.
 fn checked(service: &str, tokens: proc_macro2::TokenStream) -> Result<String, Error> {
     let code = tokens.to_string();
-    match syn::parse_file(&code) {
+    match syn::parse2::<syn::File>(tokens) {
         Ok(_) => Ok(code),
         Err(e) => Err(Error::InvalidOutput {
             service: service.to_owned(),
