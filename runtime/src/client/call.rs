@@ -192,7 +192,7 @@ where
             request.metadata_mut().insert("grpc-timeout", value);
         }
     }
-    request.extensions_mut().insert(CallSettings { wait_for_ready: options.wait_for_ready, deadline });
+    request.extensions_mut().insert(CallSettings { wait_for_ready: options.wait_for_ready });
     let path = PathAndQuery::from_static(path);
     let response =
         grpc.streaming(request, path, ProstCodec::<Req, Resp>::default()).await.map_err(RpcError::from_tonic)?;

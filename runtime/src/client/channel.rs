@@ -217,12 +217,23 @@ impl Channel {
 
     /// Connects now if not connected, waiting up to `timeout` (through reconnect backoff) for the
     /// channel to be ready. Python's `grpc.channel_ready_future(channel).result(timeout)`.
+    /// Fails with DEADLINE_EXCEEDED (naming the last connection error) when `timeout` passes,
+    /// and with UNAVAILABLE when the channel was closed.
     pub async fn ready(&self, timeout: Duration) -> Result<(), crate::RpcError> {
-        let deadline = Instant::now() + timeout;
-        self.sender(true, Some(deadline))
-            .await
-            .map(drop)
-            .map_err(|f| crate::RpcError::unavailable(format!("channel to {} not ready: {}", self.authority(), f.0)))
+        match tokio::time::timeout(timeout, self.sender(true)).await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(failure)) => {
+                Err(crate::RpcError::unavailable(format!("channel to {} not ready: {}", self.authority(), failure.0)))
+            }
+            Err(_) => {
+                let last = self.lock_state().failure.clone().map(|(error, _)| format!(": {error}"));
+                Err(crate::RpcError::deadline_exceeded(format!(
+                    "channel to {} not ready within {timeout:?}{}",
+                    self.authority(),
+                    last.unwrap_or_default()
+                )))
+            }
+        }
     }
 
     /// Whether the channel has a live connection right now.
@@ -252,12 +263,9 @@ impl Channel {
     }
 
     /// A sender on a live connection, connecting if needed. Without `wait_for_ready` a failed or
-    /// backing-off connection fails the call at once; with it, attempts continue until `deadline`.
-    pub(crate) async fn sender(
-        &self,
-        wait_for_ready: bool,
-        deadline: Option<Instant>,
-    ) -> Result<SendRequest<Body>, ConnectFailure> {
+    /// backing-off connection fails the call at once; with it, attempts go on (with backoff)
+    /// until the caller gives up: the call's deadline drops this future.
+    pub(crate) async fn sender(&self, wait_for_ready: bool) -> Result<SendRequest<Body>, ConnectFailure> {
         if let Some(sender) = self.live_sender()? {
             return Ok(sender);
         }
@@ -276,10 +284,7 @@ impl Channel {
                         return Err(ConnectFailure(error));
                     }
                     drop(_turn);
-                    let wake = match deadline {
-                        Some(d) if d <= retry_at.max(now) => return Err(ConnectFailure(error)),
-                        _ => retry_at.max(now + Duration::from_millis(10)),
-                    };
+                    let wake = retry_at.max(now + Duration::from_millis(10));
                     tokio::time::sleep_until(wake.into()).await;
                     continue;
                 }
@@ -381,7 +386,6 @@ impl fmt::Debug for Channel {
 #[derive(Clone, Copy)]
 pub(crate) struct CallSettings {
     pub(crate) wait_for_ready: bool,
-    pub(crate) deadline: Option<Instant>,
 }
 
 /// The channel as a tower service, so tonic's client codec can drive it. Errors are
@@ -398,12 +402,9 @@ impl tower::Service<http::Request<Body>> for Channel {
     fn call(&mut self, request: http::Request<Body>) -> Self::Future {
         let channel = self.clone();
         Box::pin(async move {
-            let settings = request.extensions().get::<CallSettings>().copied();
-            let (wait, deadline) = settings.map_or((false, None), |s| (s.wait_for_ready, s.deadline));
-            let mut sender = channel
-                .sender(wait, deadline)
-                .await
-                .map_err(|f| -> Self::Error { Box::new(tonic::Status::unavailable(f.0)) })?;
+            let wait = request.extensions().get::<CallSettings>().is_some_and(|s| s.wait_for_ready);
+            let mut sender =
+                channel.sender(wait).await.map_err(|f| -> Self::Error { Box::new(tonic::Status::unavailable(f.0)) })?;
             sender.send_request(request).await.map_err(|e| {
                 let status = tonic::Status::from_error(Box::new(e));
                 let status = if status.code() == tonic::Code::Unknown {

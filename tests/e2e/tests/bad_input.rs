@@ -1,0 +1,115 @@
+//! Requests no well-behaved client sends, over raw HTTP/2: each gets the answer gRPC
+//! specifies, and the server keeps serving.
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use rust_rpc::{ChannelBuilder, Code};
+
+use crate::support::{TestGreeter, greeter_client, hello, start_greeter};
+
+struct Answer {
+    status: http::StatusCode,
+    grpc_status: Option<String>,
+    headers: http::HeaderMap,
+}
+
+/// Sends one request to `/helloworld.Greeter/SayHello` with `headers` and `body`.
+async fn raw(port: u16, headers: &[(&str, &str)], body: Vec<u8>) -> Answer {
+    let stream = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.expect("connect");
+    let (mut sender, connection) =
+        hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(stream)).await.expect("handshake");
+    tokio::spawn(connection);
+    let mut request = http::Request::post(format!("http://127.0.0.1:{port}/helloworld.Greeter/SayHello"));
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let response =
+        sender.send_request(request.body(Full::new(Bytes::from(body))).expect("request")).await.expect("send");
+    let status = response.status();
+    let headers = response.headers().clone();
+    let collected = response.into_body().collect().await.expect("body");
+    let trailers = collected.trailers().cloned().unwrap_or_default();
+    let grpc_status = headers
+        .get("grpc-status")
+        .or_else(|| trailers.get("grpc-status"))
+        .map(|v| v.to_str().expect("ascii").to_owned());
+    Answer { status, grpc_status, headers }
+}
+
+/// A gRPC frame: uncompressed flag, big-endian length, message.
+fn frame(message: &[u8]) -> Vec<u8> {
+    let mut framed = vec![0];
+    framed.extend_from_slice(&(message.len() as u32).to_be_bytes());
+    framed.extend_from_slice(message);
+    framed
+}
+
+const GRPC: (&str, &str) = ("content-type", "application/grpc");
+
+async fn still_serving(port: u16) {
+    let reply = greeter_client(port).say_hello(hello("after")).await.expect("the server still serves");
+    assert_eq!(reply.message, "Hello after");
+}
+
+#[tokio::test]
+async fn malformed_message_is_internal() {
+    let (_server, port) = start_greeter(TestGreeter::default());
+    let answer = raw(port, &[GRPC, ("te", "trailers")], frame(&[0xff, 0xff, 0xff])).await;
+    assert_eq!(answer.status, http::StatusCode::OK);
+    assert_eq!(answer.grpc_status.as_deref(), Some("13"));
+    still_serving(port).await;
+}
+
+#[tokio::test]
+async fn wrong_content_type_is_http_415() {
+    let (_server, port) = start_greeter(TestGreeter::default());
+    let answer = raw(port, &[("content-type", "text/plain")], frame(&[])).await;
+    assert_eq!(answer.status, http::StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    still_serving(port).await;
+}
+
+#[tokio::test]
+async fn malformed_timeout_is_refused() {
+    let (_server, port) = start_greeter(TestGreeter::default());
+    for bad in ["bogus", "123456789S", "10"] {
+        let answer = raw(port, &[GRPC, ("grpc-timeout", bad)], frame(&[])).await;
+        assert_eq!(answer.grpc_status.as_deref(), Some("13"), "grpc-timeout {bad}");
+    }
+    still_serving(port).await;
+}
+
+#[tokio::test]
+async fn unknown_compression_is_unimplemented_and_lists_what_is_accepted() {
+    let (_server, port) = start_greeter(TestGreeter::default());
+    let answer = raw(port, &[GRPC, ("grpc-encoding", "snappy")], frame(&[])).await;
+    assert_eq!(answer.grpc_status.as_deref(), Some("12"));
+    let accepted = answer.headers.get("grpc-accept-encoding").map(|v| v.to_str().expect("ascii").to_owned());
+    assert_eq!(accepted.as_deref(), Some("gzip,zstd"));
+    still_serving(port).await;
+}
+
+#[tokio::test]
+async fn messages_over_the_limits_are_resource_exhausted() {
+    let (_server, port) = start_greeter(TestGreeter::default());
+    // Request over the server's default 4 MiB receive limit.
+    let err = greeter_client(port).say_hello(hello(&"x".repeat(5 << 20))).await.expect_err("too large");
+    assert_eq!(err.code(), Code::ResourceExhausted, "{err}");
+    // Response over the client's receive limit.
+    let channel =
+        ChannelBuilder::new(format!("127.0.0.1:{port}")).max_receive_message_length(1024).build().expect("channel");
+    let client = e2e::helloworld::GreeterClient::new(channel);
+    let err = client.say_hello(hello(&"y".repeat(2048))).await.expect_err("reply too large");
+    assert_eq!(err.code(), Code::ResourceExhausted, "{err}");
+    still_serving(port).await;
+}
+
+#[tokio::test]
+async fn compressed_calls_work_both_ways() {
+    let (_server, port) = start_greeter(TestGreeter::default());
+    let client = greeter_client(port);
+    for compression in [rust_rpc::Compression::Gzip, rust_rpc::Compression::Zstd] {
+        let reply = client.say_hello(hello(&"z".repeat(10_000))).compression(compression).await.expect("call");
+        assert_eq!(reply.message.len(), 10_006);
+    }
+}

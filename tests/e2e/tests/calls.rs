@@ -1,0 +1,250 @@
+//! The four RPC kinds, metadata, status and deadlines, client and server over loopback.
+
+use std::time::Duration;
+
+use e2e::routeguide::{
+    Feature, Point, Rectangle, RouteGuideClient, RouteGuideServicer, RouteNote, RouteSummary,
+    add_route_guide_servicer_to_server,
+};
+use rust_rpc::stream::StreamExt;
+use rust_rpc::{Code, Metadata, RequestStream, ResponseStream, Result, Server, ServicerContext};
+
+use crate::support::{TestGreeter, dead_port, greeter_client, hello, start_greeter};
+
+struct Guide;
+
+impl RouteGuideServicer for Guide {
+    async fn get_feature(&self, point: Point, _context: ServicerContext) -> Result<Feature> {
+        Ok(Feature { name: format!("{},{}", point.latitude, point.longitude), location: Some(point) })
+    }
+
+    async fn list_features(&self, rect: Rectangle, _context: ServicerContext) -> Result<ResponseStream<Feature>> {
+        let n = rect.hi.map_or(0, |p| p.latitude);
+        Ok(ResponseStream::iter((0..n).map(|i| Feature { name: format!("f{i}"), location: None })))
+    }
+
+    async fn record_route(&self, mut points: RequestStream<Point>, _context: ServicerContext) -> Result<RouteSummary> {
+        let mut summary = RouteSummary::default();
+        while let Some(point) = points.message().await? {
+            summary.point_count += 1;
+            summary.distance += point.latitude;
+        }
+        Ok(summary)
+    }
+
+    async fn route_chat(
+        &self,
+        notes: RequestStream<RouteNote>,
+        _context: ServicerContext,
+    ) -> Result<ResponseStream<RouteNote>> {
+        Ok(ResponseStream::new(
+            notes.map(|note| note.map(|n| RouteNote { message: format!("re: {}", n.message), ..n })),
+        ))
+    }
+}
+
+fn start_guide() -> (Server, RouteGuideClient) {
+    let server = Server::new();
+    add_route_guide_servicer_to_server(Guide, &server).expect("add");
+    let port = server.add_insecure_port("127.0.0.1:0").expect("bind");
+    server.start().expect("start");
+    let client = RouteGuideClient::new(rust_rpc::insecure_channel(&format!("127.0.0.1:{port}")).expect("channel"));
+    (server, client)
+}
+
+#[tokio::test]
+async fn all_four_kinds_round_trip() {
+    let (_server, client) = start_guide();
+    let feature = client.get_feature(Point { latitude: 1, longitude: 2 }).await.expect("unary");
+    assert_eq!(feature.name, "1,2");
+
+    let rect = Rectangle { lo: None, hi: Some(Point { latitude: 5, longitude: 0 }) };
+    let names: Vec<String> =
+        client.list_features(rect).await.expect("server streaming").map(|f| f.expect("item").name).collect().await;
+    assert_eq!(names, ["f0", "f1", "f2", "f3", "f4"]);
+
+    let points = (1..=4).map(|i| Point { latitude: i, longitude: 0 });
+    let summary = client.record_route(rust_rpc::stream::iter(points)).await.expect("client streaming");
+    assert_eq!((summary.point_count, summary.distance), (4, 10));
+
+    let notes = ["a", "b", "c"].map(|m| RouteNote { location: None, message: m.into() });
+    let replies: Vec<String> = client
+        .route_chat(rust_rpc::stream::iter(notes))
+        .await
+        .expect("bidi")
+        .map(|n| n.expect("item").message)
+        .collect()
+        .await;
+    assert_eq!(replies, ["re: a", "re: b", "re: c"]);
+}
+
+#[tokio::test]
+async fn metadata_round_trips_ascii_and_binary() {
+    let (_server, port) = start_greeter(TestGreeter::default());
+    let mut md = Metadata::new();
+    md.insert("x-ascii", "hello").expect("valid");
+    md.insert_bin("x-blob-bin", [0u8, 1, 254, 255]).expect("valid");
+    let response = greeter_client(port).say_hello(hello("echo-md")).metadata(md).with_call().await.expect("call");
+    assert_eq!(response.initial_metadata().get("x-initial"), Some("hello"));
+    assert_eq!(response.trailing_metadata().get_bin("x-trailing-bin").as_deref(), Some(&[0u8, 1, 254, 255][..]));
+}
+
+#[tokio::test]
+async fn errors_keep_code_details_and_metadata() {
+    let (_server, port) = start_greeter(TestGreeter::default());
+    let client = greeter_client(port);
+    for code in [Code::NotFound, Code::InvalidArgument, Code::PermissionDenied, Code::DataLoss] {
+        let err = client.say_hello(hello(&format!("fail:{}", code.as_i32()))).await.expect_err("fails");
+        assert_eq!(err.code(), code);
+        assert_eq!(err.details(), "failed as asked \u{263A}\nline two");
+        assert_eq!(err.metadata().get("x-why"), Some("asked to fail"));
+    }
+}
+
+#[tokio::test]
+async fn unknown_methods_and_services_are_unimplemented() {
+    let (_server, port) = start_greeter(TestGreeter::default());
+    let channel = rust_rpc::insecure_channel(&format!("127.0.0.1:{port}")).expect("channel");
+    for path in ["/helloworld.Greeter/Nope", "/nope.Service/Call"] {
+        let err = channel
+            .unary::<e2e::helloworld::HelloRequest, e2e::helloworld::HelloReply>(path, hello("x"))
+            .await
+            .expect_err("unimplemented");
+        assert_eq!(err.code(), Code::Unimplemented, "{path}: {err}");
+    }
+    // A servicer that implements nothing answers UNIMPLEMENTED from the trait's default.
+    struct Nothing;
+    impl e2e::routeguide::RouteGuideServicer for Nothing {}
+    let server = Server::new();
+    add_route_guide_servicer_to_server(Nothing, &server).expect("add");
+    let port = server.add_insecure_port("127.0.0.1:0").expect("bind");
+    server.start().expect("start");
+    let client = RouteGuideClient::new(rust_rpc::insecure_channel(&format!("127.0.0.1:{port}")).expect("channel"));
+    let err = client.get_feature(Point::default()).await.expect_err("unimplemented");
+    assert_eq!(err.code(), Code::Unimplemented);
+}
+
+#[tokio::test]
+async fn expired_deadline_is_deadline_exceeded_and_reaches_the_handler() {
+    let greeter = TestGreeter::default();
+    let (_server, port) = start_greeter(greeter.clone());
+    let started = std::time::Instant::now();
+    let err = greeter_client(port)
+        .say_hello(hello("sleep:5000"))
+        .timeout(Duration::from_millis(200))
+        .await
+        .expect_err("times out");
+    assert_eq!(err.code(), Code::DeadlineExceeded, "{err}");
+    assert!(started.elapsed() < Duration::from_secs(2), "took {:?}", started.elapsed());
+    tokio::time::timeout(Duration::from_secs(2), greeter.cancelled.notified())
+        .await
+        .expect("the handler saw the call end");
+}
+
+#[tokio::test]
+async fn dropping_a_call_cancels_the_handler() {
+    let greeter = TestGreeter::default();
+    let (_server, port) = start_greeter(greeter.clone());
+    let client = greeter_client(port);
+    let call = tokio::spawn(async move { client.say_hello(hello("sleep:5000")).await });
+    tokio::time::timeout(Duration::from_secs(2), greeter.started.notified()).await.expect("handler started");
+    call.abort();
+    tokio::time::timeout(Duration::from_secs(2), greeter.cancelled.notified())
+        .await
+        .expect("the handler saw the cancellation");
+}
+
+#[tokio::test]
+async fn refused_connection_is_unavailable_and_wait_for_ready_waits() {
+    let port = dead_port();
+    let client = greeter_client(port);
+    let err = client.say_hello(hello("x")).await.expect_err("nothing listens");
+    assert_eq!(err.code(), Code::Unavailable, "{err}");
+    let err = client
+        .say_hello(hello("x"))
+        .wait_for_ready(true)
+        .timeout(Duration::from_millis(300))
+        .await
+        .expect_err("still nothing");
+    assert_eq!(err.code(), Code::DeadlineExceeded, "{err}");
+}
+
+#[tokio::test]
+async fn one_client_serves_many_tasks_at_once() {
+    let (_server, port) = start_greeter(TestGreeter::default());
+    let client = greeter_client(port);
+    let calls: Vec<_> = (0..50)
+        .map(|i| {
+            let client = client.clone();
+            tokio::spawn(async move { client.say_hello(hello(&i.to_string())).await })
+        })
+        .collect();
+    for (i, call) in calls.into_iter().enumerate() {
+        assert_eq!(call.await.expect("task").expect("call").message, format!("Hello {i}"));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_waiting_call_succeeds_once_the_server_starts() {
+    let port = dead_port();
+    let client = greeter_client(port);
+    let call = tokio::spawn(async move {
+        client.say_hello(hello("patient")).wait_for_ready(true).timeout(Duration::from_secs(10)).await
+    });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let server = Server::new();
+    server.add_service(e2e::helloworld::greeter_service(TestGreeter::default())).expect("add");
+    server.add_insecure_port(&format!("127.0.0.1:{port}")).expect("bind the waited-for port");
+    server.start().expect("start");
+    assert_eq!(call.await.expect("task").expect("served after waiting").message, "Hello patient");
+}
+
+struct Ticker;
+
+impl RouteGuideServicer for Ticker {
+    async fn list_features(&self, _rect: Rectangle, context: ServicerContext) -> Result<ResponseStream<Feature>> {
+        let remaining = context.time_remaining().map_or(-1, |d| d.as_millis() as i32);
+        let (sender, stream) = ResponseStream::channel(1);
+        tokio::spawn(async move {
+            for i in 0.. {
+                let feature =
+                    Feature { name: format!("{i}"), location: Some(Point { latitude: remaining, longitude: 0 }) };
+                if sender.send(Ok(feature)).await.is_err() {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        });
+        Ok(stream)
+    }
+}
+
+#[tokio::test]
+async fn a_streaming_call_ends_at_its_deadline_and_the_server_knows_it() {
+    let server = Server::new();
+    add_route_guide_servicer_to_server(Ticker, &server).expect("add");
+    let port = server.add_insecure_port("127.0.0.1:0").expect("bind");
+    server.start().expect("start");
+    let client = RouteGuideClient::new(rust_rpc::insecure_channel(&format!("127.0.0.1:{port}")).expect("channel"));
+
+    let mut stream =
+        client.list_features(Rectangle::default()).timeout(Duration::from_millis(400)).await.expect("started");
+    let first = stream.message().await.expect("first").expect("some");
+    let remaining = first.location.expect("point").latitude;
+    assert!((1..=400).contains(&remaining), "the handler saw {remaining} ms remaining");
+    let mut received = 1;
+    let err = loop {
+        match stream.message().await {
+            Ok(Some(_)) => received += 1,
+            Ok(None) => panic!("the endless stream ended OK"),
+            Err(err) => break err,
+        }
+    };
+    assert_eq!(err.code(), Code::DeadlineExceeded, "{err}");
+    assert!((2..=20).contains(&received), "{received} messages before the deadline");
+
+    // Without a timeout the handler sees no deadline.
+    let mut stream = client.list_features(Rectangle::default()).await.expect("started");
+    let first = stream.message().await.expect("first").expect("some");
+    assert_eq!(first.location.expect("point").latitude, -1);
+}

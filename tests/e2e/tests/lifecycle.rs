@@ -1,0 +1,160 @@
+//! Server lifecycle: graceful stop, restart with reconnect, the concurrent-RPC limit, TLS.
+
+use std::time::Duration;
+
+use rust_rpc::{ChannelCredentials, Code, Server, ServerCredentials};
+
+use crate::support::{TestGreeter, greeter_client, hello, start_greeter, start_greeter_with};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stop_lets_in_flight_calls_finish_within_grace() {
+    let greeter = TestGreeter::default();
+    let (server, port) = start_greeter(greeter.clone());
+    let client = greeter_client(port);
+    assert!(!server.wait_for_termination(Some(Duration::from_millis(10))).await);
+    let slow = tokio::spawn({
+        let client = client.clone();
+        async move { client.say_hello(hello("sleep:400")).await }
+    });
+    tokio::time::timeout(Duration::from_secs(2), greeter.started.notified()).await.expect("started");
+    server.stop(Some(Duration::from_secs(3))).await;
+    assert_eq!(slow.await.expect("task").expect("finished in grace").message, "Hello sleep:400");
+    assert!(server.wait_for_termination(Some(Duration::from_millis(10))).await);
+    let err = client.say_hello(hello("late")).await.expect_err("stopped");
+    assert_eq!(err.code(), Code::Unavailable, "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stop_cancels_calls_that_outlive_grace() {
+    let greeter = TestGreeter::default();
+    let (server, port) = start_greeter(greeter.clone());
+    let client = greeter_client(port);
+    let slow = tokio::spawn(async move { client.say_hello(hello("sleep:10000")).await });
+    tokio::time::timeout(Duration::from_secs(2), greeter.started.notified()).await.expect("started");
+    let stopping = std::time::Instant::now();
+    server.stop(Some(Duration::from_millis(100))).await;
+    assert!(stopping.elapsed() < Duration::from_secs(3), "stop took {:?}", stopping.elapsed());
+    let err = slow.await.expect("task").expect_err("cut off");
+    assert_eq!(err.code(), Code::Unavailable, "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_channel_reconnects_after_the_server_restarts() {
+    let (server, port) = start_greeter(TestGreeter::default());
+    let client = greeter_client(port);
+    client.say_hello(hello("one")).await.expect("first server");
+    server.stop(None).await;
+    let (_again, _) = start_greeter_with_port(port);
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        match client.say_hello(hello("two")).wait_for_ready(true).timeout(Duration::from_secs(5)).await {
+            Ok(reply) => {
+                assert_eq!(reply.message, "Hello two");
+                break;
+            }
+            // The first call after the restart may meet the old connection's end.
+            Err(err) if err.code() == Code::Unavailable && std::time::Instant::now() < deadline => continue,
+            Err(err) => panic!("no reconnect: {err}"),
+        }
+    }
+}
+
+fn start_greeter_with_port(port: u16) -> (Server, u16) {
+    let server = Server::new();
+    rust_rpc::Server::add_service(&server, e2e::helloworld::greeter_service(TestGreeter::default())).expect("add");
+    server.add_insecure_port(&format!("127.0.0.1:{port}")).expect("rebind the same port");
+    server.start().expect("start");
+    (server, port)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_rpc_limit_refuses_the_extra_call() {
+    let greeter = TestGreeter::default();
+    let (_server, port) = start_greeter_with(Server::builder().max_concurrent_rpcs(1).build(), greeter.clone());
+    let client = greeter_client(port);
+    let slow = tokio::spawn({
+        let client = client.clone();
+        async move { client.say_hello(hello("sleep:500")).await }
+    });
+    tokio::time::timeout(Duration::from_secs(2), greeter.started.notified()).await.expect("started");
+    let err = client.say_hello(hello("second")).await.expect_err("over the limit");
+    assert_eq!(err.code(), Code::ResourceExhausted, "{err}");
+    slow.await.expect("task").expect("the first call completes");
+    client.say_hello(hello("third")).await.expect("a slot is free again");
+}
+
+struct Pki {
+    ca: String,
+    server_cert: String,
+    server_key: String,
+    client_cert: String,
+    client_key: String,
+}
+
+fn pki() -> Pki {
+    let ca_key = rcgen::KeyPair::generate().expect("key");
+    let mut ca = rcgen::CertificateParams::new(Vec::<String>::new()).expect("params");
+    ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    let ca_cert = ca.self_signed(&ca_key).expect("ca");
+    let issuer = rcgen::Issuer::new(ca, ca_key);
+    let server_key = rcgen::KeyPair::generate().expect("key");
+    let server = rcgen::CertificateParams::new(vec!["foo.test.google.fr".to_owned()])
+        .expect("params")
+        .signed_by(&server_key, &issuer)
+        .expect("server cert");
+    let client_key = rcgen::KeyPair::generate().expect("key");
+    let client = rcgen::CertificateParams::new(vec!["client".to_owned()])
+        .expect("params")
+        .signed_by(&client_key, &issuer)
+        .expect("client cert");
+    Pki {
+        ca: ca_cert.pem(),
+        server_cert: server.pem(),
+        server_key: server_key.serialize_pem(),
+        client_cert: client.pem(),
+        client_key: client_key.serialize_pem(),
+    }
+}
+
+async fn tls_call(port: u16, credentials: ChannelCredentials) -> rust_rpc::Result<String> {
+    let channel = rust_rpc::secure_channel(&format!("127.0.0.1:{port}"), credentials).expect("channel");
+    let client = e2e::helloworld::GreeterClient::new(channel);
+    client.say_hello(hello("tls")).timeout(Duration::from_secs(5)).await.map(|r| r.message)
+}
+
+#[tokio::test]
+async fn tls_and_mutual_tls() {
+    let pki = pki();
+    let server = Server::new();
+    server.add_service(e2e::helloworld::greeter_service(TestGreeter::default())).expect("add");
+    let tls_port = server
+        .add_secure_port("127.0.0.1:0", ServerCredentials::new(pki.server_cert.clone(), pki.server_key.clone()))
+        .expect("tls port");
+    let mtls_port = server
+        .add_secure_port(
+            "127.0.0.1:0",
+            ServerCredentials::new(pki.server_cert.clone(), pki.server_key.clone()).require_client_auth(pki.ca.clone()),
+        )
+        .expect("mtls port");
+    server.start().expect("start");
+    let trusting = || ChannelCredentials::with_root_ca(pki.ca.clone()).server_name_override("foo.test.google.fr");
+
+    assert_eq!(tls_call(tls_port, trusting()).await.expect("tls"), "Hello tls");
+    let with_identity = trusting().client_identity(pki.client_cert.clone(), pki.client_key.clone());
+    assert_eq!(tls_call(mtls_port, with_identity).await.expect("mtls"), "Hello tls");
+
+    let err = tls_call(mtls_port, trusting()).await.expect_err("no client certificate");
+    assert_eq!(err.code(), Code::Unavailable, "{err}");
+    let stranger = pki_ca_only();
+    let err = tls_call(tls_port, ChannelCredentials::with_root_ca(stranger).server_name_override("foo.test.google.fr"))
+        .await
+        .expect_err("untrusted server");
+    assert_eq!(err.code(), Code::Unavailable, "{err}");
+}
+
+fn pki_ca_only() -> String {
+    let key = rcgen::KeyPair::generate().expect("key");
+    let mut ca = rcgen::CertificateParams::new(Vec::<String>::new()).expect("params");
+    ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    ca.self_signed(&key).expect("ca").pem()
+}

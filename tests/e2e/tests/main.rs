@@ -1,0 +1,6 @@
+//! One test binary; one module per concern.
+
+mod bad_input;
+mod calls;
+mod lifecycle;
+mod support;
