@@ -215,6 +215,36 @@ fn package_extras(
     Ok(format!("\n{}", prettyplease::unparse(&file)))
 }
 
+/// Removes options messages that hold nothing. protoc records an empty `options` for an
+/// `rpc M(A) returns (B) {}` body and protox does not; without this the two front ends would
+/// embed different descriptor bytes for the same file.
+fn drop_empty_options(file: &mut FileDescriptorProto) {
+    fn clear<T: Default + PartialEq>(options: &mut Option<T>) {
+        if options.as_ref().is_some_and(|o| *o == T::default()) {
+            *options = None;
+        }
+    }
+    fn message(m: &mut prost_types::DescriptorProto) {
+        clear(&mut m.options);
+        m.field.iter_mut().chain(m.extension.iter_mut()).for_each(|f| clear(&mut f.options));
+        m.oneof_decl.iter_mut().for_each(|o| clear(&mut o.options));
+        m.enum_type.iter_mut().for_each(enumeration);
+        m.nested_type.iter_mut().for_each(message);
+    }
+    fn enumeration(e: &mut prost_types::EnumDescriptorProto) {
+        clear(&mut e.options);
+        e.value.iter_mut().for_each(|v| clear(&mut v.options));
+    }
+    clear(&mut file.options);
+    file.message_type.iter_mut().for_each(message);
+    file.enum_type.iter_mut().for_each(enumeration);
+    file.extension.iter_mut().for_each(|f| clear(&mut f.options));
+    for service in &mut file.service {
+        clear(&mut service.options);
+        service.method.iter_mut().for_each(|m| clear(&mut m.options));
+    }
+}
+
 /// The package's files and everything they import, without source info, in dependency order.
 fn descriptor_set(package: &str, selected: &[FileDescriptorProto], all: &[FileDescriptorProto]) -> FileDescriptorSet {
     let by_name: HashMap<&str, &FileDescriptorProto> = all.iter().map(|f| (f.name(), f)).collect();
@@ -236,6 +266,7 @@ fn descriptor_set(package: &str, selected: &[FileDescriptorProto], all: &[FileDe
         }
         let mut file = file.clone();
         file.source_code_info = None;
+        drop_empty_options(&mut file);
         ordered.push(file);
     }
     for file in selected.iter().filter(|f| f.package() == package) {

@@ -1,0 +1,95 @@
+//! Bad input gives a clear error that says where, on both paths, and never a panic.
+
+use prost::Message;
+use prost_types::compiler::CodeGeneratorRequest;
+use prost_types::{DescriptorProto, FileDescriptorProto, MethodDescriptorProto, ServiceDescriptorProto};
+
+use crate::support::{run_plugin, scratch};
+
+fn write(dir: &std::path::Path, name: &str, text: &str) {
+    std::fs::write(dir.join(name), text).expect("write proto");
+}
+
+#[test]
+fn syntax_error_names_file_line_and_column_on_both_paths() {
+    let dir = scratch("syntax-error");
+    // Line 4, column 12: the missing field number.
+    write(&dir, "broken.proto", "syntax = \"proto3\";\npackage p;\nmessage M {\n  string a = ;\n}\n");
+    let err =
+        rust_rpc_codegen::Builder::new().generate(&[dir.join("broken.proto")], &[&dir]).expect_err("does not parse");
+    let text = err.to_string();
+    assert!(text.starts_with("broken.proto:4:14: "), "{text}");
+
+    let err = run_plugin(&[&dir], &["broken.proto"], "").expect_err("protoc refuses it");
+    assert!(err.contains("broken.proto:4:14"), "{err}");
+}
+
+#[test]
+fn missing_import_names_the_importer_and_the_import() {
+    let dir = scratch("missing-import");
+    write(&dir, "main.proto", "syntax = \"proto3\";\npackage p;\nimport \"nowhere/gone.proto\";\nmessage M {}\n");
+    let err =
+        rust_rpc_codegen::Builder::new().generate(&[dir.join("main.proto")], &[&dir]).expect_err("import missing");
+    let text = err.to_string();
+    assert!(text.starts_with("main.proto:3:"), "{text}");
+    assert!(text.contains("nowhere/gone.proto"), "{text}");
+}
+
+#[test]
+fn unknown_option_is_a_response_error_not_a_panic() {
+    let request = CodeGeneratorRequest { parameter: Some("colour=blue".into()), ..Default::default() };
+    let response = rust_rpc_codegen::respond(&request);
+    let error = response.error.expect("an error");
+    assert!(error.contains("colour") && error.contains("unknown option"), "{error}");
+    assert!(response.file.is_empty());
+    assert_eq!(response.supported_features, Some(1), "proto3 optional is still declared");
+}
+
+#[test]
+fn undecodable_request_is_an_error() {
+    let err = rust_rpc_codegen::execute(&[0xff, 0xff, 0xff, 0x01]).expect_err("garbage");
+    assert!(err.to_string().contains("CodeGeneratorRequest"), "{err}");
+}
+
+#[test]
+fn an_attribute_that_is_not_an_attribute_is_refused() {
+    let dir = scratch("bad-attribute");
+    write(&dir, "ok.proto", "syntax = \"proto3\";\npackage p;\nmessage M {}\n");
+    let err = rust_rpc_codegen::Builder::new()
+        .type_attribute(".p.M", "#[derive(Hash")
+        .generate(&[dir.join("ok.proto")], &[&dir])
+        .expect_err("not an attribute");
+    assert!(err.to_string().contains("type_attribute"), "{err}");
+}
+
+#[test]
+fn descriptors_that_make_no_sense_get_an_error_response() {
+    let file = FileDescriptorProto {
+        name: Some("odd.proto".into()),
+        package: Some("odd".into()),
+        message_type: vec![DescriptorProto { name: Some("M".into()), ..Default::default() }],
+        service: vec![ServiceDescriptorProto {
+            name: Some("S".into()),
+            method: vec![MethodDescriptorProto {
+                name: Some("Call".into()),
+                input_type: Some(".odd.Missing".into()),
+                output_type: Some("".into()),
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    for to_generate in [vec!["odd.proto".to_string()], vec!["undescribed.proto".to_string()]] {
+        let request = CodeGeneratorRequest {
+            file_to_generate: to_generate,
+            proto_file: vec![file.clone()],
+            ..Default::default()
+        };
+        let bytes = request.encode_to_vec();
+        // Either generated or refused with a message: never a panic.
+        let response = rust_rpc_codegen::execute(&bytes).expect("decodes");
+        let response = prost_types::compiler::CodeGeneratorResponse::decode(response.as_slice()).expect("response");
+        assert!(response.error.is_some() || !response.file.is_empty());
+    }
+}
