@@ -12,3 +12,5 @@ echo "== cargo doc"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked --quiet
 echo "== cargo test"
 cargo test --workspace --locked
+echo "== interop: rust-rpc against Python grpcio and Node grpc-js, both directions, plaintext and TLS"
+python3 tests/interop/run.py

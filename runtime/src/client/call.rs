@@ -298,36 +298,54 @@ where
     type Output = Result<Streaming<Resp>>;
     type IntoFuture = BoxFuture<Result<Streaming<Resp>>>;
 
+    /// Starts the call and gives its response stream without waiting for the server's response
+    /// headers (a server may send none until its first message, while it waits for requests).
     fn into_future(self) -> Self::IntoFuture {
         let deadline = self.options.effective_deadline();
-        let Call { channel, path, requests, options, mut cancel, .. } = self;
+        let Call { channel, path, requests, options, cancel, .. } = self;
+        let starting: StartFuture<Resp> = Box::pin(start(channel, path, requests, options, deadline));
+        let mut streaming = Streaming {
+            state: State::Starting(starting),
+            initial_metadata: None,
+            trailing_metadata: None,
+            deadline: deadline.map(|d| Box::pin(tokio::time::sleep_until(d.into()))),
+            cancel,
+        };
         Box::pin(async move {
-            let (headers, inner) =
-                until(deadline, &mut cancel, start(channel, path, requests, options, deadline)).await?;
-            Ok(Streaming {
-                inner,
-                initial_metadata: headers,
-                trailing_metadata: None,
-                deadline: deadline.map(|d| Box::pin(tokio::time::sleep_until(d.into()))),
-                cancel,
-                finished: false,
+            // One poll sends the request headers (and lets the request stream flow) or finds the
+            // connection failing; either way the caller learns on its first read.
+            std::future::poll_fn(|cx| {
+                let _ = streaming.poll_start(cx);
+                Poll::Ready(())
             })
+            .await;
+            Ok(streaming)
         })
     }
+}
+
+type StartFuture<M> = BoxFuture<Result<(Metadata, tonic::Streaming<M>)>>;
+
+enum State<M> {
+    /// Waiting for the response headers.
+    Starting(StartFuture<M>),
+    Streaming(tonic::Streaming<M>),
+    /// Ended: with an error waiting to be yielded, or after yielding everything.
+    Failed(Option<RpcError>),
+    Finished,
 }
 
 /// The messages of a streaming response, with the call's metadata.
 ///
 /// It is a [`Stream`] of `Result<M, RpcError>`: messages, then at most one error. The stream
 /// ends with the call: after `None`, [`Streaming::trailing_metadata`] holds the trailers. The
-/// call's deadline applies to the whole stream.
+/// call's deadline and cancel signal apply to the whole stream.
 pub struct Streaming<M> {
-    inner: tonic::Streaming<M>,
-    initial_metadata: Metadata,
+    state: State<M>,
+    initial_metadata: Option<Metadata>,
     trailing_metadata: Option<Metadata>,
     deadline: Option<Pin<Box<tokio::time::Sleep>>>,
     cancel: Option<CancelSignal>,
-    finished: bool,
 }
 
 impl<M> Streaming<M> {
@@ -336,9 +354,14 @@ impl<M> Streaming<M> {
         std::future::poll_fn(|cx| Pin::new(&mut *self).poll_next(cx)).await.transpose()
     }
 
-    /// The response headers (initial metadata).
-    pub fn initial_metadata(&self) -> &Metadata {
-        &self.initial_metadata
+    /// The response headers (initial metadata), waiting for them if they have not arrived.
+    /// Fails if the call failed before any headers came.
+    pub async fn initial_metadata(&mut self) -> Result<&Metadata> {
+        std::future::poll_fn(|cx| self.poll_start(cx)).await;
+        if let State::Failed(Some(err)) = &self.state {
+            return Err(err.clone());
+        }
+        Ok(self.initial_metadata.get_or_insert_with(Metadata::new))
     }
 
     /// The trailers, once the stream has ended with OK.
@@ -346,9 +369,52 @@ impl<M> Streaming<M> {
         self.trailing_metadata.as_ref()
     }
 
+    /// Drives the start of the call; ready once the call is streaming or has failed.
+    fn poll_start(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        if let Some(err) = self.poll_limits(cx) {
+            self.state = State::Failed(Some(err));
+            return Poll::Ready(());
+        }
+        let State::Starting(starting) = &mut self.state else {
+            return Poll::Ready(());
+        };
+        match starting.as_mut().poll(cx) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(Ok((headers, inner))) => {
+                self.initial_metadata = Some(headers);
+                self.state = State::Streaming(inner);
+                Poll::Ready(())
+            }
+            Poll::Ready(Err(err)) => {
+                self.state = State::Failed(Some(err));
+                Poll::Ready(())
+            }
+        }
+    }
+
+    /// The deadline or the cancel signal, if either has fired.
+    fn poll_limits(&mut self, cx: &mut Context<'_>) -> Option<RpcError> {
+        if let Some(signal) = self.cancel.as_mut()
+            && signal.as_mut().poll(cx).is_ready()
+        {
+            self.cancel = None;
+            return Some(cancelled_error());
+        }
+        if let Some(sleep) = self.deadline.as_mut()
+            && sleep.as_mut().poll(cx).is_ready()
+        {
+            return Some(RpcError::deadline_exceeded("deadline exceeded while streaming the response"));
+        }
+        None
+    }
+
     fn fail(&mut self, err: RpcError) -> Poll<Option<Result<M>>> {
-        self.finished = true;
-        Poll::Ready(Some(Err(with_headers(err, &self.initial_metadata))))
+        self.state = State::Finished;
+        let err = match &self.initial_metadata {
+            Some(headers) => with_headers(err, headers),
+            None => err,
+        };
+        Poll::Ready(Some(Err(err)))
     }
 }
 
@@ -356,39 +422,42 @@ impl<M> Stream for Streaming<M> {
     type Item = Result<M>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<M>>> {
-        if self.finished {
-            return Poll::Ready(None);
+        let this = &mut *self;
+        if matches!(this.state, State::Starting(_)) && this.poll_start(cx).is_pending() {
+            return Poll::Pending;
         }
-        if let Some(signal) = self.cancel.as_mut()
-            && signal.as_mut().poll(cx).is_ready()
+        if matches!(this.state, State::Streaming(_))
+            && let Some(err) = this.poll_limits(cx)
         {
-            self.cancel = None;
-            return self.fail(cancelled_error());
+            return this.fail(err);
         }
-        if let Some(sleep) = self.deadline.as_mut()
-            && sleep.as_mut().poll(cx).is_ready()
-        {
-            return self.fail(RpcError::deadline_exceeded("deadline exceeded while streaming the response"));
-        }
-        match Pin::new(&mut self.inner).poll_next(cx) {
+        let inner = match &mut this.state {
+            State::Starting(_) => return Poll::Pending,
+            State::Failed(err) => {
+                return match err.take() {
+                    Some(err) => this.fail(err),
+                    None => Poll::Ready(None),
+                };
+            }
+            State::Finished => return Poll::Ready(None),
+            State::Streaming(inner) => inner,
+        };
+        match Pin::new(&mut *inner).poll_next(cx) {
             Poll::Pending => Poll::Pending,
             Poll::Ready(Some(Ok(message))) => Poll::Ready(Some(Ok(message))),
-            Poll::Ready(Some(Err(status))) => self.fail(RpcError::from_tonic(status)),
+            Poll::Ready(Some(Err(status))) => this.fail(RpcError::from_tonic(status)),
             Poll::Ready(None) => {
-                self.finished = true;
                 // The body is done, so the trailers are already buffered and this resolves at once.
-                let trailers = futures_util::FutureExt::now_or_never(self.inner.trailers());
-                match trailers {
-                    Some(Err(status)) => {
-                        self.finished = false;
-                        self.fail(RpcError::from_tonic(status))
-                    }
+                match futures_util::FutureExt::now_or_never(inner.trailers()) {
+                    Some(Err(status)) => this.fail(RpcError::from_tonic(status)),
                     Some(Ok(trailers)) => {
-                        self.trailing_metadata = Some(trailers.map(Metadata::from_tonic).unwrap_or_default());
+                        this.trailing_metadata = Some(trailers.map(Metadata::from_tonic).unwrap_or_default());
+                        this.state = State::Finished;
                         Poll::Ready(None)
                     }
                     None => {
-                        self.trailing_metadata = Some(Metadata::new());
+                        this.trailing_metadata = Some(Metadata::new());
+                        this.state = State::Finished;
                         Poll::Ready(None)
                     }
                 }
@@ -399,7 +468,12 @@ impl<M> Stream for Streaming<M> {
 
 impl<M> std::fmt::Debug for Streaming<M> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Streaming").field("finished", &self.finished).finish()
+        let state = match self.state {
+            State::Starting(_) => "starting",
+            State::Streaming(_) => "streaming",
+            State::Failed(_) | State::Finished => "finished",
+        };
+        f.debug_struct("Streaming").field("state", &state).finish()
     }
 }
 

@@ -326,5 +326,7 @@ async fn custom_metadata(client: &TestServiceClient) -> CaseResult {
     while let Some(item) = responses.next().await {
         item.map_err(rpc("FullDuplexCall stream"))?;
     }
-    check(responses.initial_metadata(), responses.trailing_metadata(), "FullDuplexCall")
+    let trailing = responses.trailing_metadata().cloned();
+    let initial = responses.initial_metadata().await.map_err(rpc("FullDuplexCall headers"))?;
+    check(initial, trailing.as_ref(), "FullDuplexCall")
 }
