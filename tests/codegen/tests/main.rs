@@ -5,4 +5,5 @@ mod errors;
 mod fuzz;
 mod names;
 mod paths;
+mod snapshots;
 mod support;
