@@ -4,3 +4,4 @@ mod bad_input;
 mod calls;
 mod lifecycle;
 mod support;
+mod transport;
