@@ -69,8 +69,22 @@ pub struct ServiceBuilder<S> {
 }
 
 impl<S: Send + Sync + 'static> ServiceBuilder<S> {
-    fn add(mut self, method: &str, handler: Handler) -> Self {
-        self.definition.methods.insert(method.to_owned(), handler);
+    /// Registers `method` with a handler from the request stream to the response stream; every
+    /// kind below is this with its own adaptation of the two ends.
+    fn add<Req, Resp, H, Fut>(mut self, method: &str, handler: H) -> Self
+    where
+        Req: prost::Message + Default + Send + Sync + 'static,
+        Resp: prost::Message + Send + Sync + 'static,
+        H: Fn(Arc<S>, RequestStream<Req>, ServicerContext) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<ResponseStream<Resp>>> + Send + 'static,
+    {
+        let servicer = self.servicer.clone();
+        let handler = Arc::new(handler);
+        let erased: Handler = Arc::new(move |body, context, env| {
+            let (servicer, handler) = (servicer.clone(), handler.clone());
+            Box::pin(dispatch::serve(body, context, env, move |requests, context| handler(servicer, requests, context)))
+        });
+        self.definition.methods.insert(method.to_owned(), erased);
         self
     }
 
@@ -82,18 +96,14 @@ impl<S: Send + Sync + 'static> ServiceBuilder<S> {
         F: Fn(Arc<S>, Req, ServicerContext) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<Resp>> + Send + 'static,
     {
-        let servicer = self.servicer.clone();
         let f = Arc::new(f);
-        self.add(
-            method,
-            Arc::new(move |request, context, env| {
-                let (servicer, f) = (servicer.clone(), f.clone());
-                Box::pin(dispatch::serve(request, context, env, move |mut requests, context| async move {
-                    let request = dispatch::single_request(&mut requests).await?;
-                    Ok(ResponseStream::once(f(servicer, request, context).await?))
-                }))
-            }),
-        )
+        self.add(method, move |servicer, mut requests, context| {
+            let f = f.clone();
+            async move {
+                let request = dispatch::single_request(&mut requests).await?;
+                Ok(ResponseStream::once(f(servicer, request, context).await?))
+            }
+        })
     }
 
     /// Adds a server-streaming method: one request, a stream of responses.
@@ -104,18 +114,14 @@ impl<S: Send + Sync + 'static> ServiceBuilder<S> {
         F: Fn(Arc<S>, Req, ServicerContext) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<ResponseStream<Resp>>> + Send + 'static,
     {
-        let servicer = self.servicer.clone();
         let f = Arc::new(f);
-        self.add(
-            method,
-            Arc::new(move |request, context, env| {
-                let (servicer, f) = (servicer.clone(), f.clone());
-                Box::pin(dispatch::serve(request, context, env, move |mut requests, context| async move {
-                    let request = dispatch::single_request(&mut requests).await?;
-                    f(servicer, request, context).await
-                }))
-            }),
-        )
+        self.add(method, move |servicer, mut requests, context| {
+            let f = f.clone();
+            async move {
+                let request = dispatch::single_request(&mut requests).await?;
+                f(servicer, request, context).await
+            }
+        })
     }
 
     /// Adds a client-streaming method: a stream of requests, one response.
@@ -126,17 +132,11 @@ impl<S: Send + Sync + 'static> ServiceBuilder<S> {
         F: Fn(Arc<S>, RequestStream<Req>, ServicerContext) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<Resp>> + Send + 'static,
     {
-        let servicer = self.servicer.clone();
         let f = Arc::new(f);
-        self.add(
-            method,
-            Arc::new(move |request, context, env| {
-                let (servicer, f) = (servicer.clone(), f.clone());
-                Box::pin(dispatch::serve(request, context, env, move |requests, context| async move {
-                    Ok(ResponseStream::once(f(servicer, requests, context).await?))
-                }))
-            }),
-        )
+        self.add(method, move |servicer, requests, context| {
+            let f = f.clone();
+            async move { Ok(ResponseStream::once(f(servicer, requests, context).await?)) }
+        })
     }
 
     /// Adds a bidirectional-streaming method: a stream of requests, a stream of responses.
@@ -147,17 +147,7 @@ impl<S: Send + Sync + 'static> ServiceBuilder<S> {
         F: Fn(Arc<S>, RequestStream<Req>, ServicerContext) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<ResponseStream<Resp>>> + Send + 'static,
     {
-        let servicer = self.servicer.clone();
-        let f = Arc::new(f);
-        self.add(
-            method,
-            Arc::new(move |request, context, env| {
-                let (servicer, f) = (servicer.clone(), f.clone());
-                Box::pin(dispatch::serve(request, context, env, move |requests, context| {
-                    f(servicer, requests, context)
-                }))
-            }),
-        )
+        self.add(method, f)
     }
 
     /// The finished definition.
