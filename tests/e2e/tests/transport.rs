@@ -141,3 +141,22 @@ impl<T> rust_rpc::stream::Stream for RequestStreamOf<T> {
         self.0.poll_recv(cx)
     }
 }
+
+#[tokio::test]
+async fn ipv6_literal_and_dns_scheme_targets() {
+    let server = Server::new();
+    server.add_service(e2e::helloworld::greeter_service(PeerEcho)).expect("add");
+    let v6 = server.add_insecure_port("[::1]:0").expect("bind ::1");
+    let v4 = server.add_insecure_port("127.0.0.1:0").expect("bind 127.0.0.1");
+    server.start().expect("start");
+    for (target, peer_prefix) in [
+        (format!("[::1]:{v6}"), "ipv6:[::1]:"),
+        (format!("ipv6:[::1]:{v6}"), "ipv6:[::1]:"),
+        (format!("dns:///127.0.0.1:{v4}"), "ipv4:127.0.0.1:"),
+        (format!("ipv4:127.0.0.1:{v4}"), "ipv4:127.0.0.1:"),
+    ] {
+        let client = e2e::helloworld::GreeterClient::new(rust_rpc::insecure_channel(&target).expect("target parses"));
+        let peer = client.say_hello(hello("x")).await.unwrap_or_else(|e| panic!("{target}: {e}")).message;
+        assert!(peer.starts_with(peer_prefix), "{target}: peer {peer}");
+    }
+}
