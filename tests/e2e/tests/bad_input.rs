@@ -105,6 +105,15 @@ async fn messages_over_the_limits_are_resource_exhausted() {
 }
 
 #[tokio::test]
+async fn a_response_over_the_servers_send_limit_is_resource_exhausted() {
+    let server = rust_rpc::Server::builder().max_send_message_length(1024).build();
+    let (_server, port) = crate::support::start_greeter_with(server, TestGreeter::default());
+    let err = greeter_client(port).say_hello(hello(&"y".repeat(2048))).await.expect_err("reply too large to send");
+    assert_eq!(err.code(), Code::ResourceExhausted, "{err}");
+    still_serving(port).await;
+}
+
+#[tokio::test]
 async fn compressed_calls_work_both_ways() {
     let (_server, port) = start_greeter(TestGreeter::default());
     let client = greeter_client(port);
