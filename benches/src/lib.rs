@@ -1,1 +1,14 @@
-//! Benchmark tools; the binaries are in `src/bin`, the drivers in `scripts/bench-*.py`.
+//! Benchmark tools: the binaries are in `src/bin`, the drivers in `scripts/bench-*.py`, the
+//! figures in BENCHMARKS.md.
+
+/// helloworld generated for rust-rpc.
+#[allow(missing_docs)]
+pub mod ours {
+    include!(concat!(env!("OUT_DIR"), "/rust-rpc/helloworld.rs"));
+}
+
+/// helloworld generated for tonic by tonic-prost-build.
+#[allow(missing_docs, clippy::all)]
+pub mod tonic_hello {
+    include!(concat!(env!("OUT_DIR"), "/tonic/helloworld.rs"));
+}
