@@ -24,9 +24,20 @@ pub(crate) struct Router {
     concurrency: Option<Arc<Semaphore>>,
 }
 
+static GRPC_TIMEOUT: http::HeaderName = http::HeaderName::from_static("grpc-timeout");
+static GRPC_ENCODING: http::HeaderName = http::HeaderName::from_static("grpc-encoding");
+static GRPC_ACCEPT_ENCODING: http::HeaderName = http::HeaderName::from_static("grpc-accept-encoding");
+
 /// Headers that carry the protocol, not the application: kept out of invocation metadata.
-const PROTOCOL_HEADERS: [&str; 6] =
-    ["content-type", "te", "grpc-timeout", "grpc-encoding", "grpc-accept-encoding", "content-length"];
+/// Pre-built names, because parsing names per call showed up in profiles.
+static PROTOCOL_HEADERS: [&http::HeaderName; 6] = [
+    &http::header::CONTENT_TYPE,
+    &http::header::TE,
+    &GRPC_TIMEOUT,
+    &GRPC_ENCODING,
+    &GRPC_ACCEPT_ENCODING,
+    &http::header::CONTENT_LENGTH,
+];
 
 fn plain_http(status: http::StatusCode, text: &'static str) -> http::Response<Body> {
     let mut response = http::Response::new(Body::new(http_body_full(text)));
@@ -88,7 +99,7 @@ impl Router {
             return reply(error_response(self.unknown(path), Metadata::new()));
         };
         let headers = request.headers();
-        let deadline = match headers.get("grpc-timeout") {
+        let deadline = match headers.get(&GRPC_TIMEOUT) {
             None => None,
             Some(value) => match crate::deadline::parse_grpc_timeout(value.as_bytes()) {
                 Ok(timeout) => Some(Instant::now().checked_add(timeout).unwrap_or_else(far_future)),
@@ -98,7 +109,7 @@ impl Router {
                 }
             },
         };
-        let request_encoding = match headers.get("grpc-encoding").map(|v| v.to_str().unwrap_or("?")) {
+        let request_encoding = match headers.get(&GRPC_ENCODING).map(|v| v.to_str().unwrap_or("?")) {
             None | Some("identity") => None,
             Some(name) => match Compression::from_name(name) {
                 Some(c) => Some(c),
@@ -116,7 +127,7 @@ impl Router {
             },
         };
         let (accepts_gzip, accepts_zstd) = headers
-            .get_all("grpc-accept-encoding")
+            .get_all(&GRPC_ACCEPT_ENCODING)
             .iter()
             .filter_map(|v| v.to_str().ok())
             .flat_map(|v| v.split(','))
