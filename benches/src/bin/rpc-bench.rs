@@ -59,7 +59,10 @@ async fn serve(implementation: &str, port: u16) -> Result<(), Box<dyn std::error
             println!("listening on {port}");
             tonic::transport::Server::builder()
                 .add_service(tonic_hello::greeter_server::GreeterServer::new(Tonic))
-                .serve_with_incoming(tonic::transport::server::TcpIncoming::from(listener))
+                .serve_with_incoming(
+                    // TCP_NODELAY as tonic's own `serve(addr)` sets it (and rust-rpc, and grpc-go).
+                    tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true)),
+                )
                 .await?;
         }
         other => return Err(format!("unknown --impl {other}").into()),
