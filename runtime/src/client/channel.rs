@@ -403,21 +403,58 @@ impl tower::Service<http::Request<Body>> for Channel {
         let channel = self.clone();
         Box::pin(async move {
             let wait = request.extensions().get::<CallSettings>().is_some_and(|s| s.wait_for_ready);
-            let mut sender =
-                channel.sender(wait).await.map_err(|f| -> Self::Error { Box::new(tonic::Status::unavailable(f.0)) })?;
-            sender.send_request(request).await.map_err(|e| {
-                let status = tonic::Status::from_error(Box::new(e));
-                let status = if status.code() == tonic::Code::Unknown {
-                    tonic::Status::unavailable(format!(
-                        "connection to {} failed: {}",
-                        channel.authority(),
-                        status.message()
-                    ))
-                } else {
-                    status
-                };
-                Box::new(status) as Self::Error
-            })
+            let mut request = request;
+            // A request the connection never sent (it was closing, e.g. the server restarted)
+            // is retried once on a fresh connection, as gRPC's transparent retry allows.
+            for attempt in 0..2 {
+                let mut sender = channel
+                    .sender(wait)
+                    .await
+                    .map_err(|f| -> Self::Error { Box::new(tonic::Status::unavailable(f.0)) })?;
+                match sender.try_send_request(request).await {
+                    Ok(response) => return Ok(response),
+                    Err(mut failed) => match failed.take_message() {
+                        Some(unsent) if attempt == 0 => {
+                            channel.forget_closed();
+                            request = unsent;
+                        }
+                        unsent => return Err(channel.send_error(failed.into_error(), unsent.is_some())),
+                    },
+                }
+            }
+            Err(Box::new(tonic::Status::unavailable(format!(
+                "no connection to {} could take the call",
+                channel.authority()
+            ))))
         })
+    }
+}
+
+impl Channel {
+    /// Drops the cached connection if it has closed, so the next call reconnects.
+    fn forget_closed(&self) {
+        let mut state = self.lock_state();
+        if state.sender.as_ref().is_some_and(|s| s.is_closed() || !s.is_ready()) {
+            state.sender = None;
+        }
+    }
+
+    /// The status for a request hyper could not complete. One that was never sent is
+    /// UNAVAILABLE; otherwise tonic's mapping of h2 reset reasons applies, and anything it
+    /// cannot classify is a transport failure, UNAVAILABLE too.
+    fn send_error(&self, error: hyper::Error, unsent: bool) -> Box<dyn std::error::Error + Send + Sync> {
+        let authority = self.authority();
+        if unsent || error.is_canceled() {
+            return Box::new(tonic::Status::unavailable(format!(
+                "the connection to {authority} closed before the request was sent"
+            )));
+        }
+        let status = tonic::Status::from_error(Box::new(error));
+        let status = if status.code() == tonic::Code::Unknown {
+            tonic::Status::unavailable(format!("connection to {authority} failed: {}", status.message()))
+        } else {
+            status
+        };
+        Box::new(status)
     }
 }
