@@ -31,6 +31,17 @@ pub fn flag(name: &str) -> Option<String> {
     })
 }
 
+/// Waits until the server ends; Ctrl-C stops it, giving calls in flight five seconds to finish.
+pub async fn serve_until_ctrl_c(server: &rust_rpc::Server) {
+    let stopper = server.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            stopper.stop(Some(std::time::Duration::from_secs(5))).await;
+        }
+    });
+    server.wait_for_termination(None).await;
+}
+
 /// A few named places for the route guide, in E7 coordinates.
 pub fn route_guide_features() -> Vec<routeguide::Feature> {
     let places = [

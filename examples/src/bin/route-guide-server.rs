@@ -120,12 +120,6 @@ async fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
     let port = server.add_insecure_port(&addr)?;
     server.start()?;
     println!("route-guide-server listening on port {port}");
-    let stopper = server.clone();
-    tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            stopper.stop(Some(std::time::Duration::from_secs(5))).await;
-        }
-    });
-    server.wait_for_termination(None).await;
+    examples::serve_until_ctrl_c(&server).await;
     Ok(())
 }

@@ -39,6 +39,14 @@ def payload(size):
     return messages_pb2.Payload(body=b"\0" * size)
 
 
+def responses(request):
+    """The responses one StreamingOutputCallRequest asks for, each after its interval."""
+    for parameters in request.response_parameters:
+        if parameters.interval_us:
+            time.sleep(parameters.interval_us / 1e6)
+        yield messages_pb2.StreamingOutputCallResponse(payload=payload(parameters.size))
+
+
 class TestService(test_pb2_grpc.TestServiceServicer):
     def EmptyCall(self, request, context):
         echo_metadata(context)
@@ -57,10 +65,7 @@ class TestService(test_pb2_grpc.TestServiceServicer):
 
     def StreamingOutputCall(self, request, context):
         echo_metadata(context)
-        for parameters in request.response_parameters:
-            if parameters.interval_us:
-                time.sleep(parameters.interval_us / 1e6)
-            yield messages_pb2.StreamingOutputCallResponse(payload=payload(parameters.size))
+        yield from responses(request)
         maybe_fail(request.response_status if request.HasField("response_status") else None, context)
 
     def StreamingInputCall(self, request_iterator, context):
@@ -71,26 +76,20 @@ class TestService(test_pb2_grpc.TestServiceServicer):
     def FullDuplexCall(self, request_iterator, context):
         echo_metadata(context)
         for request in request_iterator:
-            for parameters in request.response_parameters:
-                if parameters.interval_us:
-                    time.sleep(parameters.interval_us / 1e6)
-                yield messages_pb2.StreamingOutputCallResponse(payload=payload(parameters.size))
+            yield from responses(request)
             maybe_fail(request.response_status if request.HasField("response_status") else None, context)
 
     def HalfDuplexCall(self, request_iterator, context):
         echo_metadata(context)
-        requests = list(request_iterator)
-        for request in requests:
-            for parameters in request.response_parameters:
-                yield messages_pb2.StreamingOutputCallResponse(payload=payload(parameters.size))
+        for request in list(request_iterator):
+            yield from responses(request)
 
 
 def main():
     flags = parse_flags(sys.argv[1:])
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=16))
     servicer = TestService()
-    # Register everything but UnimplementedCall, which must answer UNIMPLEMENTED.
-    handlers = test_pb2_grpc.TestServiceServicer.__dict__
+    # UnimplementedCall is left to the base class, which answers UNIMPLEMENTED.
     test_pb2_grpc.add_TestServiceServicer_to_server(servicer, server)
     address = f"[::]:{flags['port']}"
     if flag(flags, "use_tls"):
@@ -106,7 +105,6 @@ def main():
     signal.signal(signal.SIGINT, lambda *_: done.set())
     done.wait()
     server.stop(grace=None)
-    del handlers
 
 
 if __name__ == "__main__":
