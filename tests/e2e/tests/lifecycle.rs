@@ -158,3 +158,19 @@ fn pki_ca_only() -> String {
     ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
     ca.self_signed(&key).expect("ca").pem()
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stop_without_calls_in_flight_is_prompt() {
+    for connect_first in [false, true] {
+        let (server, port) = start_greeter(TestGreeter::default());
+        if connect_first {
+            let client = greeter_client(port);
+            client.say_hello(hello("before")).await.expect("call");
+            drop(client);
+        }
+        let started = std::time::Instant::now();
+        server.stop(Some(Duration::from_secs(5))).await;
+        let took = started.elapsed();
+        assert!(took < Duration::from_millis(500), "stop took {took:?} (connected first: {connect_first})");
+    }
+}
