@@ -5,8 +5,9 @@ own server (so a figure covers both ends); the server is pinned to core 0 and th
 with taskset, each on a one-worker Tokio runtime. Reports the median with min and max over the
 rounds, and the ratio rust-rpc / tonic.
 
-Usage: scripts/bench-runtime.py [--rounds N] [--seconds S] [--quick]
-(--quick: one round of 2 s per scenario, under a minute.)
+Usage: scripts/bench-runtime.py [--rounds N] [--seconds S] [--quick] [--memory]
+(--quick: one round of 2 s per scenario, under a minute. --memory: server RSS idle and with
+1,000 idle connections instead of the call scenarios.)
 """
 
 import argparse
@@ -47,6 +48,35 @@ def run(impl, connections, concurrency, seconds):
     return {k: float(v) for k, v in re.findall(r"(\w+)=([\d.]+)", out)}
 
 
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
+
+
+def memory(impl, connections=1000):
+    """Server RSS idle, and per connection with `connections` idle ones (each made one call)."""
+    port = free_port()
+    server = subprocess.Popen(["taskset", "-c", "0", str(BIN), "server", "--impl", impl, "--port", str(port)],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        if "listening" not in server.stdout.readline():
+            raise RuntimeError(f"{impl} server did not start")
+        time.sleep(0.3)
+        idle = rss_kib(server.pid)
+        holder = subprocess.Popen(
+            ["taskset", "-c", "1", str(BIN), "idle", "--impl", impl, "--port", str(port),
+             "--connections", str(connections), "--seconds", "3"], stdout=subprocess.PIPE, text=True)
+        if "holding" not in holder.stdout.readline():
+            raise RuntimeError(f"{impl} idle client failed")
+        time.sleep(1)
+        held = rss_kib(server.pid)
+        holder.wait(timeout=30)
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    return {"idle_kib": idle, "bytes_per_connection": (held - idle) * 1024 / connections}
+
+
 def summary(values):
     return f"{statistics.median(values):>9.0f} ({min(values):.0f}-{max(values):.0f})"
 
@@ -56,11 +86,24 @@ def main():
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--memory", action="store_true")
     options = parser.parse_args()
     if options.quick:
         options.rounds, options.seconds = 1, 2
     subprocess.run(["cargo", "build", "--quiet", "--release", "-p", "benches", "--bin", "rpc-bench"],
                    cwd=REPO, check=True)
+    if options.memory:
+        rows = {impl: [] for impl in IMPLS}
+        for _ in range(options.rounds):
+            for impl in IMPLS:
+                rows[impl].append(memory(impl))
+        print(f"{options.rounds} rounds; median (min-max)")
+        for metric in ("idle_kib", "bytes_per_connection"):
+            ours = [r[metric] for r in rows["rust-rpc"]]
+            theirs = [r[metric] for r in rows["tonic"]]
+            ratio = statistics.median(ours) / statistics.median(theirs)
+            print(f"{metric:<22} {summary(ours):>22} {summary(theirs):>22} {ratio:>6.2f}")
+        return 0
     results = {}
     for _ in range(options.rounds):
         for name, connections, concurrency in SCENARIOS:

@@ -5,6 +5,10 @@
 //! runs K calls in flight on each of C connections for S seconds (after a 1 s warm-up) and
 //! prints one line: `calls=N secs=S rps=R p50_us=A p99_us=B p999_us=C`.
 //!
+//! `rpc-bench idle --impl rust-rpc|tonic --port P --connections C --seconds S` opens C
+//! connections (one call each, so they are really established) and holds them idle for S
+//! seconds, for measuring the server's memory per connection.
+//!
 //! Each side runs a one-worker Tokio runtime; `scripts/bench-runtime.py` pins them to cores.
 
 use std::time::{Duration, Instant};
@@ -149,6 +153,31 @@ async fn load(implementation: &str, port: u16) -> Result<(), Box<dyn std::error:
     Ok(())
 }
 
+/// Opens `--connections` connections, makes one call on each, then holds them for `--seconds`.
+async fn idle(implementation: &str, port: u16) -> Result<(), Box<dyn std::error::Error>> {
+    let mut held = Vec::new();
+    for _ in 0..num("connections", 1000) {
+        let client = match implementation {
+            "rust-rpc" => {
+                let client = ours::GreeterClient::new(rust_rpc::insecure_channel(&format!("127.0.0.1:{port}"))?);
+                client.say_hello(ours::HelloRequest { name: "idle".into() }).await?;
+                Channels::Ours(client)
+            }
+            "tonic" => {
+                let mut client =
+                    tonic_hello::greeter_client::GreeterClient::connect(format!("http://127.0.0.1:{port}")).await?;
+                client.say_hello(tonic_hello::HelloRequest { name: "idle".into() }).await?;
+                Channels::Tonic(client)
+            }
+            other => return Err(format!("unknown --impl {other}").into()),
+        };
+        held.push(client);
+    }
+    println!("holding {} connections", held.len());
+    tokio::time::sleep(Duration::from_secs(num("seconds", 5))).await;
+    Ok(())
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build()?;
     let mode = std::env::args().nth(1).unwrap_or_default();
@@ -158,7 +187,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         match mode.as_str() {
             "server" => serve(&implementation, port).await,
             "load" => load(&implementation, port).await,
-            _ => Err("usage: rpc-bench server|load --impl rust-rpc|tonic --port P [...]".into()),
+            "idle" => idle(&implementation, port).await,
+            _ => Err("usage: rpc-bench server|load|idle --impl rust-rpc|tonic --port P [...]".into()),
         }
     })
 }
