@@ -225,6 +225,14 @@ async function main() {
     console.error(`unknown test case ${name}`);
     return 1;
   }
+  if (!flags.server_port) {
+    console.error('--server_port is required');
+    return 2;
+  }
+  if (flag(flags, 'use_tls') && flag(flags, 'use_test_ca') && !flags.ca_file) {
+    console.error('--use_test_ca needs --ca_file');
+    return 2;
+  }
   const testing = load();
   const target = `${flags.server_host || 'localhost'}:${flags.server_port}`;
   let credentials = grpc.credentials.createInsecure();
@@ -254,4 +262,10 @@ async function main() {
   }
 }
 
-main().then((code) => process.exit(code));
+main().then(
+  (code) => process.exit(code),
+  (error) => {
+    console.error(`client.js: ${error && error.message ? error.message : error}`);
+    process.exit(1);
+  },
+);

@@ -30,8 +30,11 @@ function statusError(status, trailing) {
 function unary(call, callback) {
   const trailing = echo(call);
   const request = call.request;
-  // grpc-js removes grpc-encoding from the call metadata, so expect_compressed cannot be
-  // checked here (see run.py's SERVER_LIMITS).
+  // expect_compressed cannot be checked: grpc-js removes grpc-encoding from the call's
+  // metadata and decompresses before the handler runs, so an uncompressed request cannot be
+  // told from a compressed one (see peers/README.md). response_compressed cannot be honoured
+  // either: grpc-js's server never compresses a response (its compressed-flag byte is always
+  // 0, and there is no per-call or per-server option for it), so it is answered uncompressed.
   const refused = statusError(request.response_status, trailing);
   if (refused) return callback(refused);
   callback(null, { payload: payload(request.response_size) }, trailing);
@@ -54,6 +57,7 @@ const service = {
   },
   unaryCall: unary,
   cacheableUnaryCall: unary,
+  // Responses are never compressed (see unary), whatever response_parameters.compressed says.
   async streamingOutputCall(call) {
     const trailing = echo(call);
     await writeResponses(call, call.request);
@@ -99,6 +103,10 @@ const service = {
 
 function main() {
   const flags = parseFlags(process.argv.slice(2));
+  if (!flags.port) {
+    console.error('server.js: --port is required');
+    process.exit(2);
+  }
   const testing = load();
   const server = new grpc.Server();
   // Everything but UnimplementedCall, which must answer UNIMPLEMENTED.
@@ -116,7 +124,14 @@ function main() {
     }
     console.log(`listening on ${port}`);
   });
-  const stop = () => server.tryShutdown(() => process.exit(0));
+  const stop = () => {
+    // Open calls get a second to finish, then are cut.
+    setTimeout(() => {
+      server.forceShutdown();
+      process.exit(0);
+    }, 1000).unref();
+    server.tryShutdown(() => process.exit(0));
+  };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
 }

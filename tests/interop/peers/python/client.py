@@ -202,10 +202,16 @@ def main():
     if case not in CASES:
         print(f"unknown test case {case!r}", file=sys.stderr)
         return 1
+    if "server_port" not in flags:
+        print("--server_port is required", file=sys.stderr)
+        return 2
     target = f"{flags.get('server_host', 'localhost')}:{flags['server_port']}"
     if flag(flags, "use_tls"):
         root = None
         if flag(flags, "use_test_ca") or "ca_file" in flags:
+            if "ca_file" not in flags:
+                print("--use_test_ca needs --ca_file", file=sys.stderr)
+                return 2
             with open(flags["ca_file"], "rb") as f:
                 root = f.read()
         options = []
@@ -222,6 +228,9 @@ def main():
         return 1
     except grpc.RpcError as e:
         print(f"{case}: unexpected {e.code()} {e.details()!r}", file=sys.stderr)
+        return 1
+    except Exception as e:  # anything else is a failure too, reported on one line
+        print(f"{case}: {type(e).__name__}: {e}", file=sys.stderr)
         return 1
     finally:
         channel.close()

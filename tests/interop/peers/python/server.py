@@ -39,11 +39,23 @@ def payload(size):
     return messages_pb2.Payload(body=b"\0" * size)
 
 
-def responses(request):
-    """The responses one StreamingOutputCallRequest asks for, each after its interval."""
+def wants_compression(request):
+    """Whether any response a StreamingOutputCallRequest asks for is to be compressed."""
+    return any(p.compressed.value for p in request.response_parameters)
+
+
+def responses(request, context, compressing):
+    """The responses one StreamingOutputCallRequest asks for, each after its interval.
+    `compressing` says whether the call's compression was set to gzip (which grpcio only
+    allows before the first message); a response asked to go uncompressed is then sent with
+    disable_next_message_compression(). On a call whose compression was not set, a
+    response asked to be compressed goes uncompressed: grpcio fixes grpc-encoding with the
+    response headers, so a later request of a FullDuplexCall cannot turn it on."""
     for parameters in request.response_parameters:
         if parameters.interval_us:
             time.sleep(parameters.interval_us / 1e6)
+        if compressing and not parameters.compressed.value:
+            context.disable_next_message_compression()
         yield messages_pb2.StreamingOutputCallResponse(payload=payload(parameters.size))
 
 
@@ -53,40 +65,49 @@ class TestService(test_pb2_grpc.TestServiceServicer):
         return empty_pb2.Empty()
 
     def UnaryCall(self, request, context):
-        echo_metadata(context)
-        # grpcio does not tell a servicer whether the request arrived compressed, so
-        # expect_compressed cannot be checked here (see peers/README.md).
-        maybe_fail(request.response_status if request.HasField("response_status") else None, context)
+        # Compression is chosen before the echoed initial metadata goes out: grpcio sends
+        # grpc-encoding with the response headers.
         if request.response_compressed.value:
             context.set_compression(grpc.Compression.Gzip)
+        echo_metadata(context)
+        # expect_compressed cannot be checked: grpcio decompresses before the servicer runs
+        # and hides grpc-encoding (and the per-message flag) from it, so an uncompressed
+        # request cannot be told from a compressed one (see peers/README.md).
+        maybe_fail(request.response_status if request.HasField("response_status") else None, context)
         return messages_pb2.SimpleResponse(payload=payload(request.response_size))
 
     CacheableUnaryCall = UnaryCall
 
     def StreamingOutputCall(self, request, context):
+        compressing = wants_compression(request)
+        if compressing:
+            context.set_compression(grpc.Compression.Gzip)
         echo_metadata(context)
-        yield from responses(request)
+        yield from responses(request, context, compressing)
         maybe_fail(request.response_status if request.HasField("response_status") else None, context)
 
     def StreamingInputCall(self, request_iterator, context):
         echo_metadata(context)
+        # expect_compressed cannot be checked (see UnaryCall).
         total = sum(len(r.payload.body) for r in request_iterator)
         return messages_pb2.StreamingInputCallResponse(aggregated_payload_size=total)
 
     def FullDuplexCall(self, request_iterator, context):
         echo_metadata(context)
         for request in request_iterator:
-            yield from responses(request)
+            yield from responses(request, context, False)
             maybe_fail(request.response_status if request.HasField("response_status") else None, context)
 
     def HalfDuplexCall(self, request_iterator, context):
         echo_metadata(context)
         for request in list(request_iterator):
-            yield from responses(request)
+            yield from responses(request, context, False)
 
 
 def main():
     flags = parse_flags(sys.argv[1:])
+    if "port" not in flags:
+        raise SystemExit("server.py: --port is required")
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=16))
     servicer = TestService()
     # UnimplementedCall is left to the base class, which answers UNIMPLEMENTED.
