@@ -4,7 +4,8 @@
 //! Proto comments are prose written for protoc's other languages: `<package>.<type>` is not
 //! an HTML tag, and a bare ```` ``` ```` fence is not Rust. Left alone, rustdoc warns (invalid
 //! HTML tags) or compiles the block as a doctest. So, in `///` lines only:
-//! - an opening fence without a language becomes ```` ```text ````;
+//! - an opening fence without a language, or with one rustdoc would run as Rust (`rust`,
+//!   `compile_fail`, `no_run`, ...), becomes ```` ```text ````;
 //! - outside code, `<` followed by a letter or `/` becomes `&lt;`, except `<http...>` links
 //!   (which prost writes for bare URLs).
 
@@ -36,7 +37,21 @@ pub(crate) fn clean(source: &str) -> String {
             } else {
                 in_fence = true;
                 let lead = &body[..body.len() - fence.len()];
-                if info.is_empty() || info == "rust" {
+                // rustdoc runs these as Rust doctests (prost-build rewrites `rust` to `compile_fail`).
+                let word = info.split(|c: char| c == ',' || c.is_whitespace()).next().unwrap_or("");
+                let rust_like = [
+                    "",
+                    "rust",
+                    "compile_fail",
+                    "should_panic",
+                    "no_run",
+                    "ignore",
+                    "edition2015",
+                    "edition2018",
+                    "edition2021",
+                    "edition2024",
+                ];
+                if rust_like.contains(&word) {
                     out.push_str(&format!("{lead}{marker}text"));
                 } else {
                     out.push_str(body);

@@ -49,7 +49,7 @@ pub(crate) fn client(service: &Service, ctx: &Ctx) -> Result<TokenStream, crate:
                 #method_deprecated
                 pub fn #name<S>(&self, requests: S) -> #rt::ClientStreamingCall<S, #output>
                 where
-                    S: #rt::Stream<Item = #input> + Send + 'static,
+                    S: #rt::Stream<Item = #input> + ::core::marker::Send + 'static,
                 {
                     self.channel.client_streaming(Self::#path_const, requests)
                 }
@@ -59,7 +59,7 @@ pub(crate) fn client(service: &Service, ctx: &Ctx) -> Result<TokenStream, crate:
                 #method_deprecated
                 pub fn #name<S>(&self, requests: S) -> #rt::BidiStreamingCall<S, #output>
                 where
-                    S: #rt::Stream<Item = #input> + Send + 'static,
+                    S: #rt::Stream<Item = #input> + ::core::marker::Send + 'static,
                 {
                     self.channel.bidi_streaming(Self::#path_const, requests)
                 }

@@ -46,7 +46,7 @@ pub(crate) fn server(service: &Service, ctx: &Ctx) -> Result<TokenStream, crate:
                 &self,
                 #argument: #argument_type,
                 context: #rt::ServicerContext,
-            ) -> impl #rt::Future<Output = #rt::Result<#returns>> + Send {
+            ) -> impl #rt::Future<Output = #rt::Result<#returns>> + ::core::marker::Send {
                 let _ = (#argument, context);
                 #rt::unimplemented(#path)
             }
@@ -68,7 +68,7 @@ pub(crate) fn server(service: &Service, ctx: &Ctx) -> Result<TokenStream, crate:
         #[doc = ""]
         #[doc = #trait_doc]
         #service_deprecated
-        pub trait #servicer: Send + Sync + 'static {
+        pub trait #servicer: ::core::marker::Send + ::core::marker::Sync + 'static {
             #(#trait_methods)*
         }
 
