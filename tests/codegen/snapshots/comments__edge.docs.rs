@@ -47,6 +47,8 @@ impl DocumenterClient {
     pub const SERVICE_NAME: &'static str = "edge.docs.Documenter";
     /// The wire path of `Describe`: `/edge.docs.Documenter/Describe`.
     pub const DESCRIBE_PATH: &'static str = "/edge.docs.Documenter/Describe";
+    /// The wire path of `Stream`: `/edge.docs.Documenter/Stream`.
+    pub const STREAM_PATH: &'static str = "/edge.docs.Documenter/Stream";
     /// A client whose calls go over `channel`.
     pub fn new(channel: ::rust_rpc::__codegen::Channel) -> Self {
         Self { channel }
@@ -66,11 +68,36 @@ impl DocumenterClient {
     ) -> ::rust_rpc::__codegen::UnaryCall<Documented, Documented> {
         self.channel.unary(Self::DESCRIBE_PATH, request)
     }
+    /// A tilde fence:
+    ///
+    /// ```text,
+    /// <not a tag>
+    /// ```
+    ///
+    /// An indented block after a list:
+    ///
+    /// ```text
+    /// panic!("never run me");
+    /// ```
+    ///
+    /// Unbalanced \`backtick and \<unclosed, and a lone \] bracket, \[x\]: <http://x> reference.
+    ///
+    /// Trailing &lt;T>.
+    pub fn stream<S>(
+        &self,
+        requests: S,
+    ) -> ::rust_rpc::__codegen::BidiStreamingCall<S, Documented>
+    where
+        S: ::rust_rpc::__codegen::Stream<Item = Documented> + ::core::marker::Send
+            + 'static,
+    {
+        self.channel.bidi_streaming(Self::STREAM_PATH, requests)
+    }
 }
 /// The service, documented the same way: &lt;T> and \[x\] and \```.
 ///
 /// The server side of `edge.docs.Documenter`: implement the methods you serve; the others answer UNIMPLEMENTED.
-pub trait DocumenterServicer: Send + Sync + 'static {
+pub trait DocumenterServicer: ::core::marker::Send + ::core::marker::Sync + 'static {
     /// A method with a fence:
     ///
     /// ```text,
@@ -82,9 +109,36 @@ pub trait DocumenterServicer: Send + Sync + 'static {
         context: ::rust_rpc::__codegen::ServicerContext,
     ) -> impl ::rust_rpc::__codegen::Future<
         Output = ::rust_rpc::__codegen::Result<Documented>,
-    > + Send {
+    > + ::core::marker::Send {
         let _ = (request, context);
         ::rust_rpc::__codegen::unimplemented("/edge.docs.Documenter/Describe")
+    }
+    /// A tilde fence:
+    ///
+    /// ```text,
+    /// <not a tag>
+    /// ```
+    ///
+    /// An indented block after a list:
+    ///
+    /// ```text
+    /// panic!("never run me");
+    /// ```
+    ///
+    /// Unbalanced \`backtick and \<unclosed, and a lone \] bracket, \[x\]: <http://x> reference.
+    ///
+    /// Trailing &lt;T>.
+    fn stream(
+        &self,
+        requests: ::rust_rpc::__codegen::RequestStream<Documented>,
+        context: ::rust_rpc::__codegen::ServicerContext,
+    ) -> impl ::rust_rpc::__codegen::Future<
+        Output = ::rust_rpc::__codegen::Result<
+            ::rust_rpc::__codegen::ResponseStream<Documented>,
+        >,
+    > + ::core::marker::Send {
+        let _ = (requests, context);
+        ::rust_rpc::__codegen::unimplemented("/edge.docs.Documenter/Stream")
     }
 }
 /// The `edge.docs.Documenter` service served by `servicer`, for `Server::add_service`.
@@ -101,6 +155,14 @@ pub fn documenter_service<S: DocumenterServicer>(
                 context: ::rust_rpc::__codegen::ServicerContext|
             async move { servicer.describe(request, context).await },
         )
+        .bidi_streaming(
+            "Stream",
+            |
+                servicer: ::rust_rpc::__codegen::Arc<S>,
+                requests: ::rust_rpc::__codegen::RequestStream<Documented>,
+                context: ::rust_rpc::__codegen::ServicerContext|
+            async move { servicer.stream(requests, context).await },
+        )
         .build()
 }
 /// Serves `edge.docs.Documenter` with `servicer` on `server` (Python's `add_documenter_servicer_to_server`).
@@ -114,4 +176,4 @@ pub fn add_documenter_servicer_to_server<S: DocumenterServicer>(
 
 const _: () = ::rust_rpc::__codegen::RUNTIME_SUPPORTS_CODEGEN_V1;
 /// The encoded `FileDescriptorSet` of package `edge.docs` and its imports, for reflection.
-pub const FILE_DESCRIPTOR_SET: &[u8] = b"\n\x94\x01\n\x13edge/comments.proto\x12\tedge.docs\"\"\n\nDocumented\x12\x14\n\x05field\x18\x01 \x01(\tR\x05field2F\n\nDocumenter\x128\n\x08Describe\x12\x15.edge.docs.Documented\x1A\x15.edge.docs.Documentedb\x06proto3";
+pub const FILE_DESCRIPTOR_SET: &[u8] = b"\n\xD1\x01\n\x13edge/comments.proto\x12\tedge.docs\"\"\n\nDocumented\x12\x14\n\x05field\x18\x01 \x01(\tR\x05field2\x82\x01\n\nDocumenter\x128\n\x08Describe\x12\x15.edge.docs.Documented\x1A\x15.edge.docs.Documented\x12:\n\x06Stream\x12\x15.edge.docs.Documented\x1A\x15.edge.docs.Documented(\x010\x01b\x06proto3";

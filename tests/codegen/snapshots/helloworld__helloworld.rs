@@ -48,7 +48,7 @@ impl GreeterClient {
 /// The greeting service.
 ///
 /// The server side of `helloworld.Greeter`: implement the methods you serve; the others answer UNIMPLEMENTED.
-pub trait GreeterServicer: Send + Sync + 'static {
+pub trait GreeterServicer: ::core::marker::Send + ::core::marker::Sync + 'static {
     /// Sends a greeting to the named person.
     fn say_hello(
         &self,
@@ -56,7 +56,7 @@ pub trait GreeterServicer: Send + Sync + 'static {
         context: ::rust_rpc::__codegen::ServicerContext,
     ) -> impl ::rust_rpc::__codegen::Future<
         Output = ::rust_rpc::__codegen::Result<HelloReply>,
-    > + Send {
+    > + ::core::marker::Send {
         let _ = (request, context);
         ::rust_rpc::__codegen::unimplemented("/helloworld.Greeter/SayHello")
     }

@@ -17,6 +17,8 @@ pub struct Self_ {
 }
 /// A service named with a keyword, with methods named with keywords and names that collide
 /// after case conversion.
+/// Inside `service async`, protoc resolves `Self` to the method `rpc Self` (innermost scope
+/// first), so the types are written fully qualified.
 ///
 /// A client for `edge.type.async`: each method starts a call; set options on it, then `.await` it.
 #[derive(Clone, Debug)]
@@ -33,6 +35,8 @@ impl AsyncClient {
     pub const MATCH_PATH: &'static str = "/edge.type.async/Match";
     /// The wire path of `self`: `/edge.type.async/self`.
     pub const SELF_PATH: &'static str = "/edge.type.async/self";
+    /// The wire path of `Self`: `/edge.type.async/Self`.
+    pub const SELF_2_PATH: &'static str = "/edge.type.async/Self";
     /// The wire path of `GetFoo`: `/edge.type.async/GetFoo`.
     pub const GET_FOO_PATH: &'static str = "/edge.type.async/GetFoo";
     /// The wire path of `get_foo`: `/edge.type.async/get_foo`.
@@ -65,6 +69,12 @@ impl AsyncClient {
     ) -> ::rust_rpc::__codegen::UnaryCall<Self_, Self_> {
         self.channel.unary(Self::SELF_PATH, request)
     }
+    pub fn self_2(
+        &self,
+        request: Self_,
+    ) -> ::rust_rpc::__codegen::UnaryCall<Self_, Self_> {
+        self.channel.unary(Self::SELF_2_PATH, request)
+    }
     pub fn get_foo(
         &self,
         request: Self_,
@@ -86,16 +96,18 @@ impl AsyncClient {
 }
 /// A service named with a keyword, with methods named with keywords and names that collide
 /// after case conversion.
+/// Inside `service async`, protoc resolves `Self` to the method `rpc Self` (innermost scope
+/// first), so the types are written fully qualified.
 ///
 /// The server side of `edge.type.async`: implement the methods you serve; the others answer UNIMPLEMENTED.
-pub trait AsyncServicer: Send + Sync + 'static {
+pub trait AsyncServicer: ::core::marker::Send + ::core::marker::Sync + 'static {
     fn r#type(
         &self,
         request: Self_,
         context: ::rust_rpc::__codegen::ServicerContext,
     ) -> impl ::rust_rpc::__codegen::Future<
         Output = ::rust_rpc::__codegen::Result<Self_>,
-    > + Send {
+    > + ::core::marker::Send {
         let _ = (request, context);
         ::rust_rpc::__codegen::unimplemented("/edge.type.async/Type")
     }
@@ -105,7 +117,7 @@ pub trait AsyncServicer: Send + Sync + 'static {
         context: ::rust_rpc::__codegen::ServicerContext,
     ) -> impl ::rust_rpc::__codegen::Future<
         Output = ::rust_rpc::__codegen::Result<Self_>,
-    > + Send {
+    > + ::core::marker::Send {
         let _ = (request, context);
         ::rust_rpc::__codegen::unimplemented("/edge.type.async/Match")
     }
@@ -115,9 +127,19 @@ pub trait AsyncServicer: Send + Sync + 'static {
         context: ::rust_rpc::__codegen::ServicerContext,
     ) -> impl ::rust_rpc::__codegen::Future<
         Output = ::rust_rpc::__codegen::Result<Self_>,
-    > + Send {
+    > + ::core::marker::Send {
         let _ = (request, context);
         ::rust_rpc::__codegen::unimplemented("/edge.type.async/self")
+    }
+    fn self_2(
+        &self,
+        request: Self_,
+        context: ::rust_rpc::__codegen::ServicerContext,
+    ) -> impl ::rust_rpc::__codegen::Future<
+        Output = ::rust_rpc::__codegen::Result<Self_>,
+    > + ::core::marker::Send {
+        let _ = (request, context);
+        ::rust_rpc::__codegen::unimplemented("/edge.type.async/Self")
     }
     fn get_foo(
         &self,
@@ -125,7 +147,7 @@ pub trait AsyncServicer: Send + Sync + 'static {
         context: ::rust_rpc::__codegen::ServicerContext,
     ) -> impl ::rust_rpc::__codegen::Future<
         Output = ::rust_rpc::__codegen::Result<Self_>,
-    > + Send {
+    > + ::core::marker::Send {
         let _ = (request, context);
         ::rust_rpc::__codegen::unimplemented("/edge.type.async/GetFoo")
     }
@@ -135,7 +157,7 @@ pub trait AsyncServicer: Send + Sync + 'static {
         context: ::rust_rpc::__codegen::ServicerContext,
     ) -> impl ::rust_rpc::__codegen::Future<
         Output = ::rust_rpc::__codegen::Result<Self_>,
-    > + Send {
+    > + ::core::marker::Send {
         let _ = (request, context);
         ::rust_rpc::__codegen::unimplemented("/edge.type.async/get_foo")
     }
@@ -145,7 +167,7 @@ pub trait AsyncServicer: Send + Sync + 'static {
         context: ::rust_rpc::__codegen::ServicerContext,
     ) -> impl ::rust_rpc::__codegen::Future<
         Output = ::rust_rpc::__codegen::Result<Self_>,
-    > + Send {
+    > + ::core::marker::Send {
         let _ = (request, context);
         ::rust_rpc::__codegen::unimplemented("/edge.type.async/New")
     }
@@ -179,6 +201,14 @@ pub fn async_service<S: AsyncServicer>(
                 request: Self_,
                 context: ::rust_rpc::__codegen::ServicerContext|
             async move { servicer.self_(request, context).await },
+        )
+        .unary(
+            "Self",
+            |
+                servicer: ::rust_rpc::__codegen::Arc<S>,
+                request: Self_,
+                context: ::rust_rpc::__codegen::ServicerContext|
+            async move { servicer.self_2(request, context).await },
         )
         .unary(
             "GetFoo",
@@ -243,14 +273,14 @@ impl CrateClient {
 }
 ///
 /// The server side of `edge.type.crate`: implement the methods you serve; the others answer UNIMPLEMENTED.
-pub trait CrateServicer: Send + Sync + 'static {
+pub trait CrateServicer: ::core::marker::Send + ::core::marker::Sync + 'static {
     fn crate_(
         &self,
         request: Self_,
         context: ::rust_rpc::__codegen::ServicerContext,
     ) -> impl ::rust_rpc::__codegen::Future<
         Output = ::rust_rpc::__codegen::Result<Self_>,
-    > + Send {
+    > + ::core::marker::Send {
         let _ = (request, context);
         ::rust_rpc::__codegen::unimplemented("/edge.type.crate/crate")
     }
@@ -282,4 +312,4 @@ pub fn add_crate_servicer_to_server<S: CrateServicer>(
 
 const _: () = ::rust_rpc::__codegen::RUNTIME_SUPPORTS_CODEGEN_V1;
 /// The encoded `FileDescriptorSet` of package `edge.type` and its imports, for reflection.
-pub const FILE_DESCRIPTOR_SET: &[u8] = b"\n\xD9\x03\n\x13edge/keywords.proto\x12\tedge.type\"p\n\x04Self\x12\x12\n\x04type\x18\x01 \x01(\tR\x04type\x12\x14\n\x05async\x18\x02 \x01(\tR\x05async\x12\x12\n\x04self\x18\x03 \x01(\tR\x04self\x12\x14\n\x05crate\x18\x04 \x01(\tR\x05crate\x12\x14\n\x05match\x18\x05 \x01(\tR\x05match2\x88\x02\n\x05async\x12(\n\x04Type\x12\x0F.edge.type.Self\x1A\x0F.edge.type.Self\x12)\n\x05Match\x12\x0F.edge.type.Self\x1A\x0F.edge.type.Self\x12(\n\x04self\x12\x0F.edge.type.Self\x1A\x0F.edge.type.Self\x12*\n\x06GetFoo\x12\x0F.edge.type.Self\x1A\x0F.edge.type.Self\x12+\n\x07get_foo\x12\x0F.edge.type.Self\x1A\x0F.edge.type.Self\x12'\n\x03New\x12\x0F.edge.type.Self\x1A\x0F.edge.type.Self22\n\x05crate\x12)\n\x05crate\x12\x0F.edge.type.Self\x1A\x0F.edge.type.Selfb\x06proto3";
+pub const FILE_DESCRIPTOR_SET: &[u8] = b"\n\x83\x04\n\x13edge/keywords.proto\x12\tedge.type\"p\n\x04Self\x12\x12\n\x04type\x18\x01 \x01(\tR\x04type\x12\x14\n\x05async\x18\x02 \x01(\tR\x05async\x12\x12\n\x04self\x18\x03 \x01(\tR\x04self\x12\x14\n\x05crate\x18\x04 \x01(\tR\x05crate\x12\x14\n\x05match\x18\x05 \x01(\tR\x05match2\xB2\x02\n\x05async\x12(\n\x04Type\x12\x0F.edge.type.Self\x1A\x0F.edge.type.Self\x12)\n\x05Match\x12\x0F.edge.type.Self\x1A\x0F.edge.type.Self\x12(\n\x04self\x12\x0F.edge.type.Self\x1A\x0F.edge.type.Self\x12(\n\x04Self\x12\x0F.edge.type.Self\x1A\x0F.edge.type.Self\x12*\n\x06GetFoo\x12\x0F.edge.type.Self\x1A\x0F.edge.type.Self\x12+\n\x07get_foo\x12\x0F.edge.type.Self\x1A\x0F.edge.type.Self\x12'\n\x03New\x12\x0F.edge.type.Self\x1A\x0F.edge.type.Self22\n\x05crate\x12)\n\x05crate\x12\x0F.edge.type.Self\x1A\x0F.edge.type.Selfb\x06proto3";

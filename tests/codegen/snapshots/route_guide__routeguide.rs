@@ -101,7 +101,7 @@ impl RouteGuideClient {
         requests: S,
     ) -> ::rust_rpc::__codegen::ClientStreamingCall<S, RouteSummary>
     where
-        S: ::rust_rpc::__codegen::Stream<Item = Point> + Send + 'static,
+        S: ::rust_rpc::__codegen::Stream<Item = Point> + ::core::marker::Send + 'static,
     {
         self.channel.client_streaming(Self::RECORD_ROUTE_PATH, requests)
     }
@@ -111,7 +111,8 @@ impl RouteGuideClient {
         requests: S,
     ) -> ::rust_rpc::__codegen::BidiStreamingCall<S, RouteNote>
     where
-        S: ::rust_rpc::__codegen::Stream<Item = RouteNote> + Send + 'static,
+        S: ::rust_rpc::__codegen::Stream<Item = RouteNote> + ::core::marker::Send
+            + 'static,
     {
         self.channel.bidi_streaming(Self::ROUTE_CHAT_PATH, requests)
     }
@@ -119,7 +120,7 @@ impl RouteGuideClient {
 /// A map service showing all four kinds of RPC.
 ///
 /// The server side of `routeguide.RouteGuide`: implement the methods you serve; the others answer UNIMPLEMENTED.
-pub trait RouteGuideServicer: Send + Sync + 'static {
+pub trait RouteGuideServicer: ::core::marker::Send + ::core::marker::Sync + 'static {
     /// Unary: the feature at a point (an unnamed feature when there is none).
     fn get_feature(
         &self,
@@ -127,7 +128,7 @@ pub trait RouteGuideServicer: Send + Sync + 'static {
         context: ::rust_rpc::__codegen::ServicerContext,
     ) -> impl ::rust_rpc::__codegen::Future<
         Output = ::rust_rpc::__codegen::Result<Feature>,
-    > + Send {
+    > + ::core::marker::Send {
         let _ = (request, context);
         ::rust_rpc::__codegen::unimplemented("/routeguide.RouteGuide/GetFeature")
     }
@@ -140,7 +141,7 @@ pub trait RouteGuideServicer: Send + Sync + 'static {
         Output = ::rust_rpc::__codegen::Result<
             ::rust_rpc::__codegen::ResponseStream<Feature>,
         >,
-    > + Send {
+    > + ::core::marker::Send {
         let _ = (request, context);
         ::rust_rpc::__codegen::unimplemented("/routeguide.RouteGuide/ListFeatures")
     }
@@ -151,7 +152,7 @@ pub trait RouteGuideServicer: Send + Sync + 'static {
         context: ::rust_rpc::__codegen::ServicerContext,
     ) -> impl ::rust_rpc::__codegen::Future<
         Output = ::rust_rpc::__codegen::Result<RouteSummary>,
-    > + Send {
+    > + ::core::marker::Send {
         let _ = (requests, context);
         ::rust_rpc::__codegen::unimplemented("/routeguide.RouteGuide/RecordRoute")
     }
@@ -164,7 +165,7 @@ pub trait RouteGuideServicer: Send + Sync + 'static {
         Output = ::rust_rpc::__codegen::Result<
             ::rust_rpc::__codegen::ResponseStream<RouteNote>,
         >,
-    > + Send {
+    > + ::core::marker::Send {
         let _ = (requests, context);
         ::rust_rpc::__codegen::unimplemented("/routeguide.RouteGuide/RouteChat")
     }

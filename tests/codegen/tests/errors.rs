@@ -4,7 +4,7 @@ use prost::Message;
 use prost_types::compiler::CodeGeneratorRequest;
 use prost_types::{DescriptorProto, FileDescriptorProto, MethodDescriptorProto, ServiceDescriptorProto};
 
-use crate::support::{run_plugin, scratch};
+use crate::support::{repo, run_plugin, scratch};
 
 fn write(dir: &std::path::Path, name: &str, text: &str) {
     std::fs::write(dir.join(name), text).expect("write proto");
@@ -13,7 +13,7 @@ fn write(dir: &std::path::Path, name: &str, text: &str) {
 #[test]
 fn syntax_error_names_file_line_and_column_on_both_paths() {
     let dir = scratch("syntax-error");
-    // Line 4, column 12: the missing field number.
+    // Line 4, column 14: the `;` where the field number should be.
     write(&dir, "broken.proto", "syntax = \"proto3\";\npackage p;\nmessage M {\n  string a = ;\n}\n");
     let err =
         rust_rpc_codegen::Builder::new().generate(&[dir.join("broken.proto")], &[&dir]).expect_err("does not parse");
@@ -33,6 +33,30 @@ fn missing_import_names_the_importer_and_the_import() {
     let text = err.to_string();
     assert!(text.starts_with("main.proto:3:"), "{text}");
     assert!(text.contains("nowhere/gone.proto"), "{text}");
+
+    // protoc reports it itself, before the plugin runs.
+    let err = run_plugin(&[&dir], &["main.proto"], "").expect_err("protoc refuses it");
+    assert!(err.contains("nowhere/gone.proto") && err.contains("main.proto:3:1"), "{err}");
+}
+
+#[test]
+fn unknown_type_names_file_line_and_column_on_both_paths() {
+    let dir = scratch("unknown-type");
+    write(&dir, "types.proto", "syntax = \"proto3\";\npackage p;\nmessage M {\n  Nope n = 1;\n}\n");
+    let err = rust_rpc_codegen::Builder::new().generate(&[dir.join("types.proto")], &[&dir]).expect_err("unknown");
+    let text = err.to_string();
+    assert!(text.starts_with("types.proto:4:3: ") && text.contains("Nope"), "{text}");
+    let err = run_plugin(&[&dir], &["types.proto"], "").expect_err("protoc refuses it");
+    assert!(err.contains("types.proto:4:3") && err.contains("Nope"), "{err}");
+}
+
+#[test]
+fn a_proto_outside_the_includes_is_an_error() {
+    let dir = scratch("outside");
+    write(&dir, "ok.proto", "syntax = \"proto3\";\npackage p;\n");
+    let elsewhere = scratch("outside-includes");
+    let err = rust_rpc_codegen::Builder::new().generate(&[dir.join("ok.proto")], &[&elsewhere]).expect_err("outside");
+    assert!(err.to_string().contains("ok.proto"), "{err}");
 }
 
 #[test]
@@ -47,8 +71,26 @@ fn unknown_option_is_a_response_error_not_a_panic() {
 
 #[test]
 fn undecodable_request_is_an_error() {
-    let err = rust_rpc_codegen::execute(&[0xff, 0xff, 0xff, 0x01]).expect_err("garbage");
-    assert!(err.to_string().contains("CodeGeneratorRequest"), "{err}");
+    for garbage in [&[0xff, 0xff, 0xff, 0x01][..], b"\x0a\x05ab", b"not a protobuf at all \xff\xfe"] {
+        let err = rust_rpc_codegen::execute(garbage).expect_err("garbage");
+        assert!(err.to_string().contains("CodeGeneratorRequest"), "{err}");
+    }
+    // The empty request is a valid (empty) message: nothing to generate, no error.
+    let response = rust_rpc_codegen::execute(&[]).expect("empty request decodes");
+    let response = prost_types::compiler::CodeGeneratorResponse::decode(response.as_slice()).expect("response");
+    assert!(response.error.is_none() && response.file.is_empty(), "{response:?}");
+}
+
+#[test]
+fn malformed_options_are_errors_on_both_paths() {
+    for bad in ["client=maybe", "module_tree=main.rs", "crate=a b", "extern_path=.a", "runtime_crate=::not a path"] {
+        let request = CodeGeneratorRequest { parameter: Some(bad.into()), ..Default::default() };
+        let response = rust_rpc_codegen::respond(&request);
+        assert!(response.error.as_deref().is_some_and(|e| e.contains("invalid option")), "{bad}: {response:?}");
+        let from_builder = rust_rpc_codegen::Builder::from_parameter(bad)
+            .and_then(|b| b.generate(&[repo().join("protos/helloworld.proto")], &[repo().join("protos")]).map(|_| ()));
+        assert!(from_builder.is_err(), "{bad}");
+    }
 }
 
 #[test]
@@ -60,6 +102,17 @@ fn an_attribute_that_is_not_an_attribute_is_refused() {
         .generate(&[dir.join("ok.proto")], &[&dir])
         .expect_err("not an attribute");
     assert!(err.to_string().contains("type_attribute"), "{err}");
+    // The same through the plugin: an error response, no panic.
+    let request =
+        CodeGeneratorRequest { parameter: Some("type_attribute=.p.M=#[derive(Hash".into()), ..Default::default() };
+    // (`#[derive(Hash` has an unclosed bracket, so the comma splitter keeps the rest whole.)
+    let response = rust_rpc_codegen::respond(&request);
+    assert!(response.error.as_deref().is_some_and(|e| e.contains("type_attribute")), "{response:?}");
+    let err = rust_rpc_codegen::Builder::new()
+        .field_attribute(".p.M.x", "not an attribute")
+        .generate(&[dir.join("ok.proto")], &[&dir])
+        .expect_err("not an attribute");
+    assert!(err.to_string().contains("field_attribute"), "{err}");
 }
 
 #[test]

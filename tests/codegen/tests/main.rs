@@ -2,8 +2,9 @@
 
 mod crate_output;
 mod errors;
-mod fuzz;
+mod hostile_names;
 mod names;
-mod paths;
+mod no_panic;
+mod plugin;
 mod snapshots;
 mod support;

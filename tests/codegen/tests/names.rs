@@ -17,6 +17,11 @@ impl AsyncServicer for Keywords {
     async fn get_foo_2(&self, request: Self_, _context: ServicerContext) -> Result<Self_> {
         Ok(Self_ { r#match: "get_foo".into(), ..request })
     }
+
+    // `rpc Self`, declared after `rpc self`.
+    async fn self_2(&self, request: Self_, _context: ServicerContext) -> Result<Self_> {
+        Ok(Self_ { self_: "Self".into(), ..request })
+    }
 }
 
 #[tokio::test]
@@ -35,8 +40,48 @@ async fn keyword_and_colliding_names_route_to_the_right_methods() {
     assert_eq!((reply.r#type.as_str(), reply.self_.as_str()), ("type:x", "me"));
     assert_eq!(client.get_foo(request.clone()).await.expect("GetFoo").r#match, "GetFoo");
     assert_eq!(client.get_foo_2(request.clone()).await.expect("get_foo").r#match, "get_foo");
-    let err = client.self_(request).await.expect_err("not implemented");
+    assert_eq!(client.self_2(request.clone()).await.expect("Self").self_, "Self");
+    assert_eq!(AsyncClient::SELF_PATH, "/edge.type.async/self");
+    assert_eq!(AsyncClient::SELF_2_PATH, "/edge.type.async/Self");
+    assert_eq!(AsyncClient::NEW_2_PATH, "/edge.type.async/New", "`new` is the client's constructor");
+    let err = client.self_(request.clone()).await.expect_err("not implemented");
     assert_eq!(err.code(), rust_rpc::Code::Unimplemented);
+    let err = client.new_2(request).await.expect_err("not implemented");
+    assert_eq!(err.code(), rust_rpc::Code::Unimplemented);
+    server.stop(None).await;
+}
+
+#[tokio::test]
+async fn a_service_named_self_serves_and_calls() {
+    use codegen_tests::edge::collide::{GreeterClient, SelfClient, SelfServicer, add_self_servicer_to_server};
+    struct Me;
+    impl SelfServicer for Me {
+        async fn self_(&self, request: GreeterClient, _context: ServicerContext) -> Result<GreeterClient> {
+            Ok(GreeterClient { text: format!("Self:{}", request.text) })
+        }
+    }
+    assert_eq!(SelfClient::SERVICE_NAME, "edge.collide.Self");
+    let server = Server::new();
+    add_self_servicer_to_server(Me, &server).expect("add");
+    let port = server.add_insecure_port("127.0.0.1:0").expect("bind");
+    server.start().expect("start");
+    let client = SelfClient::new(rust_rpc::insecure_channel(&format!("127.0.0.1:{port}")).expect("channel"));
+    let reply = client.self_(GreeterClient { text: "x".into() }).await.expect("Self");
+    assert_eq!(reply.text, "Self:x");
+    let err = client.self_2(GreeterClient::default()).await.expect_err("`rpc self` is not implemented");
+    assert_eq!(err.code(), rust_rpc::Code::Unimplemented);
+    server.stop(None).await;
+}
+
+#[test]
+#[allow(deprecated)]
+fn deprecated_items_are_marked_and_still_usable() {
+    use codegen_tests::edge::old::{CurrentClient, LegacyClient, LegacyServicer, legacy_service};
+    struct Old;
+    impl LegacyServicer for Old {}
+    let _ = legacy_service(Old);
+    assert_eq!(LegacyClient::ANYTHING_PATH, "/edge.old.Legacy/Anything");
+    assert_eq!(CurrentClient::STALE_PATH, "/edge.old.Current/Stale");
 }
 
 #[test]

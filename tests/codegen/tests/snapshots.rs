@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-use crate::support::repo;
+use crate::support::{diff, repo};
 
 fn check(name: &str, protos: &[PathBuf], includes: &[PathBuf]) {
     let files = rust_rpc_codegen::Builder::new().generate(protos, includes).expect("generate");
@@ -23,20 +23,14 @@ fn check(name: &str, protos: &[PathBuf], includes: &[PathBuf]) {
                 snapshot.display()
             )
         });
-        if expected != code {
-            let (line, (want, got)) = expected
-                .lines()
-                .zip(code.lines())
-                .enumerate()
-                .find(|(_, (a, b))| a != b)
-                .unwrap_or((expected.lines().count().min(code.lines().count()), ("<end>", "<end>")));
-            panic!(
-                "{} changed at line {}:\n  snapshot:  {want}\n  generated: {got}\n\
-                 If intended: UPDATE_SNAPSHOTS=1 cargo test -p codegen-tests snapshots, then review git diff.",
-                snapshot.display(),
-                line + 1
-            );
-        }
+        assert!(
+            expected == code,
+            "{} differs from the generated code (- snapshot, + generated):\n{}\n\
+             If the change is intended: UPDATE_SNAPSHOTS=1 cargo test -p codegen-tests snapshots, then review \
+             the git diff of tests/codegen/snapshots.",
+            snapshot.display(),
+            diff(&expected, &code, 3, 80)
+        );
     }
 }
 
