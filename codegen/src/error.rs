@@ -25,6 +25,17 @@ pub enum Error {
     /// The request named a file to generate that it did not describe.
     #[error("file {0} was asked for but not described in the request")]
     MissingFile(String),
+    /// A descriptor handed to the plugin is not one protoc would send: a name that is not an
+    /// identifier, or a type reference that resolves to nothing.
+    #[error("{file}: {element}: {reason}")]
+    Descriptor {
+        /// The `.proto` file the descriptor describes.
+        file: String,
+        /// The element: `method helloworld.Greeter.SayHello`, `field pkg.Msg.name`, ...
+        element: String,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// prost-build refused the descriptors.
     #[error("generating message types failed: {0}")]
     Messages(String),

@@ -32,6 +32,7 @@ pub fn generate(all: &[FileDescriptorProto], to_generate: &[String], options: &O
         selected.push((*file).clone());
     }
     check_attributes(options)?;
+    crate::validate::check(all)?;
     let ctx = Ctx::new(options)?;
 
     // Type names per package, so generated service items can steer clear of them.

@@ -47,6 +47,7 @@ mod options;
 mod parse;
 mod plugin;
 mod render;
+mod validate;
 
 pub use builder::{Builder, compile_protos, write_files};
 pub use error::Error;
