@@ -36,9 +36,27 @@ pub(crate) fn sanitize(name: &str) -> String {
     name.to_owned()
 }
 
-/// `GetFoo` -> `get_foo`, escaped.
+/// `GetFoo` -> `get_foo`, escaped. heck drops underscores, so a name made only of them (`_`,
+/// valid in proto) would convert to nothing; such a name is kept as it is, then escaped
+/// (`_` -> `__`).
 pub(crate) fn to_snake(name: &str) -> String {
-    sanitize(&name.to_snake_case())
+    let snake = name.to_snake_case();
+    sanitize(if snake.is_empty() { name } else { &snake })
+}
+
+/// The stems a service's items are named from: `route_guide` -> (`RouteGuide`, `route_guide`).
+/// They are never used alone, only with a prefix or suffix (`RouteGuideClient`,
+/// `route_guide_service`), so keywords need no escaping; they are empty for `service _`, and
+/// a stem that would start with a digit gets a leading `_`.
+pub(crate) fn service_stems(name: &str) -> (String, String) {
+    let digit = |s: String| if s.starts_with(|c: char| c.is_ascii_digit()) { format!("_{s}") } else { s };
+    (digit(name.to_upper_camel_case()), digit(name.to_snake_case()))
+}
+
+/// Joins non-empty name parts with `_`: (`add`, ``, `servicer_to_server`) ->
+/// `add_servicer_to_server`.
+pub(crate) fn join_snake(parts: &[&str]) -> String {
+    parts.iter().filter(|p| !p.is_empty()).copied().collect::<Vec<_>>().join("_")
 }
 
 /// `get_foo` -> `GetFoo`, escaped.
@@ -93,6 +111,8 @@ mod tests {
             ("HTTPRequest", "http_request"),
             ("v2", "v2"),
             ("2fa", "_2fa"),
+            ("_", "__"),
+            ("__", "__"),
         ];
         for (proto, rust) in cases {
             assert_eq!(to_snake(proto), rust, "{proto}");
@@ -105,6 +125,16 @@ mod tests {
         assert_eq!(to_upper_camel("self"), "Self_", "camel case turns `self` into `Self`, which cannot be raw");
         assert_eq!(to_upper_camel("Self"), "Self_");
         assert_eq!(to_upper_camel("route_guide"), "RouteGuide");
+    }
+
+    #[test]
+    fn service_stems_and_joins() {
+        assert_eq!(service_stems("route_guide"), ("RouteGuide".to_owned(), "route_guide".to_owned()));
+        assert_eq!(service_stems("type"), ("Type".to_owned(), "type".to_owned()));
+        assert_eq!(service_stems("_"), (String::new(), String::new()));
+        assert_eq!(service_stems("_2fa").1, "_2fa");
+        assert_eq!(join_snake(&["add", "", "servicer_to_server"]), "add_servicer_to_server");
+        assert_eq!(join_snake(&["", "service"]), "service");
     }
 
     #[test]

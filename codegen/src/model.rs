@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::ident::{to_shouty_snake, to_snake, to_upper_camel, unique};
+use crate::ident::{join_snake, service_stems, to_shouty_snake, to_snake, unique};
 
 /// The four kinds of RPC.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -27,6 +27,9 @@ pub(crate) struct Service {
     pub(crate) service_fn: String,
     /// `add_greeter_servicer_to_server`.
     pub(crate) add_fn: String,
+    /// The generic parameter of generated fns (`S`, or `S2`, ... when the package has a type
+    /// named `S`).
+    pub(crate) generic: String,
     pub(crate) docs: Vec<String>,
     pub(crate) deprecated: bool,
     pub(crate) methods: Vec<Method>,
@@ -75,14 +78,17 @@ impl Service {
         } else {
             format!("{}.{}", service.package, service.proto_name)
         };
-        let camel = to_upper_camel(&service.proto_name);
-        let camel = camel.strip_suffix('_').unwrap_or(&camel).to_owned();
-        let snake = to_snake(&service.proto_name);
-        let snake = snake.strip_prefix("r#").unwrap_or(&snake).trim_end_matches('_').to_owned();
+        let (camel, snake) = service_stems(&service.proto_name);
         let client = unique(format!("{camel}Client"), "", taken_types);
         let servicer = unique(format!("{camel}Servicer"), "", taken_types);
-        let service_fn = unique(format!("{snake}_service"), "_", taken_types);
-        let add_fn = unique(format!("add_{snake}_servicer_to_server"), "_", taken_types);
+        let service_fn = unique(join_snake(&[&snake, "service"]), "_", taken_types);
+        let add_fn = unique(join_snake(&["add", &snake, "servicer_to_server"]), "_", taken_types);
+        // Not a type of the package (so not marked taken), but it must not hide one: the
+        // request type of a method may be a message named `S`.
+        let generic = std::iter::once("S".to_owned())
+            .chain((2..).map(|n| format!("S{n}")))
+            .find(|name| !taken_types.contains(name))
+            .unwrap_or_else(|| "S".to_owned());
 
         let mut taken_methods: BTreeSet<String> = CLIENT_INHERENT.iter().map(|s| s.to_string()).collect();
         let mut taken_consts = BTreeSet::from(["SERVICE_NAME".to_owned()]);
@@ -117,6 +123,7 @@ impl Service {
             servicer,
             service_fn,
             add_fn,
+            generic,
             docs: doc_lines(&service.comments),
             deprecated: service.options.deprecated.unwrap_or(false),
             methods,

@@ -11,6 +11,7 @@ pub(crate) fn client(service: &Service, ctx: &Ctx) -> Result<TokenStream, crate:
     let rt = &ctx.rt;
     let client = ident(&service.client);
     let full_name = &service.full_name;
+    let generic = ident(&service.generic);
     let service_docs = docs(&service.docs);
     let service_deprecated = deprecated(service.deprecated);
     let doc_full_name = format!(" The full name of the service: `{full_name}`.");
@@ -47,9 +48,9 @@ pub(crate) fn client(service: &Service, ctx: &Ctx) -> Result<TokenStream, crate:
             Kind::ClientStreaming => quote! {
                 #method_docs
                 #method_deprecated
-                pub fn #name<S>(&self, requests: S) -> #rt::ClientStreamingCall<S, #output>
+                pub fn #name<#generic>(&self, requests: #generic) -> #rt::ClientStreamingCall<#generic, #output>
                 where
-                    S: #rt::Stream<Item = #input> + ::core::marker::Send + 'static,
+                    #generic: #rt::Stream<Item = #input> + ::core::marker::Send + 'static,
                 {
                     self.channel.client_streaming(Self::#path_const, requests)
                 }
@@ -57,9 +58,9 @@ pub(crate) fn client(service: &Service, ctx: &Ctx) -> Result<TokenStream, crate:
             Kind::BidiStreaming => quote! {
                 #method_docs
                 #method_deprecated
-                pub fn #name<S>(&self, requests: S) -> #rt::BidiStreamingCall<S, #output>
+                pub fn #name<#generic>(&self, requests: #generic) -> #rt::BidiStreamingCall<#generic, #output>
                 where
-                    S: #rt::Stream<Item = #input> + ::core::marker::Send + 'static,
+                    #generic: #rt::Stream<Item = #input> + ::core::marker::Send + 'static,
                 {
                     self.channel.bidi_streaming(Self::#path_const, requests)
                 }

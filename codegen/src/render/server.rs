@@ -14,6 +14,7 @@ pub(crate) fn server(service: &Service, ctx: &Ctx) -> Result<TokenStream, crate:
     let service_fn = ident(&service.service_fn);
     let add_fn = ident(&service.add_fn);
     let full_name = &service.full_name;
+    let generic = ident(&service.generic);
     let mut trait_methods = Vec::new();
     let mut registrations = Vec::new();
     for m in &service.methods {
@@ -52,7 +53,7 @@ pub(crate) fn server(service: &Service, ctx: &Ctx) -> Result<TokenStream, crate:
             }
         });
         registrations.push(quote! {
-            .#register(#proto_name, |servicer: #rt::Arc<S>, #argument: #argument_type, context: #rt::ServicerContext| async move {
+            .#register(#proto_name, |servicer: #rt::Arc<#generic>, #argument: #argument_type, context: #rt::ServicerContext| async move {
                 servicer.#name(#argument, context).await
             })
         });
@@ -74,7 +75,7 @@ pub(crate) fn server(service: &Service, ctx: &Ctx) -> Result<TokenStream, crate:
 
         #[doc = #fn_doc]
         #[allow(deprecated)]
-        pub fn #service_fn<S: #servicer>(servicer: S) -> #rt::ServiceDefinition {
+        pub fn #service_fn<#generic: #servicer>(servicer: #generic) -> #rt::ServiceDefinition {
             #rt::ServiceDefinition::builder(#full_name, servicer)
                 #(#registrations)*
                 .build()
@@ -82,7 +83,7 @@ pub(crate) fn server(service: &Service, ctx: &Ctx) -> Result<TokenStream, crate:
 
         #[doc = #add_doc]
         #[allow(deprecated)]
-        pub fn #add_fn<S: #servicer>(servicer: S, server: &#rt::Server) -> ::core::result::Result<(), #rt::Error> {
+        pub fn #add_fn<#generic: #servicer>(servicer: #generic, server: &#rt::Server) -> ::core::result::Result<(), #rt::Error> {
             server.add_service(#service_fn(servicer))
         }
     })

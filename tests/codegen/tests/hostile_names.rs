@@ -1,7 +1,6 @@
 //! Valid protos whose names clash with names the generated code relies on. Each test generates
-//! a crate and runs `cargo check` on it (tens of seconds the first time), so the bugs are shown
-//! by the compiler itself; they are ignored until the generator is fixed. Run them with
-//! `cargo test -p codegen-tests hostile_names -- --ignored`.
+//! a crate and runs `cargo check` on it with `#![deny(warnings)]` (tens of seconds the first
+//! time), so the compiler itself is the judge. Each was a generator bug, pinned here first.
 
 use std::path::PathBuf;
 
@@ -29,55 +28,60 @@ fn messages_named_send_and_sync_compile() {
 }
 
 #[test]
-#[ignore = "BUG: the generic parameter `S` of generated fns shadows a message named `S` (E0308/E0277)"]
 fn a_message_named_s_compiles() {
-    // `pub fn letters_service<S: LettersServicer>(servicer: S)` registers closures taking
-    // `request: S`, which now means the servicer type, not the message.
+    // `pub fn letters_service<S: LettersServicer>(servicer: S)` registered closures taking
+    // `request: S`, which then meant the servicer type, not the message (E0308/E0277). The
+    // generic is now the first of `S`, `S2`, ... that no type of the package takes.
     let code = generated("bugs/shadow_generic.proto", "bugs.generic.rs");
-    assert!(code.contains("<S: LettersServicer>") && code.contains("request: S,"), "precondition: {code}");
+    assert!(code.contains("<S2: LettersServicer>") && code.contains("request: S,"), "{code}");
+    assert!(
+        code.contains("pub fn stream<S2>(") && code.contains("S2: ::rust_rpc::__codegen::Stream<Item = S>"),
+        "{code}"
+    );
     let (protos, includes) = bugs(&["bugs/shadow_generic.proto"]);
     check_generated_crate("shadow-generic", &protos, &includes).unwrap_or_else(|e| panic!("{e}"));
 }
 
 #[test]
-#[ignore = "BUG: module tree puts package `nest.bar` in the same `mod bar` name prost uses for message Bar's nested types (E0428)"]
 fn a_package_named_like_a_messages_nested_module_compiles() {
+    // prost-build puts message `nest.Bar`'s nested types in `pub mod bar` of `nest.rs`; the
+    // module tree used to add a second `pub mod bar` for package `nest.bar` (E0428). The
+    // package now goes inside prost's module, and each file refers to the other's types.
     let (protos, includes) = bugs(&["bugs/nest.proto", "bugs/nest_bar.proto"]);
     let files = rust_rpc_codegen::Builder::new().module_tree("mod.rs").generate(&protos, &includes).expect("generates");
-    assert!(files["nest.rs"].contains("pub mod bar {"), "prost's module for Bar's nested types");
-    assert!(
-        files["mod.rs"].contains("pub mod nest {\n    include!(\"nest.rs\");\n    pub mod bar {"),
-        "{}",
-        files["mod.rs"]
-    );
+    assert!(files["mod.rs"].contains("pub mod nest {\n    include!(\"nest.rs\");\n}"), "{}", files["mod.rs"]);
+    assert!(files["nest.rs"].contains("pub mod bar {\n    include!(\"nest.bar.rs\");\n"), "{}", files["nest.rs"]);
+    assert!(files["nest.bar.rs"].contains("super::bar::Inner"), "{}", files["nest.bar.rs"]);
     check_generated_crate("nest", &protos, &includes).unwrap_or_else(|e| panic!("{e}"));
 }
 
 #[test]
-#[ignore = "BUG: `rpc _(...)` (valid proto) panics in ident() (empty Ident); reported as `prost-build failed`"]
-fn a_method_named_underscore_generates() {
-    // heck turns `_` into "", and `ident("")` panics; `generate` catches it, so the user sees
-    // "generating message types failed: prost-build failed: Ident is not allowed to be empty"
-    // plus a panic message on stderr, from protoc as from build.rs.
+fn a_method_named_underscore_generates_and_compiles() {
+    // heck turns `_` into "", and `ident("")` used to panic (caught, and reported as
+    // "prost-build failed: Ident is not allowed to be empty"). A name of underscores only is
+    // now kept and escaped like `self`: `_` -> `__`, path constant `_PATH`.
+    let code = generated("bugs/underscore_method.proto", "bugs.underscore.rs");
+    assert!(code.contains("\"/bugs.underscore.S/_\"") && code.contains("pub fn __(&self"), "{code}");
     let (protos, includes) = bugs(&["bugs/underscore_method.proto"]);
-    let result = rust_rpc_codegen::Builder::new().generate(&protos, &includes);
-    let files = result.unwrap_or_else(|e| panic!("{e}"));
-    assert!(files["bugs.underscore.rs"].contains("\"/bugs.underscore.S/_\""));
+    check_generated_crate("underscore-method", &protos, &includes).unwrap_or_else(|e| panic!("{e}"));
 }
 
 #[test]
-fn a_method_named_underscore_is_refused_the_same_way_by_the_plugin() {
-    // Pins today's behaviour of the bug above on the protoc path: an error, not a crash.
+fn a_method_named_underscore_generates_the_same_through_the_plugin() {
     let dir = repo().join("tests/codegen/protos");
-    let err = crate::support::run_plugin(&[&dir], &["bugs/underscore_method.proto"], "").expect_err("refused today");
-    assert!(err.contains("--rust-rpc_out: ") && err.contains("Ident is not allowed to be empty"), "{err}");
+    let files =
+        crate::support::run_plugin(&[&dir], &["bugs/underscore_method.proto"], "").unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(files.len(), 1, "{files:?}");
+    assert_eq!(files[0].1, generated("bugs/underscore_method.proto", "bugs.underscore.rs"));
 }
 
 #[test]
-#[ignore = "BUG: `service _` generates `Client`, `Servicer`, `_service`, `add__servicer_to_server` (non_snake_case warning)"]
 fn a_service_named_underscore_compiles_without_warnings() {
+    // `service _` used to give `_service` and `add__servicer_to_server` (non_snake_case). The
+    // empty stem is now left out: `Client`, `Servicer`, `service`, `add_servicer_to_server`.
     let code = generated("bugs/underscore_service.proto", "bugs.lonely.rs");
-    assert!(code.contains("pub struct Client {") && code.contains("pub fn add__servicer_to_server"), "{code}");
+    assert!(code.contains("pub struct Client {") && code.contains("pub fn add_servicer_to_server"), "{code}");
+    assert!(code.contains("pub fn service<S: Servicer>"), "{code}");
     let (protos, includes) = bugs(&["bugs/underscore_service.proto"]);
     check_generated_crate("underscore-service", &protos, &includes).unwrap_or_else(|e| panic!("{e}"));
 }
