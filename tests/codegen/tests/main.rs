@@ -1,5 +1,6 @@
 //! One test binary; one module per concern.
 
+mod buf;
 mod crate_output;
 mod errors;
 mod hostile_names;

@@ -187,3 +187,27 @@ pub fn check_generated_crate(name: &str, protos: &[PathBuf], includes: &[PathBuf
     let _ = std::fs::remove_dir_all(&root);
     if output.status.success() { Ok(()) } else { Err(String::from_utf8_lossy(&output.stderr).into_owned()) }
 }
+
+/// The npm package `name@version` unpacked under `<repo>/.cache/npm/<name>-<version>/package`,
+/// fetched with `npm pack` on first use.
+pub fn npm_package(name: &str, version: &str) -> PathBuf {
+    let cache = repo().join(".cache/npm");
+    let dir = cache.join(format!("{}-{version}", name.trim_start_matches('@').replace('/', "-")));
+    let package = dir.join("package");
+    if package.join("package.json").exists() {
+        return package;
+    }
+    let download = cache.join("download");
+    std::fs::create_dir_all(&download).expect("create .cache/npm/download");
+    let output = Command::new("npm")
+        .args(["pack", "--silent", &format!("{name}@{version}")])
+        .current_dir(&download)
+        .output()
+        .expect("npm must be installed: this test fetches a package from the npm registry");
+    assert!(output.status.success(), "npm pack {name}@{version} failed: {}", String::from_utf8_lossy(&output.stderr));
+    let tarball = download.join(String::from_utf8_lossy(&output.stdout).trim());
+    std::fs::create_dir_all(&dir).expect("create the package dir");
+    let status = Command::new("tar").arg("xzf").arg(&tarball).arg("-C").arg(&dir).status().expect("run tar");
+    assert!(status.success(), "unpacking {} failed", tarball.display());
+    package
+}
