@@ -3,5 +3,6 @@
 mod bad_input;
 mod calls;
 mod lifecycle;
+mod settings;
 mod support;
 mod transport;
