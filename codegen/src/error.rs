@@ -39,12 +39,10 @@ pub enum Error {
     /// prost-build refused the descriptors.
     #[error("generating message types failed: {0}")]
     Messages(String),
-    /// Code generated for a service did not parse as Rust: a generator bug.
-    #[error(
-        "generated code for service {service} does not parse ({error}); please report this with the .proto:\n{code}"
-    )]
+    /// Code generated for a service or package did not parse as Rust: a generator bug.
+    #[error("generated code for {service} does not parse ({error}); please report this with the .proto:\n{code}")]
     InvalidOutput {
-        /// The service's full proto name.
+        /// What the code was for: `service pkg.Svc` or `package pkg`.
         service: String,
         /// The parser's complaint.
         error: String,

@@ -72,15 +72,15 @@ pub fn generate(all: &[FileDescriptorProto], to_generate: &[String], options: &O
         });
     }
 
+    let sources: Vec<(String, String)> =
+        generated.into_iter().filter_map(|(module, code)| Some((wanted.get(&module)?.to_string(), code))).collect();
+    let formatted = crate::format::format_all(&sources)?;
     let mut files = Files::new();
     let mut packages = BTreeSet::new();
-    for (module, code) in generated {
-        let Some(package) = wanted.get(&module) else {
-            continue;
-        };
+    for ((package, _), code) in sources.iter().zip(formatted) {
         let extras = package_extras(package, &selected, all, options, &ctx)?;
         files.insert(file_name(package), format!("{}{}{extras}", header(), crate::docs::clean(&code)));
-        packages.insert(package.to_string());
+        packages.insert(package.clone());
     }
     // Packages with nothing but imports still get a file, so module trees stay whole.
     for file in &selected {
@@ -178,7 +178,7 @@ fn checked(service: &str, tokens: proc_macro2::TokenStream) -> Result<String, Er
     match syn::parse2::<syn::File>(tokens) {
         Ok(_) => Ok(code),
         Err(e) => Err(Error::InvalidOutput {
-            service: service.to_owned(),
+            service: format!("service {service}"),
             error: e.to_string(),
             code: code.lines().enumerate().map(|(i, l)| format!("{:>5} {l}\n", i + 1)).collect(),
         }),
@@ -209,7 +209,7 @@ fn package_extras(
         });
     }
     let file = syn::parse2::<syn::File>(tokens).map_err(|e| Error::InvalidOutput {
-        service: package.to_owned(),
+        service: format!("package {package}"),
         error: e.to_string(),
         code: String::new(),
     })?;

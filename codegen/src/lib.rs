@@ -39,6 +39,7 @@
 mod builder;
 mod docs;
 mod error;
+mod format;
 mod generate;
 mod ident;
 mod layout;
