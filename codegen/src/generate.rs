@@ -6,11 +6,11 @@ use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::rc::Rc;
 
-use prost::Message as _;
 use prost_build::Module;
-use prost_types::{FileDescriptorProto, FileDescriptorSet};
+use prost_types::FileDescriptorProto;
 use quote::quote;
 
+use crate::descriptors::Descriptors;
 use crate::ident::to_upper_camel;
 use crate::model::Service;
 use crate::render::{self, Ctx};
@@ -75,17 +75,18 @@ pub fn generate(all: &[FileDescriptorProto], to_generate: &[String], options: &O
     let sources: Vec<(String, String)> =
         generated.into_iter().filter_map(|(module, code)| Some((wanted.get(&module)?.to_string(), code))).collect();
     let formatted = crate::format::format_all(&sources)?;
+    let mut descriptors = Descriptors::new(all);
     let mut files = Files::new();
     let mut packages = BTreeSet::new();
     for ((package, _), code) in sources.iter().zip(formatted) {
-        let extras = package_extras(package, &selected, all, options, &ctx)?;
+        let extras = package_extras(package, &selected, &mut descriptors, options, &ctx)?;
         files.insert(file_name(package), format!("{}{}{extras}", header(), crate::docs::clean(&code)));
         packages.insert(package.clone());
     }
     // Packages with nothing but imports still get a file, so module trees stay whole.
     for file in &selected {
         if let std::collections::btree_map::Entry::Vacant(entry) = files.entry(file_name(file.package())) {
-            let extras = package_extras(file.package(), &selected, all, options, &ctx)?;
+            let extras = package_extras(file.package(), &selected, &mut descriptors, options, &ctx)?;
             entry.insert(format!("{}{extras}", header()));
             packages.insert(file.package().to_owned());
         }
@@ -164,24 +165,11 @@ impl prost_build::ServiceGenerator for ServiceGenerator {
         let mut state = self.state.borrow_mut();
         let model = Service::from_prost(&service, state.taken.entry(service.package.clone()).or_default());
         let ctx = Ctx { rt: self.rt.clone() };
-        match render::service(&model, &self.options, &ctx).and_then(|tokens| checked(&model.full_name, tokens)) {
-            Ok(code) => buf.push_str(&code),
+        // As text: format.rs parses the whole file once, and reports code that does not parse.
+        match render::service(&model, &self.options, &ctx) {
+            Ok(tokens) => buf.push_str(&tokens.to_string()),
             Err(e) => state.errors.push(e),
         }
-    }
-}
-
-/// The tokens as source text, after checking they parse: prost-build formats the whole file
-/// later and would panic on code that does not.
-fn checked(service: &str, tokens: proc_macro2::TokenStream) -> Result<String, Error> {
-    let code = tokens.to_string();
-    match syn::parse2::<syn::File>(tokens) {
-        Ok(_) => Ok(code),
-        Err(e) => Err(Error::InvalidOutput {
-            service: format!("service {service}"),
-            error: e.to_string(),
-            code: code.lines().enumerate().map(|(i, l)| format!("{:>5} {l}\n", i + 1)).collect(),
-        }),
     }
 }
 
@@ -189,7 +177,7 @@ fn checked(service: &str, tokens: proc_macro2::TokenStream) -> Result<String, Er
 fn package_extras(
     package: &str,
     selected: &[FileDescriptorProto],
-    all: &[FileDescriptorProto],
+    descriptors: &mut Descriptors<'_>,
     options: &Options,
     ctx: &Ctx,
 ) -> Result<String, Error> {
@@ -200,7 +188,7 @@ fn package_extras(
         const _: () = #rt::RUNTIME_SUPPORTS_CODEGEN_V1;
     };
     if options.file_descriptor_set {
-        let bytes = descriptor_set(package, selected, all).encode_to_vec();
+        let bytes = descriptors.set_for(package, selected);
         let literal = proc_macro2::Literal::byte_string(&bytes);
         let doc = format!(" The encoded `FileDescriptorSet` of package `{package}` and its imports, for reflection.");
         tokens.extend(quote! {
@@ -214,64 +202,4 @@ fn package_extras(
         code: String::new(),
     })?;
     Ok(format!("\n{}", prettyplease::unparse(&file)))
-}
-
-/// Removes options messages that hold nothing. protoc records an empty `options` for an
-/// `rpc M(A) returns (B) {}` body and protox does not; without this the two front ends would
-/// embed different descriptor bytes for the same file.
-fn drop_empty_options(file: &mut FileDescriptorProto) {
-    fn clear<T: Default + PartialEq>(options: &mut Option<T>) {
-        if options.as_ref().is_some_and(|o| *o == T::default()) {
-            *options = None;
-        }
-    }
-    fn message(m: &mut prost_types::DescriptorProto) {
-        clear(&mut m.options);
-        m.field.iter_mut().chain(m.extension.iter_mut()).for_each(|f| clear(&mut f.options));
-        m.oneof_decl.iter_mut().for_each(|o| clear(&mut o.options));
-        m.enum_type.iter_mut().for_each(enumeration);
-        m.nested_type.iter_mut().for_each(message);
-    }
-    fn enumeration(e: &mut prost_types::EnumDescriptorProto) {
-        clear(&mut e.options);
-        e.value.iter_mut().for_each(|v| clear(&mut v.options));
-    }
-    clear(&mut file.options);
-    file.message_type.iter_mut().for_each(message);
-    file.enum_type.iter_mut().for_each(enumeration);
-    file.extension.iter_mut().for_each(|f| clear(&mut f.options));
-    for service in &mut file.service {
-        clear(&mut service.options);
-        service.method.iter_mut().for_each(|m| clear(&mut m.options));
-    }
-}
-
-/// The package's files and everything they import, without source info, in dependency order.
-fn descriptor_set(package: &str, selected: &[FileDescriptorProto], all: &[FileDescriptorProto]) -> FileDescriptorSet {
-    let by_name: HashMap<&str, &FileDescriptorProto> = all.iter().map(|f| (f.name(), f)).collect();
-    let mut seen = BTreeSet::new();
-    let mut ordered = Vec::new();
-    fn visit<'a>(
-        file: &'a FileDescriptorProto,
-        by_name: &HashMap<&str, &'a FileDescriptorProto>,
-        seen: &mut BTreeSet<String>,
-        ordered: &mut Vec<FileDescriptorProto>,
-    ) {
-        if !seen.insert(file.name().to_owned()) {
-            return;
-        }
-        for dep in &file.dependency {
-            if let Some(dep) = by_name.get(dep.as_str()) {
-                visit(dep, by_name, seen, ordered);
-            }
-        }
-        let mut file = file.clone();
-        file.source_code_info = None;
-        drop_empty_options(&mut file);
-        ordered.push(file);
-    }
-    for file in selected.iter().filter(|f| f.package() == package) {
-        visit(file, &by_name, &mut seen, &mut ordered);
-    }
-    FileDescriptorSet { file: ordered }
 }

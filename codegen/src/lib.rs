@@ -37,6 +37,7 @@
 #![warn(clippy::unwrap_used)]
 
 mod builder;
+mod descriptors;
 mod docs;
 mod error;
 mod format;
