@@ -84,6 +84,7 @@
 #![warn(clippy::unwrap_used)]
 
 mod client;
+mod coalesce;
 mod code;
 mod credentials;
 mod deadline;

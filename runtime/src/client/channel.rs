@@ -8,10 +8,12 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use hyper::client::conn::http2::SendRequest;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tonic::body::Body;
 
+use crate::client::executor::ConnectionExecutor;
+use crate::client::request_body::RequestBody;
 use crate::credentials::ChannelCredentials;
 use crate::error::{Error, ErrorKind};
 use crate::options::CallOptions;
@@ -56,7 +58,7 @@ struct Inner {
 
 #[derive(Default)]
 struct State {
-    sender: Option<SendRequest<Body>>,
+    sender: Option<SendRequest<RequestBody>>,
     /// When the last attempt failed, the error, and when the next attempt may start.
     failure: Option<(String, Instant)>,
     backoff: Option<Duration>,
@@ -254,7 +256,7 @@ impl Channel {
         self.inner.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn live_sender(&self) -> Result<Option<SendRequest<Body>>, ConnectFailure> {
+    fn live_sender(&self) -> Result<Option<SendRequest<RequestBody>>, ConnectFailure> {
         let state = self.lock_state();
         if state.closed {
             return Err(ConnectFailure("the channel was closed".into()));
@@ -265,7 +267,7 @@ impl Channel {
     /// A sender on a live connection, connecting if needed. Without `wait_for_ready` a failed or
     /// backing-off connection fails the call at once; with it, attempts go on (with backoff)
     /// until the caller gives up: the call's deadline drops this future.
-    pub(crate) async fn sender(&self, wait_for_ready: bool) -> Result<SendRequest<Body>, ConnectFailure> {
+    pub(crate) async fn sender(&self, wait_for_ready: bool) -> Result<SendRequest<RequestBody>, ConnectFailure> {
         if let Some(sender) = self.live_sender()? {
             return Ok(sender);
         }
@@ -310,12 +312,12 @@ impl Channel {
         }
     }
 
-    async fn connect(&self) -> Result<SendRequest<Body>, ConnectFailure> {
+    async fn connect(&self) -> Result<SendRequest<RequestBody>, ConnectFailure> {
         let settings = &self.inner.settings;
         let io = tokio::time::timeout(settings.connect_timeout, self.open_transport())
             .await
             .map_err(|_| ConnectFailure(format!("connecting to {} timed out", self.authority())))??;
-        let mut builder = hyper::client::conn::http2::Builder::new(TokioExecutor::new());
+        let mut builder = hyper::client::conn::http2::Builder::new(ConnectionExecutor::new());
         builder
             .timer(TokioTimer::new())
             .initial_stream_window_size(settings.initial_stream_window)
@@ -403,7 +405,7 @@ impl tower::Service<http::Request<Body>> for Channel {
         let channel = self.clone();
         Box::pin(async move {
             let wait = request.extensions().get::<CallSettings>().is_some_and(|s| s.wait_for_ready);
-            let mut request = request;
+            let mut request = request.map(RequestBody::new);
             // A request the connection never sent (it was closing, e.g. the server restarted)
             // is retried once on a fresh connection, as gRPC's transparent retry allows.
             for attempt in 0..2 {

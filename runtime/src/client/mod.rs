@@ -2,3 +2,5 @@
 
 pub(crate) mod call;
 pub(crate) mod channel;
+pub(crate) mod executor;
+pub(crate) mod request_body;

@@ -17,6 +17,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::client::channel::{DEFAULT_MAX_RECEIVE_MESSAGE_LENGTH, IoStream};
+use crate::coalesce::Coalesce;
 use crate::error::{Error, ErrorKind};
 use crate::server::dispatch::Limits;
 use crate::server::router::Router;
@@ -343,7 +344,7 @@ impl Server {
                         }
                     }
                 };
-                server.serve_connection(io, peer, router).await;
+                Coalesce::new(server.serve_connection(io, peer, router)).await;
             });
         }
         if let Accept::Unix(_, path) = &socket {
