@@ -11,11 +11,12 @@ use std::time::Instant;
 use futures_core::Stream;
 use futures_util::FutureExt;
 use hyper::body::Incoming;
-use tokio_util::sync::{CancellationToken, DropGuard, WaitForCancellationFutureOwned};
+use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 use tonic::body::Body;
 use tonic::codec::{Codec, EncodeBody, SingleMessageCompressionOverride};
 use tonic_prost::ProstCodec;
 
+use crate::server::context::CancelOnDrop;
 use crate::{Compression, Metadata, RequestStream, ResponseStream, Result, RpcError, ServicerContext};
 
 /// Server-wide limits, shared by every call.
@@ -25,12 +26,20 @@ pub(crate) struct Limits {
     pub(crate) max_send_message_length: usize,
 }
 
+/// What every call of a server shares, behind one `Arc` so a call takes it with one count
+/// increment (cloning a `CancellationToken` takes a lock).
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) limits: Limits,
+    /// The server's stop signal.
+    pub(crate) stop: CancellationToken,
+}
+
 /// What a call needs besides its context: limits, the server's stop signal, and the encodings
 /// the router read off the request headers.
 #[derive(Clone)]
 pub(crate) struct CallEnv {
-    pub(crate) limits: Arc<Limits>,
-    pub(crate) stop: CancellationToken,
+    pub(crate) shared: Arc<Shared>,
     pub(crate) request_encoding: Option<Compression>,
     pub(crate) accepts_gzip: bool,
     pub(crate) accepts_zstd: bool,
@@ -89,22 +98,25 @@ where
     Fut: Future<Output = Result<ResponseStream<Resp>>> + Send,
 {
     let mut codec = ProstCodec::<Resp, Req>::default();
+    let limits = &env.shared.limits;
     let requests = RequestStream::new(tonic::Streaming::new_request(
         codec.decoder(),
         body,
         env.request_encoding.map(Compression::to_tonic),
-        Some(env.limits.max_receive_message_length),
+        Some(limits.max_receive_message_length),
     ));
     // Fires the context's cancellation when the call ends, or when hyper drops this future
     // because the client reset the stream.
-    let guard = context.cancel_token().clone().drop_guard();
-    let work = AssertUnwindSafe(handler(requests, context.clone())).catch_unwind();
+    let call = context.cancel_on_drop();
+    let deadline = context.deadline();
+    let work = AssertUnwindSafe(handler(requests, context)).catch_unwind();
     let outcome = tokio::select! {
         biased;
-        _ = env.stop.cancelled() => Err(RpcError::unavailable("the server is shutting down")),
-        _ = sleep_until(context.deadline()) => Err(RpcError::deadline_exceeded("deadline exceeded")),
+        _ = env.shared.stop.cancelled() => Err(RpcError::unavailable("the server is shutting down")),
+        _ = sleep_until(deadline) => Err(RpcError::deadline_exceeded("deadline exceeded")),
         result = work => result.unwrap_or_else(|_| Err(RpcError::internal("the method handler panicked"))),
     };
+    let context = call.context();
     let stream = match outcome {
         Ok(stream) => stream,
         Err(mut err) => {
@@ -114,21 +126,18 @@ where
     };
     let compression = context.compression().filter(|c| env.accepts(*c));
     let initial = context.take_initial_metadata();
-    let deadline = context.deadline().map(|d| Box::pin(tokio::time::sleep_until(d.into())));
     let source = ResponseBody {
         stream,
-        stop: Box::pin(env.stop.clone().cancelled_owned()),
-        deadline,
-        context,
-        guard: Some(guard),
-        done: false,
+        stop: env.shared.stop.clone().cancelled_owned(),
+        deadline: deadline.map(|d| tokio::time::sleep_until(d.into())),
+        call: Some(call),
     };
     let body = EncodeBody::new_server(
         codec.encoder(),
         source,
         compression.map(Compression::to_tonic),
         SingleMessageCompressionOverride::default(),
-        Some(env.limits.max_send_message_length),
+        Some(limits.max_send_message_length),
     );
     let mut response = http::Response::new(Body::new(body));
     let headers = response.headers_mut();
@@ -141,25 +150,31 @@ where
     response
 }
 
-/// The response messages on their way out, ended early by the deadline or a server stop, and
-/// closed with the trailing metadata the handler set.
-struct ResponseBody<M> {
-    stream: ResponseStream<M>,
-    stop: Pin<Box<WaitForCancellationFutureOwned>>,
-    deadline: Option<Pin<Box<tokio::time::Sleep>>>,
-    context: ServicerContext,
-    guard: Option<DropGuard>,
-    done: bool,
+pin_project_lite::pin_project! {
+    /// The response messages on their way out, ended early by the deadline or a server stop,
+    /// and closed with the trailing metadata the handler set.
+    ///
+    /// The stop and deadline futures are pinned in place (tonic boxes the whole body anyway)
+    /// rather than boxed each.
+    struct ResponseBody<M> {
+        stream: ResponseStream<M>,
+        #[pin]
+        stop: WaitForCancellationFutureOwned,
+        #[pin]
+        deadline: Option<tokio::time::Sleep>,
+        // The call, until it is over; `None` once finished.
+        call: Option<CancelOnDrop>,
+    }
 }
 
 impl<M> ResponseBody<M> {
-    fn finish(&mut self, err: Option<RpcError>) -> Poll<Option<Result<M, tonic::Status>>> {
-        self.done = true;
-        let trailing = self.context.take_trailing_metadata();
-        if let Some(guard) = self.guard.take() {
-            // The call is over either way; let handler-spawned work see it.
-            drop(guard);
-        }
+    fn finish(call: &mut Option<CancelOnDrop>, err: Option<RpcError>) -> Poll<Option<Result<M, tonic::Status>>> {
+        let Some(call) = call.take() else {
+            return Poll::Ready(None);
+        };
+        let trailing = call.context().take_trailing_metadata();
+        // The call is over either way; dropping `call` lets handler-spawned work see it.
+        drop(call);
         match err {
             Some(mut err) => {
                 err.metadata_mut().extend(trailing);
@@ -177,23 +192,24 @@ impl<M> ResponseBody<M> {
 impl<M> Stream for ResponseBody<M> {
     type Item = Result<M, tonic::Status>;
 
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        if self.done {
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.project();
+        if this.call.is_none() {
             return Poll::Ready(None);
         }
-        if self.stop.as_mut().poll(cx).is_ready() {
-            return self.finish(Some(RpcError::unavailable("the server is shutting down")));
+        if this.stop.poll(cx).is_ready() {
+            return Self::finish(this.call, Some(RpcError::unavailable("the server is shutting down")));
         }
-        if let Some(deadline) = self.deadline.as_mut()
-            && deadline.as_mut().poll(cx).is_ready()
+        if let Some(deadline) = this.deadline.as_pin_mut()
+            && deadline.poll(cx).is_ready()
         {
-            return self.finish(Some(RpcError::deadline_exceeded("deadline exceeded")));
+            return Self::finish(this.call, Some(RpcError::deadline_exceeded("deadline exceeded")));
         }
-        match Pin::new(&mut self.stream).poll_next(cx) {
+        match Pin::new(this.stream).poll_next(cx) {
             Poll::Pending => Poll::Pending,
             Poll::Ready(Some(Ok(message))) => Poll::Ready(Some(Ok(message))),
-            Poll::Ready(Some(Err(err))) => self.finish(Some(err)),
-            Poll::Ready(None) => self.finish(None),
+            Poll::Ready(Some(Err(err))) => Self::finish(this.call, Some(err)),
+            Poll::Ready(None) => Self::finish(this.call, None),
         }
     }
 }

@@ -10,16 +10,16 @@ use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tonic::body::Body;
 
-use crate::server::dispatch::{CallEnv, Limits, error_response};
+use crate::server::dispatch::{CallEnv, Limits, Shared, error_response};
 use crate::server::service::{BoxFuture, Handler};
 use crate::{Compression, Metadata, RpcError, ServiceDefinition, ServicerContext};
 
 /// Every method of every service on a server, frozen when the server starts.
 pub(crate) struct Router {
-    methods: HashMap<String, Handler>,
+    /// By path; the path is kept as an `Arc<str>` too, for the calls' contexts to share.
+    methods: HashMap<String, (Arc<str>, Handler)>,
     services: Vec<String>,
-    limits: Arc<Limits>,
-    stop: CancellationToken,
+    shared: Arc<Shared>,
     default_compression: Option<Compression>,
     concurrency: Option<Arc<Semaphore>>,
 }
@@ -27,17 +27,6 @@ pub(crate) struct Router {
 static GRPC_TIMEOUT: http::HeaderName = http::HeaderName::from_static("grpc-timeout");
 static GRPC_ENCODING: http::HeaderName = http::HeaderName::from_static("grpc-encoding");
 static GRPC_ACCEPT_ENCODING: http::HeaderName = http::HeaderName::from_static("grpc-accept-encoding");
-
-/// Headers that carry the protocol, not the application: kept out of invocation metadata.
-/// Pre-built names, because parsing names per call showed up in profiles.
-static PROTOCOL_HEADERS: [&http::HeaderName; 6] = [
-    &http::header::CONTENT_TYPE,
-    &http::header::TE,
-    &GRPC_TIMEOUT,
-    &GRPC_ENCODING,
-    &GRPC_ACCEPT_ENCODING,
-    &http::header::CONTENT_LENGTH,
-];
 
 fn plain_http(status: http::StatusCode, text: &'static str) -> http::Response<Body> {
     let mut response = http::Response::new(Body::new(http_body_full(text)));
@@ -61,14 +50,14 @@ impl Router {
         let mut methods = HashMap::new();
         for (name, service) in services {
             for (method, handler) in &service.methods {
-                methods.insert(format!("/{name}/{method}"), handler.clone());
+                let path = format!("/{name}/{method}");
+                methods.insert(path.clone(), (Arc::from(path), handler.clone()));
             }
         }
         Router {
             methods,
             services: services.keys().cloned().collect(),
-            limits: Arc::new(limits),
-            stop,
+            shared: Arc::new(Shared { limits, stop }),
             default_compression,
             concurrency: max_concurrent_rpcs.map(|n| Arc::new(Semaphore::new(n))),
         }
@@ -95,7 +84,7 @@ impl Router {
             ));
         }
         let path = request.uri().path();
-        let Some(handler) = self.methods.get(path).cloned() else {
+        let Some((method, handler)) = self.methods.get(path) else {
             return reply(error_response(self.unknown(path), Metadata::new()));
         };
         let headers = request.headers();
@@ -146,27 +135,14 @@ impl Router {
                 }
             },
         };
-        let method = path.to_owned();
-        let mut headers = std::mem::take(request.headers_mut());
-        for name in PROTOCOL_HEADERS {
-            headers.remove(name);
-        }
-        let context = ServicerContext::new(
-            method,
-            Metadata::from_headers(headers),
-            peer,
-            deadline,
-            request_encoding,
-            self.default_compression,
-            permit,
-        );
-        let env = CallEnv {
-            limits: self.limits.clone(),
-            stop: self.stop.clone(),
-            request_encoding,
-            accepts_gzip,
-            accepts_zstd,
-        };
+        let method = method.clone();
+        let handler = handler.clone();
+        // The headers go to the context as they are; it strips the protocol's own only if the
+        // handler asks for its metadata.
+        let headers = std::mem::take(request.headers_mut());
+        let context =
+            ServicerContext::new(method, headers, peer, deadline, request_encoding, self.default_compression, permit);
+        let env = CallEnv { shared: self.shared.clone(), request_encoding, accepts_gzip, accepts_zstd };
         handler(request.into_body(), context, env)
     }
 

@@ -70,7 +70,14 @@ impl<M> std::fmt::Debug for RequestStream<M> {
 /// # }
 /// ```
 pub struct ResponseStream<M> {
-    inner: Pin<Box<dyn Stream<Item = Result<M>> + Send + 'static>>,
+    inner: Inner<M>,
+}
+
+enum Inner<M> {
+    /// The one message of a unary or client-streaming response, kept inline: boxing it as a
+    /// stream was an allocation per call.
+    Once(Option<Result<M>>),
+    Boxed(Pin<Box<dyn Stream<Item = Result<M>> + Send + 'static>>),
 }
 
 /// The sending half of [`ResponseStream::channel`].
@@ -79,7 +86,7 @@ pub type ResponseSender<M> = tokio::sync::mpsc::Sender<Result<M>>;
 impl<M: Send + 'static> ResponseStream<M> {
     /// Wraps any stream of results.
     pub fn new(stream: impl Stream<Item = Result<M>> + Send + 'static) -> Self {
-        ResponseStream { inner: Box::pin(stream) }
+        ResponseStream { inner: Inner::Boxed(Box::pin(stream)) }
     }
 
     /// A stream of the given messages, all OK.
@@ -99,7 +106,7 @@ impl<M: Send + 'static> ResponseStream<M> {
     }
 
     pub(crate) fn once(message: M) -> Self {
-        Self::new(tokio_stream::once(Ok(message)))
+        ResponseStream { inner: Inner::Once(Some(Ok(message))) }
     }
 }
 
@@ -113,11 +120,28 @@ impl<T> Stream for ReceiverStream<T> {
     }
 }
 
+// Never pinned through: the inline message is only ever moved out. Keeps the stream `Unpin`
+// for every `M`, as it was when it was always boxed.
+impl<M> Unpin for ResponseStream<M> {}
+
 impl<M> Stream for ResponseStream<M> {
     type Item = Result<M>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<M>>> {
-        self.inner.as_mut().poll_next(cx)
+        match &mut self.inner {
+            Inner::Once(message) => Poll::Ready(message.take()),
+            Inner::Boxed(stream) => stream.as_mut().poll_next(cx),
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        match &self.inner {
+            Inner::Once(message) => {
+                let n = usize::from(message.is_some());
+                (n, Some(n))
+            }
+            Inner::Boxed(stream) => stream.size_hint(),
+        }
     }
 }
 
