@@ -123,8 +123,14 @@ impl CallOptions {
     /// Combines `self` (defaults) with `other` (this call's options): other's settings win, and
     /// metadata from both is sent.
     pub(crate) fn merged_with(&self, other: CallOptions) -> CallOptions {
-        let mut metadata = self.metadata.clone();
-        metadata.extend(other.metadata);
+        let metadata = if self.metadata.is_empty() {
+            // The usual case; skips re-inserting every entry of the call's metadata.
+            other.metadata
+        } else {
+            let mut metadata = self.metadata.clone();
+            metadata.extend(other.metadata);
+            metadata
+        };
         CallOptions {
             timeout: other.timeout.or(self.timeout),
             deadline: other.deadline.or(self.deadline),

@@ -192,7 +192,11 @@ where
             request.metadata_mut().insert("grpc-timeout", value);
         }
     }
-    request.extensions_mut().insert(CallSettings { wait_for_ready: options.wait_for_ready });
+    if options.wait_for_ready {
+        // Only then: the extension map is an allocation per call, and its absence means
+        // fail-fast, the default.
+        request.extensions_mut().insert(CallSettings { wait_for_ready: true });
+    }
     let path = PathAndQuery::from_static(path);
     let response =
         grpc.streaming(request, path, ProstCodec::<Req, Resp>::default()).await.map_err(RpcError::from_tonic)?;
