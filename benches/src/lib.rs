@@ -12,3 +12,15 @@ pub mod ours {
 pub mod tonic_hello {
     include!(concat!(env!("OUT_DIR"), "/tonic/helloworld.rs"));
 }
+
+/// `protos/bench.proto` (streaming and large messages) generated for rust-rpc.
+#[allow(missing_docs)]
+pub mod ours_bench {
+    include!(concat!(env!("OUT_DIR"), "/rust-rpc/bench.rs"));
+}
+
+/// `protos/bench.proto` generated for tonic by tonic-prost-build.
+#[allow(missing_docs, clippy::all)]
+pub mod tonic_bench {
+    include!(concat!(env!("OUT_DIR"), "/tonic/bench.rs"));
+}

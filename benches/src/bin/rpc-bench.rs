@@ -1,9 +1,23 @@
-//! Unary load for the runtime benchmark, the same for rust-rpc and plain tonic 0.14:
+//! Load for the runtime benchmark, the same for rust-rpc and plain tonic 0.14:
 //!
-//! `rpc-bench server --impl rust-rpc|tonic --port P` serves helloworld.Greeter.
-//! `rpc-bench load --impl rust-rpc|tonic --port P --connections C --concurrency K --seconds S`
-//! runs K calls in flight on each of C connections for S seconds (after a 1 s warm-up) and
-//! prints one line: `calls=N secs=S rps=R p50_us=A p99_us=B p999_us=C`.
+//! `rpc-bench server --impl rust-rpc|tonic --port P [--service greeter|bench] [--max-message B]`
+//! serves helloworld.Greeter (default) or bench.Bench (`protos/bench.proto`). `--max-message`
+//! raises the receive and send message-size limits to B bytes (default: the library's, 4 MiB
+//! received).
+//!
+//! `rpc-bench load --impl rust-rpc|tonic --port P [--scenario S] --connections C
+//! --concurrency K --seconds S [--warmup-ms W] [--size N] [--max-message B]` runs K calls (or
+//! streams) in flight on each of C connections for S seconds (fractions allowed) after a warm-up
+//! of W ms (default 1000), and prints one line:
+//! `calls=N secs=S rps=R p50_us=A p99_us=B p999_us=C mbps=M`. Scenarios:
+//! - `unary` (default): Greeter.SayHello back to back; `calls` are calls, latencies per call.
+//! - `echo`: Bench.Echo with N payload bytes each way (the large-message scenario).
+//! - `stream`: one Bench.ServerStream per task, N-byte messages; `calls` are messages
+//!   received, latencies the gaps between them. The stream is cancelled at the end.
+//! - `pingpong`: one Bench.PingPong per task, one N-byte message in flight: send one, wait for
+//!   its echo; `calls` are round trips, latencies per round trip.
+//!
+//! `mbps` is payload bytes per second each way, in 10^6 bytes (0 for `unary`).
 //!
 //! `rpc-bench idle --impl rust-rpc|tonic --port P --connections C --seconds S` opens C
 //! connections (one call each, so they are really established) and holds them idle for S
@@ -11,9 +25,15 @@
 //!
 //! Each side runs a one-worker Tokio runtime; `scripts/bench-runtime.py` pins them to cores.
 
+use std::error::Error;
 use std::time::{Duration, Instant};
 
-use benches::{ours, tonic_hello};
+use benches::{ours, ours_bench, tonic_bench, tonic_hello};
+use prost::bytes::Bytes;
+use tokio_stream::wrappers::ReceiverStream;
+
+/// Errors from load tasks, which cross `tokio::spawn`.
+type TaskError = Box<dyn Error + Send + Sync>;
 
 fn arg(name: &str) -> Option<String> {
     let args: Vec<String> = std::env::args().collect();
@@ -22,6 +42,15 @@ fn arg(name: &str) -> Option<String> {
 
 fn num(name: &str, default: u64) -> u64 {
     arg(name).and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+fn float(name: &str, default: f64) -> f64 {
+    arg(name).and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+/// `--max-message`, if given: the message-size limit both ways, for servers and clients.
+fn max_message() -> Option<usize> {
+    arg("max-message").and_then(|v| v.parse().ok())
 }
 
 struct Ours;
@@ -48,11 +77,90 @@ impl tonic_hello::greeter_server::Greeter for Tonic {
     }
 }
 
-async fn serve(implementation: &str, port: u16) -> Result<(), Box<dyn std::error::Error>> {
+// bench.Bench, the same algorithm on both sides: Echo returns the decoded request as it is;
+// ServerStream builds its message once per call and sends clones (a `Bytes` clone is a
+// reference count); PingPong returns the request stream itself as the response stream.
+
+struct OursBench;
+
+impl ours_bench::BenchServicer for OursBench {
+    async fn echo(
+        &self,
+        request: ours_bench::Payload,
+        _context: rust_rpc::ServicerContext,
+    ) -> rust_rpc::Result<ours_bench::Payload> {
+        Ok(request)
+    }
+
+    async fn server_stream(
+        &self,
+        request: ours_bench::StreamRequest,
+        _context: rust_rpc::ServicerContext,
+    ) -> rust_rpc::Result<rust_rpc::ResponseStream<ours_bench::Payload>> {
+        let message = ours_bench::Payload { data: Bytes::from(vec![0; request.size as usize]) };
+        Ok(rust_rpc::ResponseStream::iter(std::iter::repeat_n(message, request.count as usize)))
+    }
+
+    async fn ping_pong(
+        &self,
+        requests: rust_rpc::RequestStream<ours_bench::Payload>,
+        _context: rust_rpc::ServicerContext,
+    ) -> rust_rpc::Result<rust_rpc::ResponseStream<ours_bench::Payload>> {
+        Ok(rust_rpc::ResponseStream::new(requests))
+    }
+}
+
+struct TonicBench;
+
+type TonicStream =
+    std::pin::Pin<Box<dyn tokio_stream::Stream<Item = Result<tonic_bench::Payload, tonic::Status>> + Send>>;
+
+#[tonic::async_trait]
+impl tonic_bench::bench_server::Bench for TonicBench {
+    async fn echo(
+        &self,
+        request: tonic::Request<tonic_bench::Payload>,
+    ) -> Result<tonic::Response<tonic_bench::Payload>, tonic::Status> {
+        Ok(tonic::Response::new(request.into_inner()))
+    }
+
+    type ServerStreamStream = TonicStream;
+
+    async fn server_stream(
+        &self,
+        request: tonic::Request<tonic_bench::StreamRequest>,
+    ) -> Result<tonic::Response<TonicStream>, tonic::Status> {
+        let request = request.into_inner();
+        let message = tonic_bench::Payload { data: Bytes::from(vec![0; request.size as usize]) };
+        let messages = std::iter::repeat_n(message, request.count as usize).map(Ok);
+        Ok(tonic::Response::new(Box::pin(tokio_stream::iter(messages))))
+    }
+
+    type PingPongStream = tonic::Streaming<tonic_bench::Payload>;
+
+    async fn ping_pong(
+        &self,
+        request: tonic::Request<tonic::Streaming<tonic_bench::Payload>>,
+    ) -> Result<tonic::Response<Self::PingPongStream>, tonic::Status> {
+        Ok(tonic::Response::new(request.into_inner()))
+    }
+}
+
+async fn serve(implementation: &str, port: u16) -> Result<(), Box<dyn Error>> {
+    let service = arg("service").unwrap_or_else(|| "greeter".into());
+    let limit = max_message();
     match implementation {
         "rust-rpc" => {
-            let server = rust_rpc::Server::new();
-            ours::add_greeter_servicer_to_server(Ours, &server)?;
+            let mut builder = rust_rpc::Server::builder();
+            if let Some(limit) = limit {
+                builder = builder.max_receive_message_length(limit).max_send_message_length(limit);
+            }
+            let server = builder.build();
+            match service.as_str() {
+                "greeter" => ours::add_greeter_servicer_to_server(Ours, &server)?,
+                "bench" => ours_bench::add_bench_servicer_to_server(OursBench, &server)?,
+                other => return Err(format!("unknown --service {other}").into()),
+            }
             server.add_insecure_port(&format!("127.0.0.1:{port}"))?;
             server.start()?;
             println!("listening on {port}");
@@ -60,9 +168,20 @@ async fn serve(implementation: &str, port: u16) -> Result<(), Box<dyn std::error
         }
         "tonic" => {
             let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+            let mut builder = tonic::transport::Server::builder();
+            let router = match service.as_str() {
+                "greeter" => builder.add_service(tonic_hello::greeter_server::GreeterServer::new(Tonic)),
+                "bench" => {
+                    let mut bench = tonic_bench::bench_server::BenchServer::new(TonicBench);
+                    if let Some(limit) = limit {
+                        bench = bench.max_decoding_message_size(limit).max_encoding_message_size(limit);
+                    }
+                    builder.add_service(bench)
+                }
+                other => return Err(format!("unknown --service {other}").into()),
+            };
             println!("listening on {port}");
-            tonic::transport::Server::builder()
-                .add_service(tonic_hello::greeter_server::GreeterServer::new(Tonic))
+            router
                 .serve_with_incoming(
                     // TCP_NODELAY as tonic's own `serve(addr)` sets it (and rust-rpc, and grpc-go).
                     tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true)),
@@ -74,66 +193,201 @@ async fn serve(implementation: &str, port: u16) -> Result<(), Box<dyn std::error
     Ok(())
 }
 
-/// Runs calls back to back until `until`, returning each call's latency in microseconds.
-async fn caller(implementation: String, channel: Channels, until: Instant, warm_until: Instant) -> Vec<u32> {
-    let mut latencies = Vec::with_capacity(1 << 16);
-    loop {
-        let start = Instant::now();
-        if start >= until {
-            return latencies;
+/// One connection's stubs for both services, sharing the connection. There is one per
+/// connection and per task, so the size difference between the variants does not matter.
+#[derive(Clone)]
+#[allow(clippy::large_enum_variant)]
+enum Client {
+    Ours(ours::GreeterClient, ours_bench::BenchClient),
+    Tonic(
+        tonic_hello::greeter_client::GreeterClient<tonic::transport::Channel>,
+        tonic_bench::bench_client::BenchClient<tonic::transport::Channel>,
+    ),
+}
+
+impl Client {
+    /// Connects one channel now (so every connection exists before the load starts).
+    async fn connect(implementation: &str, port: u16) -> Result<Client, Box<dyn Error>> {
+        let limit = max_message();
+        match implementation {
+            "rust-rpc" => {
+                let mut builder = rust_rpc::ChannelBuilder::new(format!("127.0.0.1:{port}"));
+                if let Some(limit) = limit {
+                    builder = builder.max_receive_message_length(limit).max_send_message_length(limit);
+                }
+                let channel = builder.build()?;
+                channel.ready(Duration::from_secs(5)).await?;
+                Ok(Client::Ours(ours::GreeterClient::new(channel.clone()), ours_bench::BenchClient::new(channel)))
+            }
+            "tonic" => {
+                let channel = tonic::transport::Endpoint::new(format!("http://127.0.0.1:{port}"))?.connect().await?;
+                let mut bench = tonic_bench::bench_client::BenchClient::new(channel.clone());
+                if let Some(limit) = limit {
+                    bench = bench.max_decoding_message_size(limit).max_encoding_message_size(limit);
+                }
+                Ok(Client::Tonic(tonic_hello::greeter_client::GreeterClient::new(channel), bench))
+            }
+            other => Err(format!("unknown --impl {other}").into()),
         }
-        let ok = match (&channel, implementation.as_str()) {
-            (Channels::Ours(client), _) => client.say_hello(ours::HelloRequest { name: "world".into() }).await.is_ok(),
-            (Channels::Tonic(client), _) => {
-                let mut client = client.clone();
-                client.say_hello(tonic_hello::HelloRequest { name: "world".into() }).await.is_ok()
+    }
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Scenario {
+    Unary,
+    Echo,
+    Stream,
+    PingPong,
+}
+
+/// What one load task needs.
+#[derive(Clone)]
+struct Task {
+    scenario: Scenario,
+    client: Client,
+    payload: Bytes,
+    warm_until: Instant,
+    until: Instant,
+}
+
+fn check_size(got: usize, want: usize) -> Result<(), TaskError> {
+    if got == want { Ok(()) } else { Err(format!("a reply carried {got} payload bytes, not {want}").into()) }
+}
+
+impl Task {
+    /// Runs the scenario until `until`; returns the latencies in microseconds of what completed
+    /// after the warm-up (calls, round trips, or gaps between streamed messages).
+    async fn run(self) -> Result<Vec<u32>, TaskError> {
+        let Task { scenario, client, payload, warm_until, until } = self;
+        let size = payload.len();
+        let mut latencies = Vec::with_capacity(1 << 16);
+        let mut record = |start: Instant| {
+            if start >= warm_until {
+                latencies.push(start.elapsed().as_micros().min(u32::MAX as u128) as u32);
             }
         };
-        if !ok {
-            eprintln!("a call failed");
-            std::process::exit(1);
+        match (scenario, client) {
+            (Scenario::Unary, Client::Ours(greeter, _)) => loop {
+                let start = Instant::now();
+                if start >= until {
+                    break;
+                }
+                greeter.say_hello(ours::HelloRequest { name: "world".into() }).await?;
+                record(start);
+            },
+            (Scenario::Unary, Client::Tonic(greeter, _)) => loop {
+                let start = Instant::now();
+                if start >= until {
+                    break;
+                }
+                let mut greeter = greeter.clone();
+                greeter.say_hello(tonic_hello::HelloRequest { name: "world".into() }).await?;
+                record(start);
+            },
+            (Scenario::Echo, Client::Ours(_, bench)) => loop {
+                let start = Instant::now();
+                if start >= until {
+                    break;
+                }
+                let reply = bench.echo(ours_bench::Payload { data: payload.clone() }).await?;
+                check_size(reply.data.len(), size)?;
+                record(start);
+            },
+            (Scenario::Echo, Client::Tonic(_, bench)) => loop {
+                let start = Instant::now();
+                if start >= until {
+                    break;
+                }
+                let mut bench = bench.clone();
+                let reply = bench.echo(tonic_bench::Payload { data: payload.clone() }).await?.into_inner();
+                check_size(reply.data.len(), size)?;
+                record(start);
+            },
+            (Scenario::Stream, Client::Ours(_, bench)) => {
+                let request = ours_bench::StreamRequest { size: size as u32, count: u64::MAX };
+                let mut messages = bench.server_stream(request).await?;
+                let mut start = Instant::now();
+                while start < until {
+                    let message = messages.message().await?.ok_or("the stream ended early")?;
+                    check_size(message.data.len(), size)?;
+                    record(start);
+                    start = Instant::now();
+                }
+            }
+            (Scenario::Stream, Client::Tonic(_, mut bench)) => {
+                let request = tonic_bench::StreamRequest { size: size as u32, count: u64::MAX };
+                let mut messages = bench.server_stream(request).await?.into_inner();
+                let mut start = Instant::now();
+                while start < until {
+                    let message = messages.message().await?.ok_or("the stream ended early")?;
+                    check_size(message.data.len(), size)?;
+                    record(start);
+                    start = Instant::now();
+                }
+            }
+            (Scenario::PingPong, Client::Ours(_, bench)) => {
+                let (sender, receiver) = tokio::sync::mpsc::channel(1);
+                let mut replies = bench.ping_pong(ReceiverStream::new(receiver)).await?;
+                loop {
+                    let start = Instant::now();
+                    if start >= until {
+                        break;
+                    }
+                    sender.send(ours_bench::Payload { data: payload.clone() }).await?;
+                    let reply = replies.message().await?.ok_or("the stream ended early")?;
+                    check_size(reply.data.len(), size)?;
+                    record(start);
+                }
+            }
+            (Scenario::PingPong, Client::Tonic(_, mut bench)) => {
+                let (sender, receiver) = tokio::sync::mpsc::channel(1);
+                let mut replies = bench.ping_pong(ReceiverStream::new(receiver)).await?.into_inner();
+                loop {
+                    let start = Instant::now();
+                    if start >= until {
+                        break;
+                    }
+                    sender.send(tonic_bench::Payload { data: payload.clone() }).await?;
+                    let reply = replies.message().await?.ok_or("the stream ended early")?;
+                    check_size(reply.data.len(), size)?;
+                    record(start);
+                }
+            }
         }
-        if start >= warm_until {
-            latencies.push(start.elapsed().as_micros().min(u32::MAX as u128) as u32);
-        }
+        Ok(latencies)
     }
 }
 
-#[derive(Clone)]
-enum Channels {
-    Ours(ours::GreeterClient),
-    Tonic(tonic_hello::greeter_client::GreeterClient<tonic::transport::Channel>),
-}
-
-async fn load(implementation: &str, port: u16) -> Result<(), Box<dyn std::error::Error>> {
+async fn load(implementation: &str, port: u16) -> Result<(), Box<dyn Error>> {
+    let scenario = match arg("scenario").as_deref().unwrap_or("unary") {
+        "unary" => Scenario::Unary,
+        "echo" => Scenario::Echo,
+        "stream" => Scenario::Stream,
+        "pingpong" => Scenario::PingPong,
+        other => return Err(format!("unknown --scenario {other}").into()),
+    };
     let connections = num("connections", 1);
     let concurrency = num("concurrency", 1);
-    let seconds = num("seconds", 5);
+    let seconds = float("seconds", 5.0);
+    let size = num("size", 1024) as usize;
     let mut clients = Vec::new();
     for _ in 0..connections {
-        clients.push(match implementation {
-            "rust-rpc" => {
-                let channel = rust_rpc::insecure_channel(&format!("127.0.0.1:{port}"))?;
-                channel.ready(Duration::from_secs(5)).await?;
-                Channels::Ours(ours::GreeterClient::new(channel))
-            }
-            "tonic" => Channels::Tonic(
-                tonic_hello::greeter_client::GreeterClient::connect(format!("http://127.0.0.1:{port}")).await?,
-            ),
-            other => return Err(format!("unknown --impl {other}").into()),
-        });
+        clients.push(Client::connect(implementation, port).await?);
     }
-    let warm_until = Instant::now() + Duration::from_secs(1);
-    let until = warm_until + Duration::from_secs(seconds);
+    // One payload for the whole run: every message sent is a clone (a reference count).
+    let payload = Bytes::from(vec![0; size]);
+    let warm_until = Instant::now() + Duration::from_millis(num("warmup-ms", 1000));
+    let until = warm_until + Duration::from_secs_f64(seconds);
     let mut tasks = Vec::new();
     for client in &clients {
         for _ in 0..concurrency {
-            tasks.push(tokio::spawn(caller(implementation.to_owned(), client.clone(), until, warm_until)));
+            let task = Task { scenario, client: client.clone(), payload: payload.clone(), warm_until, until };
+            tasks.push(tokio::spawn(task.run()));
         }
     }
     let mut latencies = Vec::new();
     for task in tasks {
-        latencies.extend(task.await?);
+        latencies.extend(task.await?.map_err(|e| format!("a call failed: {e}"))?);
     }
     latencies.sort_unstable();
     let at = |q: f64| {
@@ -142,10 +396,11 @@ async fn load(implementation: &str, port: u16) -> Result<(), Box<dyn std::error:
             .copied()
             .unwrap_or(0)
     };
+    let rps = latencies.len() as f64 / seconds;
+    let mbps = if scenario == Scenario::Unary { 0.0 } else { rps * size as f64 / 1e6 };
     println!(
-        "calls={} secs={seconds} rps={:.0} p50_us={} p99_us={} p999_us={}",
+        "calls={} secs={seconds} rps={rps:.0} p50_us={} p99_us={} p999_us={} mbps={mbps:.1}",
         latencies.len(),
-        latencies.len() as f64 / seconds as f64,
         at(0.50),
         at(0.99),
         at(0.999)
@@ -154,31 +409,31 @@ async fn load(implementation: &str, port: u16) -> Result<(), Box<dyn std::error:
 }
 
 /// Opens `--connections` connections, makes one call on each, then holds them for `--seconds`.
-async fn idle(implementation: &str, port: u16) -> Result<(), Box<dyn std::error::Error>> {
+async fn idle(implementation: &str, port: u16) -> Result<(), Box<dyn Error>> {
     let mut held = Vec::new();
     for _ in 0..num("connections", 1000) {
         let client = match implementation {
             "rust-rpc" => {
                 let client = ours::GreeterClient::new(rust_rpc::insecure_channel(&format!("127.0.0.1:{port}"))?);
                 client.say_hello(ours::HelloRequest { name: "idle".into() }).await?;
-                Channels::Ours(client)
+                Client::Ours(client.clone(), ours_bench::BenchClient::new(client.channel().clone()))
             }
             "tonic" => {
-                let mut client =
-                    tonic_hello::greeter_client::GreeterClient::connect(format!("http://127.0.0.1:{port}")).await?;
+                let channel = tonic::transport::Endpoint::new(format!("http://127.0.0.1:{port}"))?.connect().await?;
+                let mut client = tonic_hello::greeter_client::GreeterClient::new(channel.clone());
                 client.say_hello(tonic_hello::HelloRequest { name: "idle".into() }).await?;
-                Channels::Tonic(client)
+                Client::Tonic(client, tonic_bench::bench_client::BenchClient::new(channel))
             }
             other => return Err(format!("unknown --impl {other}").into()),
         };
         held.push(client);
     }
     println!("holding {} connections", held.len());
-    tokio::time::sleep(Duration::from_secs(num("seconds", 5))).await;
+    tokio::time::sleep(Duration::from_secs_f64(float("seconds", 5.0))).await;
     Ok(())
 }
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+fn main() -> Result<(), Box<dyn Error>> {
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build()?;
     let mode = std::env::args().nth(1).unwrap_or_default();
     let implementation = arg("impl").unwrap_or_else(|| "rust-rpc".into());
