@@ -1,28 +1,71 @@
 #!/usr/bin/env python3
-"""Runtime benchmark, first part of issue 5: unary calls, rust-rpc against plain tonic 0.14 built
-from the same proto, interleaved A/B in one run. Each implementation's own client drives its
-own server (so a figure covers both ends); the server is pinned to core 0 and the load to core 1
-with taskset, each on a one-worker Tokio runtime. Reports the median with min and max over the
-rounds, and the ratio rust-rpc / tonic.
+"""Runtime benchmark (issue 5): rust-rpc against plain tonic 0.14 built from the same protos,
+interleaved A/B in one run, plus reference lines (h2load against the servers alone, a Python
+grpcio sync server). Each implementation's own client drives its own server (so a figure covers
+both ends), except h2load (one independent client for both) and the grpcio line (our rust-rpc
+client for both servers). The server is pinned to core 0 and the load to core 1 with taskset,
+Rust sides on one-worker Tokio runtimes. Reports the median with min and max over the rounds,
+and the ratio rust-rpc / other.
 
-Usage: scripts/bench-runtime.py [--rounds N] [--seconds S] [--quick] [--memory]
-(--quick: one round of 2 s per scenario, under a minute. --memory: server RSS idle and with
-1,000 idle connections instead of the call scenarios.)
+Usage: scripts/bench-runtime.py [--rounds N] [--seconds S] [--quick] [--scenarios LIST]
+                                [--install-tools]
+
+Scenarios (default: all), comma-separated:
+  unary     helloworld SayHello, 1 connection x 1 call, 1x100 and 50 connections x 10 calls:
+            calls/s and latency percentiles
+  stream    server streaming of 1 KiB messages on one call: messages/s
+  pingpong  bidirectional ping-pong, 1 KiB, one message in flight: round trips/s and latency
+  large     unary echo of 1 MiB and 16 MiB (request and response both carry the payload; both
+            sides' message-size limits raised to 32 MiB): MB/s each way
+  h2load    h2load (nghttp2-client) sending one pre-encoded SayHello frame, at -c1 -m1 and
+            -c50 -m10, against each server: calls/s
+  grpcio    a Python grpcio sync server, driven at 50x10 by our client, against rust-rpc's
+            server driven the same way: calls/s
+  connectrpc  connectrpc 0.9 (gRPC protocol) against rust-rpc, each with its own client, unary
+            1x1 and 50x10: calls/s and latency percentiles
+  memory    server RSS idle, per idle connection (1,000 connections, one call each), and per
+            connection while serving the 50x10 unary load
+(--quick: one round of 1 s per measurement after a 0.5 s warm-up, under a minute in all.
+--memory: the same as --scenarios memory.)
+
+Tools: h2load and nghttp come from Debian's nghttp2-client package (`apt-get update && apt-get
+install -y nghttp2-client`; --install-tools runs that when they are missing). grpcio and
+grpcio-tools are installed by tests/interop/peers/setup.sh into .cache/interop/venv (run here
+when needed); the Python stubs are generated at run time into a temporary directory.
 """
 
 import argparse
+import contextlib
+import os
 import re
+import select
+import shutil
 import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = REPO / "target" / "release" / "rpc-bench"
-SCENARIOS = [("1x1", 1, 1), ("1x100", 1, 100), ("50x10", 50, 10)]
-IMPLS = ["rust-rpc", "tonic"]
+# connectrpc 0.9 (benches/connectrpc, a workspace of its own), built into target/connectrpc.
+CONNECT_DIR = REPO / "benches" / "connectrpc"
+CONNECT_TARGET = REPO / "target" / "connectrpc"
+CONNECT_BIN = CONNECT_TARGET / "release" / "connect-bench"
+PYTHON_SERVER = REPO / "benches" / "grpcio-server.py"
+SETUP = REPO / "tests" / "interop" / "peers" / "setup.sh"
+VENV_PYTHON = REPO / ".cache" / "interop" / "venv" / "bin" / "python"
+ALL_SCENARIOS = ["unary", "stream", "pingpong", "large", "h2load", "grpcio", "connectrpc", "memory"]
+RUST = ["rust-rpc", "tonic"]
+MAX_MESSAGE = 32 * 1024 * 1024  # both limits, both sides, for the large scenario
+# helloworld.HelloRequest{name: "world"} as one gRPC frame: uncompressed flag, 4-byte big-endian
+# length, then the protobuf (field 1, wire type 2: 0x0a, length 5, "world").
+HELLO_MESSAGE = b"\x0a\x05world"
+HELLO_FRAME = b"\x00" + len(HELLO_MESSAGE).to_bytes(4, "big") + HELLO_MESSAGE
+HELLO_PATH = "/helloworld.Greeter/SayHello"
+GRPC_HEADERS = ["-H", "content-type: application/grpc", "-H", "te: trailers"]
 
 
 def free_port():
@@ -31,21 +74,100 @@ def free_port():
         return s.getsockname()[1]
 
 
-def run(impl, connections, concurrency, seconds):
+@contextlib.contextmanager
+def server(impl, options, service="greeter", max_message=None):
+    """Starts a server pinned to core 0 and yields (port, pid); stops it on exit."""
     port = free_port()
-    server = subprocess.Popen(["taskset", "-c", "0", str(BIN), "server", "--impl", impl, "--port", str(port)],
-                              stdout=subprocess.PIPE, text=True)
+    if impl == "grpcio":
+        command = [str(VENV_PYTHON), str(PYTHON_SERVER), "--port", str(port), "--stubs", options.stubs]
+    elif impl == "connectrpc":
+        command = [str(CONNECT_BIN), "server", "--port", str(port)]
+    else:
+        command = [str(BIN), "server", "--impl", impl, "--port", str(port), "--service", service]
+        if max_message:
+            command += ["--max-message", str(max_message)]
+    process = subprocess.Popen(["taskset", "-c", "0", *command], stdout=subprocess.PIPE, text=True)
     try:
-        if "listening" not in server.stdout.readline():
+        if "listening" not in first_line(process):
             raise RuntimeError(f"{impl} server did not start")
-        out = subprocess.run(
-            ["taskset", "-c", "1", str(BIN), "load", "--impl", impl, "--port", str(port),
-             "--connections", str(connections), "--concurrency", str(concurrency), "--seconds", str(seconds)],
-            capture_output=True, text=True, check=True, timeout=seconds + 60).stdout
+        yield port, process.pid
     finally:
-        server.terminate()
-        server.wait(timeout=10)
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+
+
+def first_line(process, timeout=30):
+    """The first line `process` prints, or "" if it prints none within `timeout` seconds."""
+    ready, _, _ = select.select([process.stdout], [], [], timeout)
+    return process.stdout.readline() if ready else ""
+
+
+def parse(out):
     return {k: float(v) for k, v in re.findall(r"(\w+)=([\d.]+)", out)}
+
+
+def load_command(client, port, options, scenario="unary", connections=1, concurrency=1, size=None,
+                 max_message=None):
+    if client == "connectrpc":
+        return ["taskset", "-c", "1", str(CONNECT_BIN), "load", "--port", str(port), "--connections",
+                str(connections), "--concurrency", str(concurrency), "--seconds", str(options.seconds),
+                "--warmup-ms", str(options.warmup_ms)]
+    command = ["taskset", "-c", "1", str(BIN), "load", "--impl", client, "--port", str(port),
+               "--scenario", scenario, "--connections", str(connections), "--concurrency", str(concurrency),
+               "--seconds", str(options.seconds), "--warmup-ms", str(options.warmup_ms)]
+    if size is not None:
+        command += ["--size", str(size)]
+    if max_message:
+        command += ["--max-message", str(max_message)]
+    return command
+
+
+def run_load(command, seconds):
+    out = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60)
+    if out.returncode != 0:
+        raise RuntimeError(f"load failed ({' '.join(command)}): {out.stderr.strip()}")
+    return parse(out.stdout)
+
+
+def measure_load(impl, options, service="greeter", client=None, **load):
+    """One measurement: a fresh server of `impl`, loaded by `client` (default: `impl` itself)."""
+    client = client or impl
+    max_message = load.get("max_message")
+    with server(impl, options, service, max_message) as (port, _):
+        return run_load(load_command(client, port, options, **load), options.seconds)
+
+
+def h2load(port, options, connections, streams):
+    """calls/s from h2load, after checking that every request finished with a 2xx status."""
+    command = ["taskset", "-c", "1", "h2load", "-c", str(connections), "-m", str(streams), "-t", "1",
+               "-D", f"{round(options.seconds * 1000)}ms", "--warm-up-time", f"{options.warmup_ms}ms", "-d", options.frame,
+               *GRPC_HEADERS, f"http://127.0.0.1:{port}{HELLO_PATH}"]
+    run = subprocess.run(command, capture_output=True, text=True, timeout=options.seconds + 60)
+    out = run.stdout + run.stderr
+    finished = re.search(r"finished in [\d.]+\w*, ([\d.]+) req/s", out)
+    requests = re.search(r"requests: (\d+) total, \d+ started, (\d+) done, (\d+) succeeded, (\d+) failed, "
+                         r"(\d+) errored, (\d+) timeout", out)
+    codes = re.search(r"status codes: (\d+) 2xx", out)
+    if not (finished and requests and codes):
+        raise RuntimeError(f"cannot read h2load's output:\n{out}")
+    done, succeeded, failed, errored, timeout = (int(requests.group(i)) for i in range(2, 7))
+    if done == 0 or succeeded != done or int(codes.group(1)) != done or failed or errored or timeout:
+        raise RuntimeError(f"h2load saw failures:\n{out}")
+    return {"rps": float(finished.group(1))}
+
+
+def check_frame(impl, options):
+    """Sends the h2load frame once with nghttp and checks it is a real gRPC success."""
+    with server(impl, options) as (port, _):
+        out = subprocess.run(["nghttp", "-v", "-d", options.frame, "-H", ":method: POST", *GRPC_HEADERS,
+                              f"http://127.0.0.1:{port}{HELLO_PATH}"], capture_output=True, timeout=30).stdout
+    for expected in (b":status: 200", b"grpc-status: 0", b"Hello world"):
+        if expected not in out:
+            raise RuntimeError(f"{impl} did not answer the h2load frame with {expected!r}:\n{out.decode(errors='replace')}")
 
 
 def rss_kib(pid):
@@ -53,72 +175,169 @@ def rss_kib(pid):
         return next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
 
 
-def memory(impl, connections=1000):
+def memory_idle(impl, options, connections=1000):
     """Server RSS idle, and per connection with `connections` idle ones (each made one call)."""
-    port = free_port()
-    server = subprocess.Popen(["taskset", "-c", "0", str(BIN), "server", "--impl", impl, "--port", str(port)],
-                              stdout=subprocess.PIPE, text=True)
-    try:
-        if "listening" not in server.stdout.readline():
-            raise RuntimeError(f"{impl} server did not start")
+    with server(impl, options) as (port, pid):
         time.sleep(0.3)
-        idle = rss_kib(server.pid)
+        idle = rss_kib(pid)
         holder = subprocess.Popen(
             ["taskset", "-c", "1", str(BIN), "idle", "--impl", impl, "--port", str(port),
-             "--connections", str(connections), "--seconds", "3"], stdout=subprocess.PIPE, text=True)
-        if "holding" not in holder.stdout.readline():
-            raise RuntimeError(f"{impl} idle client failed")
-        time.sleep(1)
-        held = rss_kib(server.pid)
-        holder.wait(timeout=30)
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
-    return {"idle_kib": idle, "bytes_per_connection": (held - idle) * 1024 / connections}
+             "--connections", str(connections), "--seconds", "60"], stdout=subprocess.PIPE, text=True)
+        try:
+            if "holding" not in first_line(holder, timeout=60):
+                raise RuntimeError(f"{impl} idle client failed")
+            time.sleep(0.5)
+            held = rss_kib(pid)
+        finally:
+            holder.terminate()
+            holder.wait(timeout=10)
+    return {"idle_kib": idle, "per_idle_conn_b": (held - idle) * 1024 / connections}
+
+
+def memory_load(impl, options, connections=50, concurrency=10):
+    """Peak server RSS while serving the 50x10 unary load (sampled after the warm-up), and per
+    connection over the same server's idle RSS."""
+    with server(impl, options) as (port, pid):
+        time.sleep(0.3)
+        idle = rss_kib(pid)
+        command = load_command(impl, port, options, connections=connections, concurrency=concurrency)
+        loader = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            time.sleep(options.warmup_ms / 1000)
+            peak = idle
+            while loader.poll() is None:
+                with contextlib.suppress(OSError, StopIteration):
+                    peak = max(peak, rss_kib(pid))
+                time.sleep(0.05)
+            out, err = loader.communicate(timeout=options.seconds + 60)
+        finally:
+            if loader.poll() is None:
+                loader.kill()
+                loader.wait(timeout=10)
+        if loader.returncode != 0:
+            raise RuntimeError(f"{impl} load failed: {err.strip()}")
+    return {"load_rss_kib": peak, "per_loaded_conn_b": (peak - idle) * 1024 / connections,
+            "rps": parse(out).get("rps", 0)}
+
+
+class Case:
+    """One line group of the report: `impls[0]` against `impls[1]`, each measured by `measure`."""
+
+    def __init__(self, name, metrics, measure, impls=RUST):
+        self.name, self.metrics, self.measure, self.impls = name, metrics, measure, impls
+
+
+def cases(scenarios):
+    unary = ["rps", "p50_us", "p99_us", "p999_us"]
+    out = []
+    if "unary" in scenarios:
+        for c, k in [(1, 1), (1, 100), (50, 10)]:
+            out.append(Case(f"unary {c}x{k}", unary,
+                            lambda impl, o, c=c, k=k: measure_load(impl, o, connections=c, concurrency=k)))
+    if "stream" in scenarios:
+        out.append(Case("stream 1KiB", ["rps", "mbps"],
+                        lambda impl, o: measure_load(impl, o, "bench", scenario="stream", size=1024)))
+    if "pingpong" in scenarios:
+        out.append(Case("pingpong 1KiB", ["rps", "p50_us", "p99_us"],
+                        lambda impl, o: measure_load(impl, o, "bench", scenario="pingpong", size=1024)))
+    if "large" in scenarios:
+        for mib in (1, 16):
+            out.append(Case(f"large {mib}MiB", ["mbps", "rps", "p50_us"],
+                            lambda impl, o, mib=mib: measure_load(impl, o, "bench", scenario="echo",
+                                                                  size=mib << 20, max_message=MAX_MESSAGE)))
+    if "h2load" in scenarios:
+        for c, m in [(1, 1), (50, 10)]:
+            def measure(impl, o, c=c, m=m):
+                with server(impl, o) as (port, _):
+                    return h2load(port, o, c, m)
+            out.append(Case(f"h2load {c}x{m}", ["rps"], measure))
+    if "grpcio" in scenarios:
+        out.append(Case("grpcio 50x10", ["rps", "p50_us", "p99_us"],
+                        lambda impl, o: measure_load(impl, o, client="rust-rpc", connections=50, concurrency=10),
+                        impls=["rust-rpc", "grpcio"]))
+    if "connectrpc" in scenarios:
+        for c, k in [(1, 1), (50, 10)]:
+            out.append(Case(f"connect {c}x{k}", unary,
+                            lambda impl, o, c=c, k=k: measure_load(impl, o, connections=c, concurrency=k),
+                            impls=["rust-rpc", "connectrpc"]))
+    if "memory" in scenarios:
+        out.append(Case("memory idle", ["idle_kib", "per_idle_conn_b"], memory_idle))
+        out.append(Case("memory 50x10", ["load_rss_kib", "per_loaded_conn_b", "rps"], memory_load))
+    return out
 
 
 def summary(values):
-    return f"{statistics.median(values):>9.0f} ({min(values):.0f}-{max(values):.0f})"
+    median = statistics.median(values)
+    digits = 1 if abs(median) < 100 else 0
+    return f"{median:,.{digits}f} ({min(values):,.{digits}f}-{max(values):,.{digits}f})"
+
+
+def ensure_tools(scenarios, install):
+    if "h2load" in scenarios and not (shutil.which("h2load") and shutil.which("nghttp")):
+        how = "apt-get update && apt-get install -y nghttp2-client"
+        if not install:
+            sys.exit(f"h2load/nghttp not found: install Debian's nghttp2-client (`{how}`, as root), or rerun "
+                     "with --install-tools, or leave h2load out of --scenarios")
+        prefix = [] if os.geteuid() == 0 else ["sudo"]
+        subprocess.run(prefix + ["sh", "-c", how], check=True)
+    if "grpcio" in scenarios:
+        # Idempotent: prints nothing when the pinned venv is already there.
+        subprocess.run(["bash", str(SETUP)], check=True)
 
 
 def main():
-    parser = argparse.ArgumentParser()
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--seconds", type=int, default=5)
+    parser.add_argument("--seconds", type=float, default=5)
+    parser.add_argument("--warmup-ms", type=int, default=1000)
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--memory", action="store_true")
+    parser.add_argument("--memory", action="store_true", help="the same as --scenarios memory")
+    parser.add_argument("--scenarios", default=",".join(ALL_SCENARIOS))
+    parser.add_argument("--install-tools", action="store_true", help="apt-get install nghttp2-client if missing")
     options = parser.parse_args()
     if options.quick:
-        options.rounds, options.seconds = 1, 2
+        options.rounds, options.seconds, options.warmup_ms = 1, 1, 500
+    scenarios = ["memory"] if options.memory else [s for s in options.scenarios.split(",") if s]
+    unknown = set(scenarios) - set(ALL_SCENARIOS)
+    if unknown:
+        sys.exit(f"unknown scenarios {sorted(unknown)}; known: {','.join(ALL_SCENARIOS)}")
+    ensure_tools(scenarios, options.install_tools)
     subprocess.run(["cargo", "build", "--quiet", "--release", "-p", "benches", "--bin", "rpc-bench"],
                    cwd=REPO, check=True)
-    if options.memory:
-        rows = {impl: [] for impl in IMPLS}
+    if "connectrpc" in scenarios:
+        subprocess.run(["cargo", "build", "--quiet", "--release", "--locked", "--manifest-path",
+                        str(CONNECT_DIR / "Cargo.toml")], cwd=REPO, check=True,
+                       env={**os.environ, "CARGO_TARGET_DIR": str(CONNECT_TARGET)})
+    with tempfile.TemporaryDirectory(prefix="bench-runtime-") as scratch:
+        options.frame = str(Path(scratch) / "hello.grpc")
+        Path(options.frame).write_bytes(HELLO_FRAME)
+        options.stubs = str(Path(scratch) / "stubs")
+        if "grpcio" in scenarios:
+            os.mkdir(options.stubs)
+            subprocess.run([str(VENV_PYTHON), "-m", "grpc_tools.protoc", f"-I{REPO / 'protos'}",
+                            f"--python_out={options.stubs}", f"--grpc_python_out={options.stubs}",
+                            str(REPO / "protos" / "helloworld.proto")], check=True)
+        if "h2load" in scenarios:
+            for impl in RUST:
+                check_frame(impl, options)
+        started = time.monotonic()
+        results = {}
+        all_cases = cases(scenarios)
         for _ in range(options.rounds):
-            for impl in IMPLS:
-                rows[impl].append(memory(impl))
-        print(f"{options.rounds} rounds; median (min-max)")
-        for metric in ("idle_kib", "bytes_per_connection"):
-            ours = [r[metric] for r in rows["rust-rpc"]]
-            theirs = [r[metric] for r in rows["tonic"]]
-            ratio = statistics.median(ours) / statistics.median(theirs)
-            print(f"{metric:<22} {summary(ours):>22} {summary(theirs):>22} {ratio:>6.2f}")
-        return 0
-    results = {}
-    for _ in range(options.rounds):
-        for name, connections, concurrency in SCENARIOS:
-            for impl in IMPLS:  # interleaved: A, B, A, B, ...
-                r = run(impl, connections, concurrency, options.seconds)
-                results.setdefault((name, impl), []).append(r)
-                time.sleep(0.2)
-    print(f"{options.rounds} rounds x {options.seconds} s; median (min-max)")
-    print(f"{'scenario':<8} {'metric':<8} {'rust-rpc':>22} {'tonic':>22} {'ratio':>6}")
-    for name, _, _ in SCENARIOS:
-        for metric in ("rps", "p50_us", "p99_us", "p999_us"):
-            ours = [r[metric] for r in results[(name, "rust-rpc")]]
-            theirs = [r[metric] for r in results[(name, "tonic")]]
-            ratio = statistics.median(ours) / max(statistics.median(theirs), 1e-9)
-            print(f"{name:<8} {metric:<8} {summary(ours):>22} {summary(theirs):>22} {ratio:>6.2f}")
+            for case in all_cases:
+                for impl in case.impls:  # interleaved: A, B, A, B, ...
+                    results.setdefault((case.name, impl), []).append(case.measure(impl, options))
+                    time.sleep(0.2)
+    print(f"{options.rounds} rounds x {options.seconds} s after {options.warmup_ms} ms warm-up, "
+          f"{time.monotonic() - started:.0f} s; median (min-max); ratio = rust-rpc / other")
+    print(f"{'scenario':<14} {'metric':<18} {'rust-rpc':>30} {'other':>7} {'':>30} {'ratio':>6}")
+    for case in all_cases:
+        for metric in case.metrics:
+            first, second = ([r[metric] for r in results[(case.name, impl)]] for impl in case.impls)
+            ratio = statistics.median(first) / max(statistics.median(second), 1e-9)
+            print(f"{case.name:<14} {metric:<18} {summary(first):>30} {case.impls[1]:>7} {summary(second):>30} "
+                  f"{ratio:>6.2f}")
+    return 0
 
 
 if __name__ == "__main__":

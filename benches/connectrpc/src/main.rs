@@ -2,9 +2,9 @@
 //! `scripts/bench-runtime.py` can put it beside rust-rpc and tonic:
 //!
 //! `connect-bench server --port P` serves helloworld.Greeter on 127.0.0.1.
-//! `connect-bench load --port P --connections C --concurrency K --seconds S` runs K calls in
-//! flight on each of C connections for S seconds after a 1 s warm-up and prints
-//! `calls=N secs=S rps=R p50_us=A p99_us=B p999_us=C`.
+//! `connect-bench load --port P --connections C --concurrency K --seconds S [--warmup-ms W]`
+//! runs K calls in flight on each of C connections for S seconds (fractions allowed) after a
+//! W ms warm-up (default 1000) and prints `calls=N secs=S rps=R p50_us=A p99_us=B p999_us=C`.
 //!
 //! Both run a one-worker Tokio runtime, as rpc-bench does.
 
@@ -72,7 +72,7 @@ async fn caller(client: Arc<GreeterClient<SharedHttp2Connection>>, until: Instan
 async fn load(port: u16) -> Result<(), Error> {
     let connections = num("connections", 1);
     let concurrency = num("concurrency", 1);
-    let seconds = num("seconds", 5);
+    let seconds: f64 = arg("seconds").and_then(|v| v.parse().ok()).unwrap_or(5.0);
     let uri: http::Uri = format!("http://127.0.0.1:{port}").parse()?;
     let mut clients = Vec::new();
     for _ in 0..connections {
@@ -80,8 +80,8 @@ async fn load(port: u16) -> Result<(), Error> {
         let config = ClientConfig::new(uri.clone()).with_protocol(Protocol::Grpc);
         clients.push(Arc::new(GreeterClient::new(connection, config)));
     }
-    let warm_until = Instant::now() + Duration::from_secs(1);
-    let until = warm_until + Duration::from_secs(seconds);
+    let warm_until = Instant::now() + Duration::from_millis(num("warmup-ms", 1000));
+    let until = warm_until + Duration::from_secs_f64(seconds);
     let mut tasks = Vec::new();
     for client in &clients {
         for _ in 0..concurrency {
@@ -102,7 +102,7 @@ async fn load(port: u16) -> Result<(), Error> {
     println!(
         "calls={} secs={seconds} rps={:.0} p50_us={} p99_us={} p999_us={}",
         latencies.len(),
-        latencies.len() as f64 / seconds as f64,
+        latencies.len() as f64 / seconds,
         at(0.50),
         at(0.99),
         at(0.999)
