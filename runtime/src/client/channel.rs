@@ -7,13 +7,14 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use hyper::client::conn::http2::SendRequest;
-use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tonic::body::Body;
 
-use crate::client::executor::ConnectionExecutor;
+use crate::client::connection::{ClientConnection, ConnectionSettings};
 use crate::client::request_body::RequestBody;
+use crate::client::response_body::ResponseBody;
+use crate::client::send_body::{SendBody, SendBodyError};
+use crate::client::status::status_from_h2;
 use crate::credentials::ChannelCredentials;
 use crate::error::{Error, ErrorKind};
 use crate::options::CallOptions;
@@ -58,7 +59,7 @@ struct Inner {
 
 #[derive(Default)]
 struct State {
-    sender: Option<SendRequest<RequestBody>>,
+    connection: Option<ClientConnection>,
     /// When the last attempt failed, the error, and when the next attempt may start.
     failure: Option<(String, Instant)>,
     backoff: Option<Duration>,
@@ -222,7 +223,7 @@ impl Channel {
     /// Fails with DEADLINE_EXCEEDED (naming the last connection error) when `timeout` passes,
     /// and with UNAVAILABLE when the channel was closed.
     pub async fn ready(&self, timeout: Duration) -> Result<(), crate::RpcError> {
-        match tokio::time::timeout(timeout, self.sender(true)).await {
+        match tokio::time::timeout(timeout, self.connection(true)).await {
             Ok(Ok(_)) => Ok(()),
             Ok(Err(failure)) => {
                 Err(crate::RpcError::unavailable(format!("channel to {} not ready: {}", self.authority(), failure.0)))
@@ -240,7 +241,7 @@ impl Channel {
 
     /// Whether the channel has a live connection right now.
     pub fn is_connected(&self) -> bool {
-        self.lock_state().sender.as_ref().is_some_and(|s| !s.is_closed())
+        self.lock_state().connection.as_ref().is_some_and(ClientConnection::is_alive)
     }
 
     /// Closes the connection. Calls in flight fail, and later calls fail with UNAVAILABLE;
@@ -248,7 +249,7 @@ impl Channel {
     pub fn close(&self) {
         let mut state = self.lock_state();
         state.closed = true;
-        state.sender = None;
+        state.connection = None;
     }
 
     fn lock_state(&self) -> std::sync::MutexGuard<'_, State> {
@@ -256,26 +257,26 @@ impl Channel {
         self.inner.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn live_sender(&self) -> Result<Option<SendRequest<RequestBody>>, ConnectFailure> {
+    fn live_connection(&self) -> Result<Option<ClientConnection>, ConnectFailure> {
         let state = self.lock_state();
         if state.closed {
             return Err(ConnectFailure("the channel was closed".into()));
         }
-        Ok(state.sender.as_ref().filter(|s| !s.is_closed()).cloned())
+        Ok(state.connection.as_ref().filter(|c| c.is_alive()).cloned())
     }
 
-    /// A sender on a live connection, connecting if needed. Without `wait_for_ready` a failed or
+    /// A live connection, connecting if needed. Without `wait_for_ready` a failed or
     /// backing-off connection fails the call at once; with it, attempts go on (with backoff)
     /// until the caller gives up: the call's deadline drops this future.
-    pub(crate) async fn sender(&self, wait_for_ready: bool) -> Result<SendRequest<RequestBody>, ConnectFailure> {
-        if let Some(sender) = self.live_sender()? {
-            return Ok(sender);
+    pub(crate) async fn connection(&self, wait_for_ready: bool) -> Result<ClientConnection, ConnectFailure> {
+        if let Some(connection) = self.live_connection()? {
+            return Ok(connection);
         }
         loop {
             let attempt_started = Instant::now();
             let _turn = self.inner.connecting.lock().await;
-            if let Some(sender) = self.live_sender()? {
-                return Ok(sender);
+            if let Some(connection) = self.live_connection()? {
+                return Ok(connection);
             }
             let failure = self.lock_state().failure.clone();
             if let Some((error, retry_at)) = failure {
@@ -292,12 +293,12 @@ impl Channel {
                 }
             }
             match self.connect().await {
-                Ok(sender) => {
+                Ok(connection) => {
                     let mut state = self.lock_state();
-                    state.sender = Some(sender.clone());
+                    state.connection = Some(connection.clone());
                     state.failure = None;
                     state.backoff = None;
-                    return Ok(sender);
+                    return Ok(connection);
                 }
                 Err(error) => {
                     let mut state = self.lock_state();
@@ -312,33 +313,19 @@ impl Channel {
         }
     }
 
-    async fn connect(&self) -> Result<SendRequest<RequestBody>, ConnectFailure> {
+    async fn connect(&self) -> Result<ClientConnection, ConnectFailure> {
         let settings = &self.inner.settings;
         let io = tokio::time::timeout(settings.connect_timeout, self.open_transport())
             .await
             .map_err(|_| ConnectFailure(format!("connecting to {} timed out", self.authority())))??;
-        let mut builder = hyper::client::conn::http2::Builder::new(ConnectionExecutor::new());
-        builder
-            .timer(TokioTimer::new())
-            .initial_stream_window_size(settings.initial_stream_window)
-            .initial_connection_window_size(settings.initial_connection_window)
-            .max_header_list_size(16 * 1024 * 1024);
-        if let Some(interval) = settings.keepalive_interval {
-            builder
-                .keep_alive_interval(interval)
-                .keep_alive_timeout(settings.keepalive_timeout)
-                .keep_alive_while_idle(true);
-        }
-        let (sender, connection) = builder
-            .handshake(TokioIo::new(io))
+        let connection_settings = ConnectionSettings {
+            initial_stream_window: settings.initial_stream_window,
+            initial_connection_window: settings.initial_connection_window,
+            keepalive: settings.keepalive_interval.map(|interval| (interval, settings.keepalive_timeout)),
+        };
+        ClientConnection::handshake(io, &connection_settings)
             .await
-            .map_err(|e| ConnectFailure(format!("HTTP/2 handshake with {} failed: {e}", self.authority())))?;
-        tokio::spawn(async move {
-            // The connection ends when the peer goes away or every sender is dropped; either
-            // way the sender reports closed and the next call reconnects.
-            let _ = connection.await;
-        });
-        Ok(sender)
+            .map_err(|e| ConnectFailure(format!("HTTP/2 handshake with {} failed: {e}", self.authority())))
     }
 
     async fn open_transport(&self) -> Result<Box<dyn IoStream>, ConnectFailure> {
@@ -392,8 +379,14 @@ pub(crate) struct CallSettings {
 
 /// The channel as a tower service, so tonic's client codec can drive it. Errors are
 /// `tonic::Status` values, which tonic passes through unchanged.
+///
+/// A call runs on the caller's task from start to end: it opens the stream, sends what the
+/// request body has ready (all of it, for a unary or server-streaming call), and awaits the
+/// response headers itself. Only a request body still streaming after that gets a task of its
+/// own. (hyper's client took two task hops per call: a channel to its connection task, and a
+/// task per request awaiting the response.)
 impl tower::Service<http::Request<Body>> for Channel {
-    type Response = http::Response<hyper::body::Incoming>;
+    type Response = http::Response<ResponseBody>;
     type Error = Box<dyn std::error::Error + Send + Sync>;
     type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send>>;
 
@@ -403,60 +396,92 @@ impl tower::Service<http::Request<Body>> for Channel {
 
     fn call(&mut self, request: http::Request<Body>) -> Self::Future {
         let channel = self.clone();
-        Box::pin(async move {
-            let wait = request.extensions().get::<CallSettings>().is_some_and(|s| s.wait_for_ready);
-            let mut request = request.map(RequestBody::new);
-            // A request the connection never sent (it was closing, e.g. the server restarted)
-            // is retried once on a fresh connection, as gRPC's transparent retry allows.
-            for attempt in 0..2 {
-                let mut sender = channel
-                    .sender(wait)
-                    .await
-                    .map_err(|f| -> Self::Error { Box::new(tonic::Status::unavailable(f.0)) })?;
-                match sender.try_send_request(request).await {
-                    Ok(response) => return Ok(response),
-                    Err(mut failed) => match failed.take_message() {
-                        Some(unsent) if attempt == 0 => {
-                            channel.forget_closed();
-                            request = unsent;
-                        }
-                        unsent => return Err(channel.send_error(failed.into_error(), unsent.is_some())),
-                    },
-                }
-            }
-            Err(Box::new(tonic::Status::unavailable(format!(
-                "no connection to {} could take the call",
-                channel.authority()
-            ))))
-        })
+        Box::pin(async move { channel.send(request).await.map_err(|status| -> Self::Error { Box::new(status) }) })
     }
 }
 
 impl Channel {
-    /// Drops the cached connection if it has closed, so the next call reconnects.
-    fn forget_closed(&self) {
-        let mut state = self.lock_state();
-        if state.sender.as_ref().is_some_and(|s| s.is_closed() || !s.is_ready()) {
-            state.sender = None;
+    async fn send(&self, request: http::Request<Body>) -> Result<http::Response<ResponseBody>, tonic::Status> {
+        let wait = request.extensions().get::<CallSettings>().is_some_and(|s| s.wait_for_ready);
+        let (mut head, body) = request.into_parts();
+        strip_connection_headers(&mut head.headers);
+        let body = RequestBody::new(body);
+        let mut head = Some(head);
+        // A request the connection cannot take (it is closing: GOAWAY, e.g. the server
+        // restarted, or it is gone) is retried once on a fresh connection, as gRPC's transparent
+        // retry allows.
+        for _attempt in 0..2 {
+            let connection = self.connection(wait).await.map_err(|f| tonic::Status::unavailable(f.0))?;
+            let mut sender = connection.sender();
+            if std::future::poll_fn(|cx| sender.poll_ready(cx)).await.is_err() {
+                self.forget(&connection);
+                continue;
+            }
+            let Some(head) = head.take() else { break };
+            let end_of_stream = http_body::Body::is_end_stream(&body);
+            // `poll_ready` just succeeded in this same poll, so this fails only if the connection
+            // broke in between (on another thread); the head is gone then, and the call fails
+            // UNAVAILABLE without a retry.
+            let (response, stream) = match sender.send_request(http::Request::from_parts(head, ()), end_of_stream) {
+                Ok(sent) => sent,
+                Err(err) => {
+                    self.forget(&connection);
+                    return Err(status_from_h2(err, Some(self.authority())));
+                }
+            };
+            drop(sender);
+            let request_sender = if end_of_stream { None } else { send_body(body, stream).await? };
+            let response = response.await.map_err(|err| status_from_h2(err, Some(self.authority())))?;
+            return Ok(response.map(|stream| ResponseBody::new(stream, request_sender)));
         }
+        Err(tonic::Status::unavailable(format!(
+            "the connection to {} closed before the request was sent",
+            self.authority()
+        )))
     }
 
-    /// The status for a request hyper could not complete. One that was never sent is
-    /// UNAVAILABLE; otherwise tonic's mapping of h2 reset reasons applies, and anything it
-    /// cannot classify is a transport failure, UNAVAILABLE too.
-    fn send_error(&self, error: hyper::Error, unsent: bool) -> Box<dyn std::error::Error + Send + Sync> {
-        let authority = self.authority();
-        if unsent || error.is_canceled() {
-            return Box::new(tonic::Status::unavailable(format!(
-                "the connection to {authority} closed before the request was sent"
-            )));
+    /// Drops the cached connection if it is `failed`, so the next call reconnects.
+    fn forget(&self, failed: &ClientConnection) {
+        let mut state = self.lock_state();
+        if state.connection.as_ref().is_some_and(|c| c.same_as(failed)) {
+            state.connection = None;
         }
-        let status = tonic::Status::from_error(Box::new(error));
-        let status = if status.code() == tonic::Code::Unknown {
-            tonic::Status::unavailable(format!("connection to {authority} failed: {}", status.message()))
-        } else {
-            status
-        };
-        Box::new(status)
+    }
+}
+
+/// Sends the request body: in place what is ready now, the rest (a streaming request) on a task.
+/// Gives the handle that keeps that task going, if there is one.
+async fn send_body(
+    body: RequestBody,
+    stream: h2::SendStream<bytes::Bytes>,
+) -> Result<Option<tokio::sync::oneshot::Sender<()>>, tonic::Status> {
+    let mut send = SendBody::new(body, stream);
+    // One pass with the caller's context: a `Pending` leaves the caller's waker registered
+    // with the body and the stream, which only costs a spurious wake-up once the task below
+    // takes over.
+    match std::future::poll_fn(|cx| Poll::Ready(send.poll_send(cx))).await {
+        Poll::Ready(Ok(())) => Ok(None),
+        Poll::Ready(Err(SendBodyError::Body(status))) => Err(status),
+        // The response future carries the same failure, with the server's status if the server
+        // reset the stream after answering.
+        Poll::Ready(Err(SendBodyError::Stream)) => Ok(None),
+        Poll::Pending => {
+            let (request_sender, receiver_gone) = tokio::sync::oneshot::channel();
+            send.spawn(receiver_gone);
+            Ok(Some(request_sender))
+        }
+    }
+}
+
+/// Removes the headers HTTP/2 forbids (RFC 9113, 8.2.2), as hyper did: h2 refuses a request
+/// that has any. Only user metadata could bring one.
+fn strip_connection_headers(headers: &mut http::HeaderMap) {
+    for name in [http::header::CONNECTION, http::header::TRANSFER_ENCODING, http::header::UPGRADE] {
+        headers.remove(name);
+    }
+    headers.remove("keep-alive");
+    headers.remove("proxy-connection");
+    if headers.get(http::header::TE).is_some_and(|te| te != "trailers") {
+        headers.remove(http::header::TE);
     }
 }

@@ -2,5 +2,8 @@
 
 pub(crate) mod call;
 pub(crate) mod channel;
-pub(crate) mod executor;
+pub(crate) mod connection;
 pub(crate) mod request_body;
+pub(crate) mod response_body;
+pub(crate) mod send_body;
+pub(crate) mod status;

@@ -2,6 +2,7 @@
 
 mod bad_input;
 mod calls;
+mod client_keepalive;
 mod lifecycle;
 mod settings;
 mod support;

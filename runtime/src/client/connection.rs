@@ -1,0 +1,171 @@
+//! One client HTTP/2 connection on the `h2` crate: the handshake, the task that drives it (with
+//! write coalescing and keepalive pings), and the handle calls open streams through.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::Bytes;
+use h2::client::SendRequest;
+use tokio::io::{AsyncRead, AsyncWrite};
+
+use crate::coalesce::Coalesce;
+
+/// HTTP/2 settings of a client connection.
+pub(crate) struct ConnectionSettings {
+    pub(crate) initial_stream_window: u32,
+    pub(crate) initial_connection_window: u32,
+    /// `(interval, timeout)`: PING every `interval`, give up when a PING is not answered within
+    /// `timeout`.
+    pub(crate) keepalive: Option<(Duration, Duration)>,
+}
+
+/// A handle on a live (or lately live) connection. Clones share it.
+#[derive(Clone)]
+pub(crate) struct ClientConnection {
+    sender: SendRequest<Bytes>,
+    /// Cleared when the connection task ends, for whatever reason (peer gone, keepalive
+    /// timeout, every handle dropped, runtime shut down).
+    alive: Arc<AtomicBool>,
+}
+
+impl ClientConnection {
+    /// Runs the HTTP/2 handshake over `io` and spawns the task that drives the connection.
+    pub(crate) async fn handshake<T>(io: T, settings: &ConnectionSettings) -> Result<Self, h2::Error>
+    where
+        T: AsyncRead + AsyncWrite + Send + Unpin + 'static,
+    {
+        let mut builder = h2::client::Builder::new();
+        // The same settings hyper's client used, so the wire behaviour does not change: no server
+        // push, hyper's send buffer (1 MiB, h2's default is 400 KiB) and stream limit before the
+        // server's SETTINGS arrive, and header lists up to 16 MiB (large metadata).
+        builder
+            .enable_push(false)
+            .initial_window_size(settings.initial_stream_window)
+            .initial_connection_window_size(settings.initial_connection_window)
+            .initial_max_send_streams(100)
+            .max_frame_size(16 * 1024)
+            .max_send_buffer_size(1024 * 1024)
+            .max_local_error_reset_streams(Some(1024))
+            .max_header_list_size(16 * 1024 * 1024);
+        let (sender, mut connection) = builder.handshake::<T, Bytes>(io).await?;
+        let keepalive = settings.keepalive.and_then(|(interval, timeout)| {
+            // `ping_pong` is `None` only when taken before; this is its first and only use.
+            connection.ping_pong().map(|ping_pong| Keepalive::new(ping_pong, interval, timeout))
+        });
+        let alive = Arc::new(AtomicBool::new(true));
+        let driver = Driver { connection, keepalive, _alive: AliveFlag(alive.clone()) };
+        // The connection task does all reading and writing; `Coalesce` lets the calls that woke
+        // it queue their frames first, so they go out in one `writev`.
+        tokio::spawn(Coalesce::new(driver));
+        Ok(ClientConnection { sender, alive })
+    }
+
+    /// Whether the connection task still runs. A connection that received GOAWAY stays alive
+    /// until its streams end, but refuses new ones: see [`ClientConnection::sender`].
+    pub(crate) fn is_alive(&self) -> bool {
+        self.alive.load(Ordering::Acquire)
+    }
+
+    /// A sender to open one stream with. Each call takes its own clone: h2 then queues streams
+    /// beyond the peer's concurrency limit itself, and `poll_ready` on a fresh clone only checks
+    /// that the connection can take new streams.
+    pub(crate) fn sender(&self) -> SendRequest<Bytes> {
+        self.sender.clone()
+    }
+
+    /// Whether `other` is a handle on the same connection.
+    pub(crate) fn same_as(&self, other: &ClientConnection) -> bool {
+        Arc::ptr_eq(&self.alive, &other.alive)
+    }
+}
+
+/// Clears the liveness flag when the connection task ends, also when it is dropped unfinished
+/// (its runtime shut down).
+struct AliveFlag(Arc<AtomicBool>);
+
+impl Drop for AliveFlag {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Release);
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The connection task: h2's connection future, ended early by a keepalive timeout.
+    struct Driver<T> {
+        #[pin]
+        connection: h2::client::Connection<T, Bytes>,
+        keepalive: Option<Keepalive>,
+        _alive: AliveFlag,
+    }
+}
+
+impl<T: AsyncRead + AsyncWrite + Unpin> Future for Driver<T> {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.project();
+        // Keepalive first, so a PING it queues goes out in this same poll of the connection.
+        if let Some(keepalive) = this.keepalive
+            && keepalive.poll_timed_out(cx)
+        {
+            // Dropping h2's connection (when this task completes) fails every stream on it and
+            // every later `send_request`, and closes the socket; the channel reconnects on the
+            // next call.
+            return Poll::Ready(());
+        }
+        // Ok or error, the connection is over once this is ready; errors reach the streams.
+        this.connection.poll(cx).map(|_| ())
+    }
+}
+
+/// Client keepalive: a PING every `interval`, whether or not calls are in flight (gRPC's
+/// `keepalive_permit_without_calls`, hyper's `keep_alive_while_idle`).
+struct Keepalive {
+    ping_pong: h2::PingPong,
+    interval: Duration,
+    timeout: Duration,
+    /// When to send the next PING or, while one is unanswered, when to give up on it.
+    timer: Pin<Box<tokio::time::Sleep>>,
+    awaiting_pong: bool,
+}
+
+impl Keepalive {
+    fn new(ping_pong: h2::PingPong, interval: Duration, timeout: Duration) -> Self {
+        let timer = Box::pin(tokio::time::sleep(interval));
+        Keepalive { ping_pong, interval, timeout, timer, awaiting_pong: false }
+    }
+
+    /// Sends PINGs when due; true when one went unanswered for longer than the timeout.
+    fn poll_timed_out(&mut self, cx: &mut Context<'_>) -> bool {
+        loop {
+            if self.awaiting_pong {
+                match self.ping_pong.poll_pong(cx) {
+                    Poll::Ready(Ok(_)) => {
+                        self.awaiting_pong = false;
+                        let next = tokio::time::Instant::now() + self.interval;
+                        self.timer.as_mut().reset(next);
+                        continue;
+                    }
+                    // The connection has failed; its own future reports that.
+                    Poll::Ready(Err(_)) => return false,
+                    Poll::Pending => return self.timer.as_mut().poll(cx).is_ready(),
+                }
+            }
+            if self.timer.as_mut().poll(cx).is_pending() {
+                return false;
+            }
+            if self.ping_pong.send_ping(h2::Ping::opaque()).is_err() {
+                // Only fails when the connection is closing; stop pinging.
+                self.timer.as_mut().reset(tokio::time::Instant::now() + Duration::from_secs(86400 * 365));
+                return false;
+            }
+            self.awaiting_pong = true;
+            let give_up = tokio::time::Instant::now() + self.timeout;
+            self.timer.as_mut().reset(give_up);
+        }
+    }
+}
