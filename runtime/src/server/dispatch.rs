@@ -128,6 +128,7 @@ where
     let initial = context.take_initial_metadata();
     let source = ResponseBody {
         stream,
+        shared: env.shared.clone(),
         stop: env.shared.stop.clone().cancelled_owned(),
         deadline: deadline.map(|d| tokio::time::sleep_until(d.into())),
         call: Some(call),
@@ -155,9 +156,13 @@ pin_project_lite::pin_project! {
     /// and closed with the trailing metadata the handler set.
     ///
     /// The stop and deadline futures are pinned in place (tonic boxes the whole body anyway)
-    /// rather than boxed each.
+    /// rather than boxed each, and only polled when the stream has nothing ready: polling the
+    /// stop future for every message of a fast stream was 8% of the server's instructions per
+    /// 1 KiB message. A stream that always has a message ready is checked with the cheap
+    /// `is_cancelled` and a clock read instead.
     struct ResponseBody<M> {
         stream: ResponseStream<M>,
+        shared: Arc<Shared>,
         #[pin]
         stop: WaitForCancellationFutureOwned,
         #[pin]
@@ -193,23 +198,35 @@ impl<M> Stream for ResponseBody<M> {
     type Item = Result<M, tonic::Status>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        let this = self.project();
+        let mut this = self.project();
         if this.call.is_none() {
             return Poll::Ready(None);
         }
-        if this.stop.poll(cx).is_ready() {
-            return Self::finish(this.call, Some(RpcError::unavailable("the server is shutting down")));
-        }
-        if let Some(deadline) = this.deadline.as_pin_mut()
-            && deadline.poll(cx).is_ready()
-        {
-            return Self::finish(this.call, Some(RpcError::deadline_exceeded("deadline exceeded")));
-        }
         match Pin::new(this.stream).poll_next(cx) {
-            Poll::Pending => Poll::Pending,
-            Poll::Ready(Some(Ok(message))) => Poll::Ready(Some(Ok(message))),
+            Poll::Ready(Some(Ok(message))) => {
+                if this.shared.stop.is_cancelled() {
+                    return Self::finish(this.call, Some(RpcError::unavailable("the server is shutting down")));
+                }
+                let expired =
+                    this.deadline.as_ref().as_pin_ref().is_some_and(|d| d.deadline() <= tokio::time::Instant::now());
+                if expired {
+                    return Self::finish(this.call, Some(RpcError::deadline_exceeded("deadline exceeded")));
+                }
+                Poll::Ready(Some(Ok(message)))
+            }
             Poll::Ready(Some(Err(err))) => Self::finish(this.call, Some(err)),
             Poll::Ready(None) => Self::finish(this.call, None),
+            Poll::Pending => {
+                if this.stop.poll(cx).is_ready() {
+                    return Self::finish(this.call, Some(RpcError::unavailable("the server is shutting down")));
+                }
+                if let Some(deadline) = this.deadline.as_mut().as_pin_mut()
+                    && deadline.poll(cx).is_ready()
+                {
+                    return Self::finish(this.call, Some(RpcError::deadline_exceeded("deadline exceeded")));
+                }
+                Poll::Pending
+            }
         }
     }
 }

@@ -378,9 +378,14 @@ impl Server {
         }
         connection.as_mut().graceful_shutdown();
         tokio::select! {
-            _ = connection.as_mut() => {}
+            _ = connection.as_mut() => return,
             _ = self.shared.stopped.cancelled() => {}
         }
+        // Grace is over: every call on the connection now ends with UNAVAILABLE (its handler is
+        // dropped, its response body stops). Drive the connection a little longer so those
+        // statuses reach the clients, instead of cutting the socket under them, but not for
+        // long: a client that stopped reading must not hold the stop up.
+        let _ = tokio::time::timeout(FINAL_FLUSH, connection.as_mut()).await;
     }
 
     /// Stops the server. New connections and calls are refused at once; calls in flight get
@@ -411,6 +416,10 @@ impl Server {
         }
     }
 }
+
+/// How long a stopping server keeps driving a connection after grace, for the calls' final
+/// UNAVAILABLE statuses to go out.
+const FINAL_FLUSH: Duration = Duration::from_millis(100);
 
 enum Accept {
     Tcp(tokio::net::TcpListener),

@@ -248,3 +248,27 @@ async fn a_streaming_call_ends_at_its_deadline_and_the_server_knows_it() {
     let first = stream.message().await.expect("first").expect("some");
     assert_eq!(first.location.expect("point").latitude, -1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_stop_ends_an_endless_stream_that_always_has_a_message_ready() {
+    // `Guide` streams `hi.latitude` messages from an iterator: never pending, so the response
+    // body must notice the stop between messages, not only while it waits.
+    let (server, client) = start_guide();
+    let rect = Rectangle { lo: None, hi: Some(Point { latitude: i32::MAX, longitude: 0 }) };
+    let mut stream = client.list_features(rect).await.expect("started");
+    stream.message().await.expect("first").expect("some");
+    let stopping = tokio::spawn(async move { server.stop(Some(Duration::from_millis(100))).await });
+    let started = std::time::Instant::now();
+    let err = loop {
+        match tokio::time::timeout(Duration::from_secs(5), stream.message()).await.expect("the stream ends") {
+            Ok(Some(_)) => continue,
+            Ok(None) => panic!("the endless stream ended OK"),
+            Err(err) => break err,
+        }
+    };
+    // The server's own status, not a connection cut under the call.
+    assert_eq!(err.code(), Code::Unavailable, "{err}");
+    assert!(err.details().contains("shutting down"), "{err}");
+    assert!(started.elapsed() < Duration::from_secs(5), "took {:?}", started.elapsed());
+    stopping.await.expect("stop");
+}
