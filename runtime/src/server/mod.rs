@@ -17,7 +17,6 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::client::channel::{DEFAULT_MAX_RECEIVE_MESSAGE_LENGTH, IoStream};
-use crate::coalesce::Coalesce;
 use crate::error::{Error, ErrorKind};
 use crate::server::dispatch::Limits;
 use crate::server::router::Router;
@@ -344,7 +343,8 @@ impl Server {
                         }
                     }
                 };
-                Coalesce::new(server.serve_connection(io, peer, router)).await;
+                // Not under `Coalesce` (see coalesce.rs): responses go out as they are ready.
+                server.serve_connection(io, peer, router).await;
             });
         }
         if let Accept::Unix(_, path) = &socket {
