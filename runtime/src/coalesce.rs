@@ -3,6 +3,8 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 
 pin_project_lite::pin_project! {
@@ -27,13 +29,42 @@ pin_project_lite::pin_project! {
     pub(crate) struct Coalesce<F> {
         #[pin]
         inner: F,
+        calls: OpenCalls,
         yielded: bool,
     }
 }
 
 impl<F> Coalesce<F> {
-    pub(crate) fn new(inner: F) -> Self {
-        Coalesce { inner, yielded: false }
+    /// `inner`, yielding once per wake-up while `calls` counts more than one open call.
+    pub(crate) fn new(inner: F, calls: OpenCalls) -> Self {
+        Coalesce { inner, calls, yielded: false }
+    }
+}
+
+/// The calls open on one connection. With one call there is nothing to batch, and the yield
+/// would only add a trip through the scheduler to its latency (measurable at 1 x 1).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct OpenCalls(Arc<AtomicUsize>);
+
+impl OpenCalls {
+    /// Counts a call as open until the returned guard is dropped.
+    pub(crate) fn open(&self) -> OpenCall {
+        self.0.fetch_add(1, Ordering::Relaxed);
+        OpenCall(self.0.clone())
+    }
+
+    fn several(&self) -> bool {
+        self.0.load(Ordering::Relaxed) > 1
+    }
+}
+
+/// One open call; see [`OpenCalls::open`].
+#[derive(Debug)]
+pub(crate) struct OpenCall(Arc<AtomicUsize>);
+
+impl Drop for OpenCall {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -42,7 +73,7 @@ impl<F: Future> Future for Coalesce<F> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         let this = self.project();
-        if !*this.yielded {
+        if !*this.yielded && this.calls.several() {
             *this.yielded = true;
             // Waking ourselves while running reschedules this task behind those already queued.
             cx.waker().wake_by_ref();

@@ -419,6 +419,7 @@ impl Channel {
             }
             let Some(head) = head.take() else { break };
             let end_of_stream = http_body::Body::is_end_stream(&body);
+            let open = connection.open_call();
             // `poll_ready` just succeeded in this same poll, so this fails only if the connection
             // broke in between (on another thread); the head is gone then, and the call fails
             // UNAVAILABLE without a retry.
@@ -432,7 +433,7 @@ impl Channel {
             drop(sender);
             let request_sender = if end_of_stream { None } else { send_body(body, stream).await? };
             let response = response.await.map_err(|err| status_from_h2(err, Some(self.authority())))?;
-            return Ok(response.map(|stream| ResponseBody::new(stream, request_sender)));
+            return Ok(response.map(|stream| ResponseBody::new(stream, request_sender, open)));
         }
         Err(tonic::Status::unavailable(format!(
             "the connection to {} closed before the request was sent",

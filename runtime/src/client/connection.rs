@@ -12,7 +12,7 @@ use bytes::Bytes;
 use h2::client::SendRequest;
 use tokio::io::{AsyncRead, AsyncWrite};
 
-use crate::coalesce::Coalesce;
+use crate::coalesce::{Coalesce, OpenCall, OpenCalls};
 
 /// HTTP/2 settings of a client connection.
 pub(crate) struct ConnectionSettings {
@@ -27,6 +27,8 @@ pub(crate) struct ConnectionSettings {
 #[derive(Clone)]
 pub(crate) struct ClientConnection {
     sender: SendRequest<Bytes>,
+    /// The calls open on the connection, for `Coalesce`.
+    calls: OpenCalls,
     /// Cleared when the connection task ends, for whatever reason (peer gone, keepalive
     /// timeout, every handle dropped, runtime shut down).
     alive: Arc<AtomicBool>,
@@ -60,8 +62,9 @@ impl ClientConnection {
         let driver = Driver { connection, keepalive, _alive: AliveFlag(alive.clone()) };
         // The connection task does all reading and writing; `Coalesce` lets the calls that woke
         // it queue their frames first, so they go out in one `writev`.
-        tokio::spawn(Coalesce::new(driver));
-        Ok(ClientConnection { sender, alive })
+        let calls = OpenCalls::default();
+        tokio::spawn(Coalesce::new(driver, calls.clone()));
+        Ok(ClientConnection { sender, calls, alive })
     }
 
     /// Whether the connection task still runs. A connection that received GOAWAY stays alive
@@ -75,6 +78,11 @@ impl ClientConnection {
     /// that the connection can take new streams.
     pub(crate) fn sender(&self) -> SendRequest<Bytes> {
         self.sender.clone()
+    }
+
+    /// Counts a call as open on this connection until the guard is dropped.
+    pub(crate) fn open_call(&self) -> OpenCall {
+        self.calls.open()
     }
 
     /// Whether `other` is a handle on the same connection.

@@ -7,6 +7,7 @@ use bytes::Bytes;
 use http_body::Frame;
 
 use crate::client::status::status_from_h2;
+use crate::coalesce::OpenCall;
 
 /// A response body: the DATA frames of an h2 stream, then its trailers.
 ///
@@ -21,11 +22,17 @@ pub struct ResponseBody {
     /// Held while a task still sends the request body; dropping it tells that task the call is
     /// no longer wanted (see `SendBody::spawn`).
     _request_sender: Option<tokio::sync::oneshot::Sender<()>>,
+    /// Counts the call as open on its connection until the body is dropped.
+    _open: OpenCall,
 }
 
 impl ResponseBody {
-    pub(crate) fn new(stream: h2::RecvStream, request_sender: Option<tokio::sync::oneshot::Sender<()>>) -> Self {
-        ResponseBody { stream, data_done: false, _request_sender: request_sender }
+    pub(crate) fn new(
+        stream: h2::RecvStream,
+        request_sender: Option<tokio::sync::oneshot::Sender<()>>,
+        open: OpenCall,
+    ) -> Self {
+        ResponseBody { stream, data_done: false, _request_sender: request_sender, _open: open }
     }
 }
 
