@@ -7,11 +7,13 @@ use tonic::metadata::{
     AsciiMetadataKey, AsciiMetadataValue, BinaryMetadataKey, BinaryMetadataValue, KeyAndValueRef, MetadataMap,
 };
 
-/// Headers the protocol owns; metadata under these names is not sent. Pre-built names: parsing
+/// Headers the protocol owns, never metadata: metadata under these names is not sent, and
+/// request headers under them are not shown to handlers as metadata. Pre-built names: parsing
 /// a header name per call showed up in server profiles.
-static RESERVED_HEADERS: [http::HeaderName; 8] = [
+static PROTOCOL_HEADERS: [http::HeaderName; 9] = [
     http::header::TE,
     http::header::CONTENT_TYPE,
+    http::header::CONTENT_LENGTH,
     http::HeaderName::from_static("grpc-status"),
     http::HeaderName::from_static("grpc-message"),
     http::HeaderName::from_static("grpc-status-details-bin"),
@@ -203,11 +205,19 @@ impl Metadata {
     pub(crate) fn into_headers(self) -> http::HeaderMap {
         let mut headers = self.map.into_headers();
         if !headers.is_empty() {
-            for reserved in &RESERVED_HEADERS {
+            for reserved in &PROTOCOL_HEADERS {
                 headers.remove(reserved);
             }
         }
         headers
+    }
+
+    /// The metadata of a request: its headers without the protocol's own.
+    pub(crate) fn from_request_headers(mut headers: http::HeaderMap) -> Metadata {
+        for reserved in &PROTOCOL_HEADERS {
+            headers.remove(reserved);
+        }
+        Metadata::from_headers(headers)
     }
 }
 

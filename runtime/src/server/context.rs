@@ -9,17 +9,6 @@ use tokio::sync::{Notify, OwnedSemaphorePermit};
 
 use crate::{Compression, Metadata};
 
-/// Headers that carry the protocol, not the application: kept out of invocation metadata.
-/// Pre-built names, because parsing names per call showed up in profiles.
-static PROTOCOL_HEADERS: [http::HeaderName; 6] = [
-    http::header::CONTENT_TYPE,
-    http::header::TE,
-    http::HeaderName::from_static("grpc-timeout"),
-    http::HeaderName::from_static("grpc-encoding"),
-    http::HeaderName::from_static("grpc-accept-encoding"),
-    http::header::CONTENT_LENGTH,
-];
-
 /// The context of one call on the server, handed to every servicer method (Python's
 /// `grpc.ServicerContext`).
 ///
@@ -107,11 +96,7 @@ impl ServicerContext {
     pub fn invocation_metadata(&self) -> &Metadata {
         self.inner.metadata.get_or_init(|| {
             let taken = self.inner.headers.lock().unwrap_or_else(|p| p.into_inner()).take();
-            let mut headers = taken.unwrap_or_default();
-            for name in &PROTOCOL_HEADERS {
-                headers.remove(name);
-            }
-            Metadata::from_headers(headers)
+            Metadata::from_request_headers(taken.unwrap_or_default())
         })
     }
 
