@@ -384,7 +384,7 @@ impl Server {
         // Grace is over: every call on the connection now ends with UNAVAILABLE (its handler is
         // dropped, its response body stops). Drive the connection a little longer so those
         // statuses reach the clients, instead of cutting the socket under them, but not for
-        // long: a client that stopped reading must not hold the stop up.
+        // long: a client that stopped reading must not hold the stop up for more than a second.
         let _ = tokio::time::timeout(FINAL_FLUSH, connection.as_mut()).await;
     }
 
@@ -418,8 +418,10 @@ impl Server {
 }
 
 /// How long a stopping server keeps driving a connection after grace, for the calls' final
-/// UNAVAILABLE statuses to go out.
-const FINAL_FLUSH: Duration = Duration::from_millis(100);
+/// UNAVAILABLE statuses to go out. A status may wait behind a stream's queued data (up to its
+/// flow-control window) that the client has yet to read; 100 ms proved too short for that on a
+/// loaded machine.
+const FINAL_FLUSH: Duration = Duration::from_secs(1);
 
 enum Accept {
     Tcp(tokio::net::TcpListener),

@@ -249,13 +249,38 @@ async fn a_streaming_call_ends_at_its_deadline_and_the_server_knows_it() {
     assert_eq!(first.location.expect("point").latitude, -1);
 }
 
+/// A response stream that always has its next message ready: unlike `ResponseStream::iter`
+/// (tokio-stream's `iter` returns `Pending` every 32 items, to share the thread), it never
+/// gives the response body an idle moment to notice a stop in.
+struct NeverPending;
+
+impl rust_rpc::stream::Stream for NeverPending {
+    type Item = Result<Feature>;
+
+    fn poll_next(
+        self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<Feature>>> {
+        std::task::Poll::Ready(Some(Ok(Feature { name: "again".into(), location: None })))
+    }
+}
+
+struct Endless;
+
+impl RouteGuideServicer for Endless {
+    async fn list_features(&self, _rect: Rectangle, _context: ServicerContext) -> Result<ResponseStream<Feature>> {
+        Ok(ResponseStream::new(NeverPending))
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_stop_ends_an_endless_stream_that_always_has_a_message_ready() {
-    // `Guide` streams `hi.latitude` messages from an iterator: never pending, so the response
-    // body must notice the stop between messages, not only while it waits.
-    let (server, client) = start_guide();
-    let rect = Rectangle { lo: None, hi: Some(Point { latitude: i32::MAX, longitude: 0 }) };
-    let mut stream = client.list_features(rect).await.expect("started");
+    let server = Server::new();
+    add_route_guide_servicer_to_server(Endless, &server).expect("add");
+    let port = server.add_insecure_port("127.0.0.1:0").expect("bind");
+    server.start().expect("start");
+    let client = RouteGuideClient::new(rust_rpc::insecure_channel(&format!("127.0.0.1:{port}")).expect("channel"));
+    let mut stream = client.list_features(Rectangle::default()).await.expect("started");
     stream.message().await.expect("first").expect("some");
     let stopping = tokio::spawn(async move { server.stop(Some(Duration::from_millis(100))).await });
     let started = std::time::Instant::now();
@@ -266,9 +291,11 @@ async fn a_server_stop_ends_an_endless_stream_that_always_has_a_message_ready() 
             Err(err) => break err,
         }
     };
-    // The server's own status, not a connection cut under the call.
+    // Usually the server's own "shutting down" status; the connection closing right after it
+    // can overtake it on a loaded machine, which the client also reports as UNAVAILABLE.
     assert_eq!(err.code(), Code::Unavailable, "{err}");
-    assert!(err.details().contains("shutting down"), "{err}");
-    assert!(started.elapsed() < Duration::from_secs(5), "took {:?}", started.elapsed());
+    // At the end of grace (100 ms), not when the server gives up flushing (1 s later): the
+    // body noticed the stop between two ready messages.
+    assert!(started.elapsed() < Duration::from_millis(900), "took {:?}: {err}", started.elapsed());
     stopping.await.expect("stop");
 }
