@@ -390,7 +390,8 @@ impl Server {
 
     /// Stops the server. New connections and calls are refused at once; calls in flight get
     /// `grace` to finish (`None`: none), after which they end with UNAVAILABLE and connections
-    /// close. Returns when everything has ended. Calling it again only waits.
+    /// close (each gets up to a second more to deliver those statuses). Returns when
+    /// everything has ended. Calling it again only waits.
     pub async fn stop(&self, grace: Option<Duration>) {
         let shared = &self.shared;
         shared.draining.cancel();
