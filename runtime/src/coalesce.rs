@@ -11,14 +11,13 @@ pin_project_lite::pin_project! {
     /// Runs `inner`, but each time the task is woken it first goes to the back of the
     /// scheduler's queue once, and only then polls `inner`.
     ///
-    /// Why: an HTTP/2 connection task is woken by every call that queues a frame (a response on
-    /// the server, a request on the client). Tokio runs a freshly woken task next (its LIFO
-    /// slot), so the connection ran after each call and wrote that one call's frames: one
-    /// `writev` per call under load, which was most of the CPU. Yielding once lets the other
-    /// ready calls queue their frames first (their wake-ups find the task already scheduled),
-    /// and the connection then writes them all in one `writev`. With nothing else ready the
-    /// task is polled again at once, so a lone call waits only for one trip through the
-    /// scheduler.
+    /// Why: an HTTP/2 connection task is woken by every call that queues a frame. Tokio runs a
+    /// freshly woken task next (its LIFO slot), so the connection ran after each call and wrote
+    /// that one call's frames: one `writev` per call under load, which was most of the CPU.
+    /// Yielding once lets the other ready calls queue their frames first (their wake-ups find
+    /// the task already scheduled), and the connection then writes them all in one `writev`.
+    /// With nothing else ready the task is polled again at once; with a single call open
+    /// (see [`OpenCalls`]) it does not yield at all.
     ///
     /// Used for client connections only. On the server it batched too well: 100 requests read
     /// at once became 100 responses in one `writev`, so the client only started on the next
