@@ -59,7 +59,7 @@ impl ClientConnection {
             connection.ping_pong().map(|ping_pong| Keepalive::new(ping_pong, interval, timeout))
         });
         let alive = Arc::new(AtomicBool::new(true));
-        let driver = Driver { connection, keepalive, _alive: AliveFlag(alive.clone()) };
+        let driver = Driver { alive: AliveFlag(alive.clone()), connection, keepalive };
         // The connection task does all reading and writing; `Coalesce` lets the calls that woke
         // it queue their frames first, so they go out in one `writev`.
         let calls = OpenCalls::default();
@@ -95,19 +95,28 @@ impl ClientConnection {
 /// (its runtime shut down).
 struct AliveFlag(Arc<AtomicBool>);
 
+impl AliveFlag {
+    fn clear(&self) {
+        self.0.store(false, Ordering::Release);
+    }
+}
+
 impl Drop for AliveFlag {
     fn drop(&mut self) {
-        self.0.store(false, Ordering::Release);
+        self.clear();
     }
 }
 
 pin_project_lite::pin_project! {
     /// The connection task: h2's connection future, ended early by a keepalive timeout.
+    ///
+    /// `alive` comes first so that it is dropped first: a call failed by the connection's end
+    /// must find the connection reported dead, not race the flag on another thread.
     struct Driver<T> {
+        alive: AliveFlag,
         #[pin]
         connection: h2::client::Connection<T, Bytes>,
         keepalive: Option<Keepalive>,
-        _alive: AliveFlag,
     }
 }
 
@@ -122,11 +131,16 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Future for Driver<T> {
         {
             // Dropping h2's connection (when this task completes) fails every stream on it and
             // every later `send_request`, and closes the socket; the channel reconnects on the
-            // next call.
+            // next call. Marked dead before any stream hears of it.
+            this.alive.clear();
             return Poll::Ready(());
         }
         // Ok or error, the connection is over once this is ready; errors reach the streams.
-        this.connection.poll(cx).map(|_| ())
+        let done = this.connection.poll(cx).map(|_| ());
+        if done.is_ready() {
+            this.alive.clear();
+        }
+        done
     }
 }
 
