@@ -44,8 +44,13 @@ impl RouteGuideServicer for Guide {
 }
 
 fn start_guide() -> (Server, RouteGuideClient) {
+    start_guide_with(Guide)
+}
+
+/// A started server with `servicer` on 127.0.0.1, and a client for it.
+fn start_guide_with(servicer: impl RouteGuideServicer) -> (Server, RouteGuideClient) {
     let server = Server::new();
-    add_route_guide_servicer_to_server(Guide, &server).expect("add");
+    add_route_guide_servicer_to_server(servicer, &server).expect("add");
     let port = server.add_insecure_port("127.0.0.1:0").expect("bind");
     server.start().expect("start");
     let client = RouteGuideClient::new(rust_rpc::insecure_channel(&format!("127.0.0.1:{port}")).expect("channel"));
@@ -115,11 +120,7 @@ async fn unknown_methods_and_services_are_unimplemented() {
     // A servicer that implements nothing answers UNIMPLEMENTED from the trait's default.
     struct Nothing;
     impl e2e::routeguide::RouteGuideServicer for Nothing {}
-    let server = Server::new();
-    add_route_guide_servicer_to_server(Nothing, &server).expect("add");
-    let port = server.add_insecure_port("127.0.0.1:0").expect("bind");
-    server.start().expect("start");
-    let client = RouteGuideClient::new(rust_rpc::insecure_channel(&format!("127.0.0.1:{port}")).expect("channel"));
+    let (_server, client) = start_guide_with(Nothing);
     let err = client.get_feature(Point::default()).await.expect_err("unimplemented");
     assert_eq!(err.code(), Code::Unimplemented);
 }
@@ -221,11 +222,7 @@ impl RouteGuideServicer for Ticker {
 
 #[tokio::test]
 async fn a_streaming_call_ends_at_its_deadline_and_the_server_knows_it() {
-    let server = Server::new();
-    add_route_guide_servicer_to_server(Ticker, &server).expect("add");
-    let port = server.add_insecure_port("127.0.0.1:0").expect("bind");
-    server.start().expect("start");
-    let client = RouteGuideClient::new(rust_rpc::insecure_channel(&format!("127.0.0.1:{port}")).expect("channel"));
+    let (_server, client) = start_guide_with(Ticker);
 
     let mut stream =
         client.list_features(Rectangle::default()).timeout(Duration::from_millis(400)).await.expect("started");
@@ -275,11 +272,7 @@ impl RouteGuideServicer for Endless {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_stop_ends_an_endless_stream_that_always_has_a_message_ready() {
-    let server = Server::new();
-    add_route_guide_servicer_to_server(Endless, &server).expect("add");
-    let port = server.add_insecure_port("127.0.0.1:0").expect("bind");
-    server.start().expect("start");
-    let client = RouteGuideClient::new(rust_rpc::insecure_channel(&format!("127.0.0.1:{port}")).expect("channel"));
+    let (server, client) = start_guide_with(Endless);
     let mut stream = client.list_features(Rectangle::default()).await.expect("started");
     stream.message().await.expect("first").expect("some");
     let stopping = tokio::spawn(async move { server.stop(Some(Duration::from_millis(100))).await });
