@@ -30,16 +30,24 @@ pub(crate) enum SendBodyError {
 /// window, and a slow server still stops the sender (a pending `poll_capacity`). Capacity is
 /// claimed only with a frame in hand: a claim made while waiting for the body would hold part
 /// of the connection window against other streams (hyper#4003).
+///
+/// The stream's first DATA frame is the exception: it goes to h2 at once, without waiting for
+/// capacity. h2 assigns none to a stream until its connection task has opened it, so waiting
+/// made every unary call go out in two writes (HEADERS, then DATA once the connection task had
+/// run and woken the caller), and the server woke up twice to read it. Handed over at once, the
+/// frame waits in h2 (it is in memory either way) and leaves in the same write as the HEADERS.
 pub(crate) struct SendBody {
     body: RequestBody,
     stream: SendStream<Bytes>,
     /// A frame taken from the body, waiting for capacity, and whether it ends the stream.
     pending: Option<(Bytes, bool)>,
+    /// No DATA frame has been handed to h2 yet.
+    first: bool,
 }
 
 impl SendBody {
     pub(crate) fn new(body: RequestBody, stream: SendStream<Bytes>) -> Self {
-        SendBody { body, stream, pending: None }
+        SendBody { body, stream, pending: None, first: true }
     }
 
     /// Sends what can be sent now; ready once the whole body is sent, or on failure.
@@ -86,8 +94,9 @@ impl SendBody {
             let frame = match frame.into_data() {
                 Ok(data) => {
                     let end = self.body.is_end_stream();
-                    if data.is_empty() {
-                        // Empty DATA frames need no capacity.
+                    if data.is_empty() || std::mem::take(&mut self.first) {
+                        // Empty DATA frames need no capacity; the first one goes straight to h2
+                        // (see the type's docs).
                         self.stream.send_data(data, end).map_err(|_| SendBodyError::Stream)?;
                         if end {
                             return Poll::Ready(Ok(()));
