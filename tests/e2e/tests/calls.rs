@@ -95,6 +95,20 @@ async fn metadata_round_trips_ascii_and_binary() {
 }
 
 #[tokio::test]
+async fn connection_specific_metadata_is_dropped_not_fatal() {
+    // HTTP/2 forbids these headers (RFC 9113, 8.2.2) and h2 refuses a request carrying one, so
+    // the client leaves them out; the rest of the metadata still arrives.
+    let (_server, port) = start_greeter(TestGreeter::default());
+    let mut md = Metadata::new();
+    for (key, value) in [("connection", "close"), ("keep-alive", "5"), ("upgrade", "h2c"), ("te", "gzip")] {
+        md.insert(key, value).expect("valid metadata key");
+    }
+    md.insert("x-ascii", "kept").expect("valid");
+    let response = greeter_client(port).say_hello(hello("echo-md")).metadata(md).with_call().await.expect("call");
+    assert_eq!(response.initial_metadata().get("x-initial"), Some("kept"));
+}
+
+#[tokio::test]
 async fn errors_keep_code_details_and_metadata() {
     let (_server, port) = start_greeter(TestGreeter::default());
     let client = greeter_client(port);
