@@ -2,25 +2,11 @@
 
 use std::fmt;
 
+use crate::headers::PROTOCOL_HEADERS;
 use bytes::Bytes;
 use tonic::metadata::{
     AsciiMetadataKey, AsciiMetadataValue, BinaryMetadataKey, BinaryMetadataValue, KeyAndValueRef, MetadataMap,
 };
-
-/// Headers the protocol owns, never metadata: metadata under these names is not sent, and
-/// request headers under them are not shown to handlers as metadata. Pre-built names: parsing
-/// a header name per call showed up in server profiles.
-static PROTOCOL_HEADERS: [http::HeaderName; 9] = [
-    http::header::TE,
-    http::header::CONTENT_TYPE,
-    http::header::CONTENT_LENGTH,
-    http::HeaderName::from_static("grpc-status"),
-    http::HeaderName::from_static("grpc-message"),
-    http::HeaderName::from_static("grpc-status-details-bin"),
-    http::HeaderName::from_static("grpc-encoding"),
-    http::HeaderName::from_static("grpc-accept-encoding"),
-    http::HeaderName::from_static("grpc-timeout"),
-];
 
 /// The metadata of a call: key-value pairs sent as HTTP/2 headers or trailers.
 ///
@@ -205,7 +191,7 @@ impl Metadata {
     pub(crate) fn into_headers(self) -> http::HeaderMap {
         let mut headers = self.map.into_headers();
         if !headers.is_empty() {
-            for reserved in &PROTOCOL_HEADERS {
+            for reserved in PROTOCOL_HEADERS {
                 headers.remove(reserved);
             }
         }
@@ -214,7 +200,7 @@ impl Metadata {
 
     /// The metadata of a request: its headers without the protocol's own.
     pub(crate) fn from_request_headers(mut headers: http::HeaderMap) -> Metadata {
-        for reserved in &PROTOCOL_HEADERS {
+        for reserved in PROTOCOL_HEADERS {
             headers.remove(reserved);
         }
         Metadata::from_headers(headers)

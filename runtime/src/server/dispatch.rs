@@ -16,7 +16,9 @@ use tonic::body::Body;
 use tonic::codec::{Codec, EncodeBody, SingleMessageCompressionOverride};
 use tonic_prost::ProstCodec;
 
+use crate::headers::{GRPC_ACCEPT_ENCODING, GRPC_ENCODING, GRPC_MESSAGE, GRPC_STATUS};
 use crate::server::context::CancelOnDrop;
+use crate::server::unary_body::UnaryBody;
 use crate::{Compression, Metadata, RequestStream, ResponseStream, Result, RpcError, ServicerContext};
 
 /// Server-wide limits, shared by every call.
@@ -70,8 +72,8 @@ pub(crate) fn error_response(err: RpcError, initial: Metadata) -> http::Response
     response.headers_mut().insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("application/grpc"));
     if err.into_tonic().add_header(response.headers_mut()).is_err() {
         // Only metadata that cannot be a header gets here; send the status without it.
-        response.headers_mut().insert("grpc-status", http::HeaderValue::from_static("13"));
-        response.headers_mut().insert("grpc-message", http::HeaderValue::from_static("invalid response metadata"));
+        response.headers_mut().insert(&GRPC_STATUS, http::HeaderValue::from_static("13"));
+        response.headers_mut().insert(&GRPC_MESSAGE, http::HeaderValue::from_static("invalid response metadata"));
     }
     response
 }
@@ -117,7 +119,7 @@ where
         result = work => result.unwrap_or_else(|_| Err(RpcError::internal("the method handler panicked"))),
     };
     let context = call.context();
-    let stream = match outcome {
+    let mut stream = match outcome {
         Ok(stream) => stream,
         Err(mut err) => {
             err.metadata_mut().extend(context.take_trailing_metadata());
@@ -125,6 +127,11 @@ where
         }
     };
     let compression = context.compression().filter(|c| env.accepts(*c));
+    if compression.is_none()
+        && let Some(message) = stream.take_once()
+    {
+        return unary_response(&message, call, &env, deadline);
+    }
     let initial = context.take_initial_metadata();
     let source = ResponseBody {
         stream,
@@ -144,10 +151,45 @@ where
     let headers = response.headers_mut();
     *headers = initial.into_headers();
     headers.insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("application/grpc"));
-    headers.insert("grpc-accept-encoding", http::HeaderValue::from_static(Compression::ACCEPT_ENCODING));
+    headers.insert(&GRPC_ACCEPT_ENCODING, http::HeaderValue::from_static(Compression::ACCEPT_ENCODING));
     if let Some(compression) = compression {
-        headers.insert("grpc-encoding", http::HeaderValue::from_static(compression.as_str()));
+        headers.insert(&GRPC_ENCODING, http::HeaderValue::from_static(compression.as_str()));
     }
+    response
+}
+
+/// The response of a call that answered with one message and no compression, encoded at once
+/// (see `UnaryBody`). It ends the call: handler-spawned work sees it over from here.
+fn unary_response<M: prost::Message>(
+    message: &M,
+    call: CancelOnDrop,
+    env: &CallEnv,
+    deadline: Option<Instant>,
+) -> http::Response<Body> {
+    let context = call.context();
+    let initial = context.take_initial_metadata();
+    let trailing = context.take_trailing_metadata();
+    // The same checks the streaming path makes before each message.
+    let checked = if env.shared.stop.is_cancelled() {
+        Err(RpcError::unavailable("the server is shutting down"))
+    } else if deadline.is_some_and(|d| d <= Instant::now()) {
+        Err(RpcError::deadline_exceeded("deadline exceeded"))
+    } else {
+        UnaryBody::encode(message, env.shared.limits.max_send_message_length)
+    };
+    drop(call);
+    let body = match checked {
+        Ok(body) => body.with_trailing(trailing),
+        Err(mut err) => {
+            err.metadata_mut().extend(trailing);
+            return error_response(err, initial);
+        }
+    };
+    let mut response = http::Response::new(Body::new(body));
+    let headers = response.headers_mut();
+    *headers = initial.into_headers();
+    headers.insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("application/grpc"));
+    headers.insert(&GRPC_ACCEPT_ENCODING, http::HeaderValue::from_static(Compression::ACCEPT_ENCODING));
     response
 }
 

@@ -5,6 +5,7 @@ pub(crate) mod dispatch;
 pub(crate) mod router;
 pub(crate) mod service;
 pub(crate) mod stream;
+pub(crate) mod unary_body;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;

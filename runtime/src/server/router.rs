@@ -10,6 +10,7 @@ use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tonic::body::Body;
 
+use crate::headers::{GRPC_ACCEPT_ENCODING, GRPC_ENCODING, GRPC_TIMEOUT};
 use crate::server::dispatch::{CallEnv, Limits, Shared, error_response};
 use crate::server::service::{BoxFuture, Handler};
 use crate::{Compression, Metadata, RpcError, ServiceDefinition, ServicerContext};
@@ -23,10 +24,6 @@ pub(crate) struct Router {
     default_compression: Option<Compression>,
     concurrency: Option<Arc<Semaphore>>,
 }
-
-static GRPC_TIMEOUT: http::HeaderName = http::HeaderName::from_static("grpc-timeout");
-static GRPC_ENCODING: http::HeaderName = http::HeaderName::from_static("grpc-encoding");
-static GRPC_ACCEPT_ENCODING: http::HeaderName = http::HeaderName::from_static("grpc-accept-encoding");
 
 fn plain_http(status: http::StatusCode, text: &'static str) -> http::Response<Body> {
     let mut response = http::Response::new(Body::new(http_body_full(text)));
@@ -110,7 +107,7 @@ impl Router {
                     let mut response = error_response(err, Metadata::new());
                     response
                         .headers_mut()
-                        .insert("grpc-accept-encoding", http::HeaderValue::from_static(Compression::ACCEPT_ENCODING));
+                        .insert(&GRPC_ACCEPT_ENCODING, http::HeaderValue::from_static(Compression::ACCEPT_ENCODING));
                     return reply(response);
                 }
             },

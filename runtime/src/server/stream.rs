@@ -110,6 +110,16 @@ impl<M: Send + 'static> ResponseStream<M> {
     }
 }
 
+impl<M> ResponseStream<M> {
+    /// Takes the message of a response made with `once`, if it is still there.
+    pub(crate) fn take_once(&mut self) -> Option<M> {
+        match &mut self.inner {
+            Inner::Once(slot @ Some(Ok(_))) => slot.take().and_then(|message| message.ok()),
+            _ => None,
+        }
+    }
+}
+
 struct ReceiverStream<T>(tokio::sync::mpsc::Receiver<T>);
 
 impl<T> Stream for ReceiverStream<T> {
