@@ -18,7 +18,9 @@ use tonic_prost::ProstCodec;
 
 use crate::headers::{GRPC_ACCEPT_ENCODING, GRPC_ENCODING, GRPC_MESSAGE, GRPC_STATUS};
 use crate::server::context::CancelOnDrop;
+use crate::server::stream::Unread;
 use crate::server::unary_body::UnaryBody;
+use crate::server::unary_request::read_single;
 use crate::{Compression, Metadata, RequestStream, ResponseStream, Result, RpcError, ServicerContext};
 
 /// Server-wide limits, shared by every call.
@@ -56,8 +58,15 @@ impl CallEnv {
     }
 }
 
-/// Reads the one request message of a unary or server-streaming call.
-pub(crate) async fn single_request<M>(requests: &mut RequestStream<M>) -> Result<M> {
+/// Reads the one request message of a unary or server-streaming call: off the body directly
+/// when it is not compressed (see `unary_request.rs`), else with tonic's decoder.
+pub(crate) async fn single_request<M: prost::Message + Default>(requests: &mut RequestStream<M>) -> Result<M> {
+    if let Some(unread) = requests.take_unread() {
+        if unread.encoding.is_none() {
+            return read_single(unread.body, unread.limit).await;
+        }
+        *requests = RequestStream::new(unread);
+    }
     let first = requests.message().await?.ok_or_else(|| RpcError::internal("the client sent no request message"))?;
     if requests.message().await?.is_some() {
         return Err(RpcError::internal("the client sent more than one request message to a single-request method"));
@@ -76,6 +85,16 @@ pub(crate) fn error_response(err: RpcError, initial: Metadata) -> http::Response
         response.headers_mut().insert(&GRPC_MESSAGE, http::HeaderValue::from_static("invalid response metadata"));
     }
     response
+}
+
+/// tonic's decoder of `M` messages over a request body.
+fn decoding<M: prost::Message + Default + Send + 'static>(
+    body: Incoming,
+    encoding: Option<Compression>,
+    limit: usize,
+) -> tonic::Streaming<M> {
+    let mut codec = ProstCodec::<(), M>::default();
+    tonic::Streaming::new_request(codec.decoder(), body, encoding.map(Compression::to_tonic), Some(limit))
 }
 
 async fn sleep_until(deadline: Option<Instant>) {
@@ -101,12 +120,12 @@ where
 {
     let mut codec = ProstCodec::<Resp, Req>::default();
     let limits = &env.shared.limits;
-    let requests = RequestStream::new(tonic::Streaming::new_request(
-        codec.decoder(),
+    let requests = RequestStream::new(Unread {
         body,
-        env.request_encoding.map(Compression::to_tonic),
-        Some(limits.max_receive_message_length),
-    ));
+        encoding: env.request_encoding,
+        limit: limits.max_receive_message_length,
+        decoding: decoding::<Req>,
+    });
     // Fires the context's cancellation when the call ends, or when hyper drops this future
     // because the client reset the stream.
     let call = context.cancel_on_drop();

@@ -6,6 +6,7 @@ pub(crate) mod router;
 pub(crate) mod service;
 pub(crate) mod stream;
 pub(crate) mod unary_body;
+pub(crate) mod unary_request;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;

@@ -5,24 +5,68 @@ use std::task::{Context, Poll};
 
 use futures_core::Stream;
 
-use crate::{Result, RpcError};
+use hyper::body::Incoming;
+
+use crate::{Compression, Result, RpcError};
 
 /// The request messages of a client-streaming or bidirectional call, as the servicer sees them.
 ///
 /// A [`Stream`] of `Result<M, RpcError>`: an error means the request could not be read (a
 /// malformed message, one over the size limit, or the client going away).
 pub struct RequestStream<M> {
-    inner: tonic::Streaming<M>,
+    source: Source<M>,
+}
+
+/// Where the messages come from: the body not read yet, or tonic's decoder over it.
+enum Source<M> {
+    /// Unread, so the unary path can take the body and decode its one message itself (see
+    /// `unary_request.rs`); anything else turns it into `Decoding` on the first read.
+    Unread(Option<Unread<M>>),
+    Decoding(tonic::Streaming<M>),
+}
+
+/// The request body and what decoding it needs.
+pub(crate) struct Unread<M> {
+    pub(crate) body: Incoming,
+    /// The request's `grpc-encoding`.
+    pub(crate) encoding: Option<Compression>,
+    /// The server's receive limit.
+    pub(crate) limit: usize,
+    /// Builds tonic's decoder for `M`: a plain function, so this type needs no bounds on `M`.
+    pub(crate) decoding: fn(Incoming, Option<Compression>, usize) -> tonic::Streaming<M>,
 }
 
 impl<M> RequestStream<M> {
-    pub(crate) fn new(inner: tonic::Streaming<M>) -> Self {
-        RequestStream { inner }
+    pub(crate) fn new(unread: Unread<M>) -> Self {
+        RequestStream { source: Source::Unread(Some(unread)) }
+    }
+
+    /// Takes the body if nothing has read it yet.
+    pub(crate) fn take_unread(&mut self) -> Option<Unread<M>> {
+        match &mut self.source {
+            Source::Unread(unread) => unread.take(),
+            Source::Decoding(_) => None,
+        }
+    }
+
+    fn decoding(&mut self) -> Option<&mut tonic::Streaming<M>> {
+        if let Source::Unread(unread) = &mut self.source {
+            // Only `take_unread` leaves `None`, and its caller reads no further.
+            let unread = unread.take()?;
+            self.source = Source::Decoding((unread.decoding)(unread.body, unread.encoding, unread.limit));
+        }
+        match &mut self.source {
+            Source::Decoding(streaming) => Some(streaming),
+            Source::Unread(_) => None,
+        }
     }
 
     /// The next message; `Ok(None)` once the client has sent its last one.
     pub async fn message(&mut self) -> Result<Option<M>> {
-        self.inner.message().await.map_err(RpcError::from_tonic)
+        match self.decoding() {
+            Some(streaming) => streaming.message().await.map_err(RpcError::from_tonic),
+            None => Ok(None),
+        }
     }
 }
 
@@ -30,7 +74,12 @@ impl<M> Stream for RequestStream<M> {
     type Item = Result<M>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<M>>> {
-        Pin::new(&mut self.inner).poll_next(cx).map(|item| item.map(|r| r.map_err(RpcError::from_tonic)))
+        match self.decoding() {
+            Some(streaming) => {
+                Pin::new(streaming).poll_next(cx).map(|item| item.map(|r| r.map_err(RpcError::from_tonic)))
+            }
+            None => Poll::Ready(None),
+        }
     }
 }
 

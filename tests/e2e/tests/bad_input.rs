@@ -62,6 +62,44 @@ async fn malformed_message_is_internal() {
 }
 
 #[tokio::test]
+async fn unary_bodies_that_are_not_exactly_one_message_are_internal() {
+    let (_server, port) = start_greeter(TestGreeter::default());
+    let message = [0x0a, 0x01, b'x'];
+    let two = [frame(&message), frame(&message)].concat();
+    let mut truncated = frame(&message);
+    truncated.pop();
+    let mut compressed_without_encoding = frame(&message);
+    compressed_without_encoding[0] = 1;
+    let mut bad_flag = frame(&message);
+    bad_flag[0] = 7;
+    for (what, body) in [
+        ("no message", Vec::new()),
+        ("half a prefix", vec![0, 0]),
+        ("two messages", two),
+        ("a truncated message", truncated),
+        ("the compressed flag without grpc-encoding", compressed_without_encoding),
+        ("an invalid flag", bad_flag),
+    ] {
+        let answer = raw(port, &[GRPC, ("te", "trailers")], body).await;
+        assert_eq!(answer.status, http::StatusCode::OK, "{what}");
+        assert_eq!(answer.grpc_status.as_deref(), Some("13"), "{what}");
+    }
+    still_serving(port).await;
+}
+
+#[tokio::test]
+async fn a_prefix_over_the_receive_limit_is_resource_exhausted_before_the_message_arrives() {
+    let (_server, port) = start_greeter(TestGreeter::default());
+    // A prefix announcing 1 GiB and only a few bytes of it: refused on the prefix alone.
+    let mut body = vec![0];
+    body.extend_from_slice(&(1u32 << 30).to_be_bytes());
+    body.extend_from_slice(b"abc");
+    let answer = raw(port, &[GRPC, ("te", "trailers")], body).await;
+    assert_eq!(answer.grpc_status.as_deref(), Some("8"));
+    still_serving(port).await;
+}
+
+#[tokio::test]
 async fn wrong_content_type_is_http_415() {
     let (_server, port) = start_greeter(TestGreeter::default());
     let answer = raw(port, &[("content-type", "text/plain")], frame(&[])).await;
