@@ -89,6 +89,7 @@ mod code;
 mod credentials;
 mod deadline;
 mod error;
+mod frame;
 mod headers;
 mod metadata;
 mod options;

@@ -10,14 +10,12 @@ use std::convert::Infallible;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::Bytes;
 use http_body::Frame;
 
+use crate::frame;
 use crate::headers::GRPC_STATUS;
-use crate::{Metadata, Result, RpcError};
-
-/// The length prefix of a gRPC message frame: a compressed flag and a big-endian length.
-const FRAME_HEADER_LEN: usize = 5;
+use crate::{Metadata, Result};
 
 /// One message frame, then the trailers with `grpc-status: 0`.
 ///
@@ -32,19 +30,9 @@ impl UnaryBody {
     /// Encodes `message` as one uncompressed frame. A message over `limit` bytes is
     /// RESOURCE_EXHAUSTED, as in grpc-go and grpc-java (and as the streaming path reports it).
     pub(crate) fn encode<M: prost::Message>(message: &M, limit: usize) -> Result<Self> {
-        let len = message.encoded_len();
-        if len > limit {
-            return Err(RpcError::resource_exhausted(format!(
-                "the response message is {len} bytes, over the server's send limit of {limit} bytes"
-            )));
-        }
-        let prefix = u32::try_from(len)
-            .map_err(|_| RpcError::resource_exhausted(format!("a {len}-byte message does not fit a gRPC frame")))?;
-        let mut frame = BytesMut::with_capacity(FRAME_HEADER_LEN + len);
-        frame.put_u8(0);
-        frame.put_u32(prefix);
-        message.encode(&mut frame).map_err(|err| RpcError::internal(format!("encoding the response failed: {err}")))?;
-        Ok(UnaryBody { frame: Some(frame.freeze()), trailers: None })
+        let frame =
+            frame::encode(message, limit).map_err(|err| err.into_rpc_error("response", "the server's send limit"))?;
+        Ok(UnaryBody { frame: Some(frame), trailers: None })
     }
 
     /// Ends the body with an OK status and `trailing` metadata.
