@@ -97,7 +97,8 @@ mod server;
 mod target;
 
 pub use client::call::{
-    BidiStreamingCall, Call, ClientStreamingCall, Many, Response, ServerStreamingCall, Single, Streaming, UnaryCall,
+    BidiStreamingCall, Call, ClientStreamingCall, Many, Response, ServerStreamingCall, Single, SingleRequest,
+    Streaming, UnaryCall,
 };
 pub use client::channel::{Channel, ChannelBuilder, insecure_channel, secure_channel};
 pub use code::Code;

@@ -52,13 +52,53 @@ pub struct Call<S, R> {
 type CancelSignal = Pin<Box<dyn Future<Output = ()> + Send>>;
 
 /// A unary call: one request, one response.
-pub type UnaryCall<Req, Resp> = Call<tokio_stream::Once<Req>, Single<Resp>>;
+pub type UnaryCall<Req, Resp> = Call<SingleRequest<Req>, Single<Resp>>;
 /// A server-streaming call: one request, a stream of responses.
 pub type ServerStreamingCall<Req, Resp> = Call<tokio_stream::Once<Req>, Many<Resp>>;
 /// A client-streaming call: a stream of requests `S`, one response.
 pub type ClientStreamingCall<S, Resp> = Call<S, Single<Resp>>;
 /// A bidirectional-streaming call: a stream of requests `S`, a stream of responses.
 pub type BidiStreamingCall<S, Resp> = Call<S, Many<Resp>>;
+
+/// The request of a unary call: one message.
+///
+/// A [`Stream`] of that one message, which is how it is sent when the call compresses its
+/// request; otherwise the call encodes the message itself (see [`UnaryCall`]).
+pub struct SingleRequest<M>(Option<M>);
+
+impl<M> SingleRequest<M> {
+    fn take(&mut self) -> Option<M> {
+        self.0.take()
+    }
+}
+
+// Never pinned through: the message is only moved out.
+impl<M> Unpin for SingleRequest<M> {}
+
+impl<M> Stream for SingleRequest<M> {
+    type Item = M;
+
+    fn poll_next(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Option<M>> {
+        Poll::Ready(self.0.take())
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let n = usize::from(self.0.is_some());
+        (n, Some(n))
+    }
+}
+
+impl<M> std::fmt::Debug for SingleRequest<M> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SingleRequest").field("taken", &self.0.is_none()).finish()
+    }
+}
+
+/// The message of `requests` if it is a unary call's [`SingleRequest`]: such a call can skip
+/// tonic's codec (see `unary.rs`). `S` is only ever a `SingleRequest` or a caller's stream.
+fn take_single<Req: 'static, S: 'static>(requests: &mut S) -> Option<Req> {
+    (requests as &mut dyn std::any::Any).downcast_mut::<SingleRequest<Req>>().and_then(SingleRequest::take)
+}
 
 impl<S, R> Call<S, R> {
     pub(crate) fn new(channel: Channel, path: &'static str, requests: S, options: CallOptions) -> Self {
@@ -135,6 +175,10 @@ pub struct Response<M> {
 }
 
 impl<M> Response<M> {
+    pub(crate) fn new(message: M, initial_metadata: Metadata, trailing_metadata: Metadata) -> Self {
+        Response { message, initial_metadata, trailing_metadata }
+    }
+
     /// The response message.
     pub fn message(&self) -> &M {
         &self.message
@@ -158,7 +202,8 @@ impl<M> Response<M> {
 
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 
-/// Starts the HTTP/2 exchange; the response stream is returned once headers arrive.
+/// Starts the HTTP/2 exchange with `options` (the channel's defaults merged in); the response
+/// stream is returned once headers arrive.
 async fn start<Req, Resp, S>(
     channel: Channel,
     path: &'static str,
@@ -172,7 +217,6 @@ where
     S: Stream<Item = Req> + Send + 'static,
 {
     let settings = channel.settings();
-    let options = settings.default_options.merged_with(options);
     let mut grpc = tonic::client::Grpc::with_origin(channel.clone(), channel.origin().clone())
         .max_decoding_message_size(settings.max_receive_message_length)
         .accept_compressed(tonic::codec::CompressionEncoding::Gzip)
@@ -204,30 +248,54 @@ where
     Ok((Metadata::from_tonic(metadata), stream))
 }
 
-/// Runs `future` until `deadline` or the cancel signal, failing with DEADLINE_EXCEEDED or
-/// CANCELLED; either drops the future, which resets the HTTP/2 stream.
-async fn until<T>(
-    deadline: Option<Instant>,
-    cancel: &mut Option<CancelSignal>,
-    future: impl Future<Output = Result<T>>,
-) -> Result<T> {
-    let expired = async {
-        match deadline {
-            Some(deadline) => tokio::time::sleep_until(deadline.into()).await,
-            None => std::future::pending().await,
+pin_project_lite::pin_project! {
+    /// Runs `future` until `deadline` or the cancel signal, failing with DEADLINE_EXCEEDED or
+    /// CANCELLED; the caller then drops the future, which resets the HTTP/2 stream.
+    ///
+    /// A struct rather than an `async fn` with `select!`: that kept the call's future twice
+    /// (as the argument and as the selected branch), kilobytes copied on every call.
+    struct Until<F> {
+        #[pin]
+        future: F,
+        deadline: Option<Instant>,
+        // Made on the first poll: a timer needs the runtime, and the call may be built outside.
+        #[pin]
+        sleep: Option<tokio::time::Sleep>,
+        cancel: Option<CancelSignal>,
+    }
+}
+
+impl<F> Until<F> {
+    fn new(deadline: Option<Instant>, cancel: Option<CancelSignal>, future: F) -> Self {
+        Until { future, deadline, sleep: None, cancel }
+    }
+}
+
+impl<F, T> Future for Until<F>
+where
+    F: Future<Output = Result<T>>,
+{
+    type Output = Result<T>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<T>> {
+        let mut this = self.project();
+        if let Some(signal) = this.cancel.as_mut()
+            && signal.as_mut().poll(cx).is_ready()
+        {
+            *this.cancel = None;
+            return Poll::Ready(Err(cancelled_error()));
         }
-    };
-    let cancelled = async {
-        match cancel.as_mut() {
-            Some(signal) => signal.await,
-            None => std::future::pending().await,
+        if let Some(deadline) = *this.deadline {
+            if this.sleep.is_none() {
+                this.sleep.set(Some(tokio::time::sleep_until(deadline.into())));
+            }
+            if let Some(sleep) = this.sleep.as_mut().as_pin_mut()
+                && sleep.poll(cx).is_ready()
+            {
+                return Poll::Ready(Err(RpcError::deadline_exceeded("deadline exceeded before the call finished")));
+            }
         }
-    };
-    tokio::select! {
-        biased;
-        _ = cancelled => Err(cancelled_error()),
-        _ = expired => Err(RpcError::deadline_exceeded("deadline exceeded before the call finished")),
-        result = future => result,
+        this.future.poll(cx)
     }
 }
 
@@ -235,12 +303,12 @@ fn cancelled_error() -> RpcError {
     RpcError::cancelled("the call was cancelled by the client")
 }
 
-fn with_headers(mut err: RpcError, headers: &Metadata) -> RpcError {
+pub(crate) fn with_headers(mut err: RpcError, headers: &Metadata) -> RpcError {
     err.metadata_mut().extend(headers.clone());
     err
 }
 
-async fn single<Resp>(headers: Metadata, mut stream: tonic::Streaming<Resp>) -> Result<Response<Resp>> {
+pub(crate) async fn single<Resp>(headers: Metadata, mut stream: tonic::Streaming<Resp>) -> Result<Response<Resp>> {
     let fail = |status: tonic::Status| with_headers(RpcError::from_tonic(status), &headers);
     let message = match stream.message().await.map_err(fail)? {
         Some(message) => message,
@@ -267,14 +335,21 @@ where
     /// `with_call`).
     pub fn with_call(self) -> impl Future<Output = Result<Response<Resp>>> + Send + 'static {
         let deadline = self.options.effective_deadline();
-        let Call { channel, path, requests, options, mut cancel, .. } = self;
-        async move {
-            until(deadline, &mut cancel, async move {
+        let Call { channel, path, mut requests, options, cancel, .. } = self;
+        Until::new(deadline, cancel, async move {
+            let options = channel.settings().default_options.merged_with(options);
+            if options.compression.is_none()
+                && let Some(request) = take_single::<Req, S>(&mut requests)
+            {
+                return crate::client::unary::call(channel, path, request, options, deadline).await;
+            }
+            // Boxed, so the unary path's future does not carry this one's state too.
+            Box::pin(async move {
                 let (headers, stream) = start(channel, path, requests, options, deadline).await?;
                 single(headers, stream).await
             })
             .await
-        }
+        })
     }
 }
 
@@ -288,8 +363,8 @@ where
     type IntoFuture = BoxFuture<Result<Resp>>;
 
     fn into_future(self) -> Self::IntoFuture {
-        let call = self.with_call();
-        Box::pin(async move { call.await.map(Response::into_message) })
+        // A combinator, not an `async` block: that would hold the call's future twice.
+        Box::pin(futures_util::FutureExt::map(self.with_call(), |result| result.map(Response::into_message)))
     }
 }
 
@@ -307,6 +382,7 @@ where
     fn into_future(self) -> Self::IntoFuture {
         let deadline = self.options.effective_deadline();
         let Call { channel, path, requests, options, cancel, .. } = self;
+        let options = channel.settings().default_options.merged_with(options);
         let starting: StartFuture<Resp> = Box::pin(start(channel, path, requests, options, deadline));
         let mut streaming = Streaming {
             state: State::Starting(starting),
@@ -488,7 +564,7 @@ impl Channel {
     /// Starts a unary call to `path` (`/package.Service/Method`). Generated stubs call this;
     /// use it directly only for calls without generated code.
     pub fn unary<Req, Resp>(&self, path: &'static str, request: Req) -> UnaryCall<Req, Resp> {
-        Call::new(self.clone(), path, tokio_stream::once(request), CallOptions::default())
+        Call::new(self.clone(), path, SingleRequest(Some(request)), CallOptions::default())
     }
 
     /// Starts a server-streaming call to `path`.

@@ -272,6 +272,14 @@ impl Channel {
         if let Some(connection) = self.live_connection()? {
             return Ok(connection);
         }
+        // Boxed: connecting (TCP, TLS, the HTTP/2 handshake) keeps kilobytes of state, which
+        // every call's future would otherwise carry and move around.
+        Box::pin(self.establish(wait_for_ready)).await
+    }
+
+    /// Connects, or waits for the attempt another call is making; fails fast unless
+    /// `wait_for_ready`.
+    async fn establish(&self, wait_for_ready: bool) -> Result<ClientConnection, ConnectFailure> {
         loop {
             let attempt_started = Instant::now();
             let _turn = self.inner.connecting.lock().await;
@@ -396,16 +404,33 @@ impl tower::Service<http::Request<Body>> for Channel {
 
     fn call(&mut self, request: http::Request<Body>) -> Self::Future {
         let channel = self.clone();
-        Box::pin(async move { channel.send(request).await.map_err(|status| -> Self::Error { Box::new(status) }) })
+        Box::pin(async move {
+            let wait = request.extensions().get::<CallSettings>().is_some_and(|s| s.wait_for_ready);
+            let (head, body) = request.into_parts();
+            let body = Outgoing::Body(RequestBody::new(body));
+            channel.send(head, body, wait).await.map_err(|status| -> Self::Error { Box::new(status) })
+        })
     }
 }
 
+/// What a request sends after its headers.
+pub(crate) enum Outgoing {
+    /// tonic's encoder, for streaming requests and compressed ones.
+    Body(RequestBody),
+    /// The one message frame of a unary call (see `unary.rs`), sent with END_STREAM.
+    Frame(bytes::Bytes),
+}
+
 impl Channel {
-    async fn send(&self, request: http::Request<Body>) -> Result<http::Response<ResponseBody>, tonic::Status> {
-        let wait = request.extensions().get::<CallSettings>().is_some_and(|s| s.wait_for_ready);
-        let (mut head, body) = request.into_parts();
+    /// Sends a request and gives the response once its headers arrive. `wait` waits for the
+    /// channel to connect instead of failing fast.
+    pub(crate) async fn send(
+        &self,
+        mut head: http::request::Parts,
+        body: Outgoing,
+        wait: bool,
+    ) -> Result<http::Response<ResponseBody>, tonic::Status> {
         strip_connection_headers(&mut head.headers);
-        let body = RequestBody::new(body);
         let mut head = Some(head);
         // A request the connection cannot take (it is closing: GOAWAY, e.g. the server
         // restarted, or it is gone) is retried once on a fresh connection, as gRPC's transparent
@@ -418,7 +443,10 @@ impl Channel {
                 continue;
             }
             let Some(head) = head.take() else { break };
-            let end_of_stream = http_body::Body::is_end_stream(&body);
+            let end_of_stream = match &body {
+                Outgoing::Body(body) => http_body::Body::is_end_stream(body),
+                Outgoing::Frame(_) => false,
+            };
             let open = connection.open_call();
             // `poll_ready` just succeeded in this same poll, so this fails only if the connection
             // broke in between (on another thread); the head is gone then, and the call fails
@@ -431,7 +459,17 @@ impl Channel {
                 }
             };
             drop(sender);
-            let request_sender = if end_of_stream { None } else { send_body(body, stream).await? };
+            let request_sender = match body {
+                _ if end_of_stream => None,
+                Outgoing::Body(body) => send_body(body, stream).await?,
+                Outgoing::Frame(frame) => {
+                    let mut stream = stream;
+                    // Needs no capacity: h2 holds the frame until the stream opens and sends it
+                    // with the headers (see `SendBody`). A failure here is the response's too.
+                    let _ = stream.send_data(frame, true);
+                    None
+                }
+            };
             let response = response.await.map_err(|err| status_from_h2(err, Some(self.authority())))?;
             return Ok(response.map(|stream| ResponseBody::new(stream, request_sender, open)));
         }

@@ -7,3 +7,4 @@ pub(crate) mod request_body;
 pub(crate) mod response_body;
 pub(crate) mod send_body;
 pub(crate) mod status;
+pub(crate) mod unary;
