@@ -334,10 +334,11 @@ where
     /// Makes the call and gives the response with its initial and trailing metadata (Python's
     /// `with_call`).
     pub fn with_call(self) -> impl Future<Output = Result<Response<Resp>>> + Send + 'static {
-        let deadline = self.options.effective_deadline();
         let Call { channel, path, mut requests, options, cancel, .. } = self;
+        // The channel's defaults first: a default timeout is this call's deadline too.
+        let options = channel.settings().default_options.merged_with(options);
+        let deadline = options.effective_deadline();
         Until::new(deadline, cancel, async move {
-            let options = channel.settings().default_options.merged_with(options);
             if options.compression.is_none()
                 && let Some(request) = take_single::<Req, S>(&mut requests)
             {
@@ -380,9 +381,9 @@ where
     /// Starts the call and gives its response stream without waiting for the server's response
     /// headers (a server may send none until its first message, while it waits for requests).
     fn into_future(self) -> Self::IntoFuture {
-        let deadline = self.options.effective_deadline();
         let Call { channel, path, requests, options, cancel, .. } = self;
         let options = channel.settings().default_options.merged_with(options);
+        let deadline = options.effective_deadline();
         let starting: StartFuture<Resp> = Box::pin(start(channel, path, requests, options, deadline));
         let mut streaming = Streaming {
             state: State::Starting(starting),

@@ -157,6 +157,27 @@ async fn expired_deadline_is_deadline_exceeded_and_reaches_the_handler() {
 }
 
 #[tokio::test]
+async fn a_channel_default_timeout_is_each_calls_deadline() {
+    let greeter = TestGreeter::default();
+    let (_server, port) = start_greeter(greeter.clone());
+    let channel = rust_rpc::ChannelBuilder::new(format!("127.0.0.1:{port}"))
+        .default_call_options(rust_rpc::CallOptions::new().timeout(Duration::from_millis(200)))
+        .build()
+        .expect("channel");
+    let client = e2e::helloworld::GreeterClient::new(channel);
+    let started = std::time::Instant::now();
+    let err = client.say_hello(hello("sleep:5000")).await.expect_err("times out");
+    assert_eq!(err.code(), Code::DeadlineExceeded, "{err}");
+    assert!(started.elapsed() < Duration::from_secs(2), "took {:?}", started.elapsed());
+    tokio::time::timeout(Duration::from_secs(2), greeter.cancelled.notified())
+        .await
+        .expect("the handler saw the call end");
+    // A call's own timeout wins over the channel's.
+    let reply = client.say_hello(hello("sleep:400")).timeout(Duration::from_secs(5)).await.expect("call");
+    assert_eq!(reply.message, "Hello sleep:400");
+}
+
+#[tokio::test]
 async fn dropping_a_call_cancels_the_handler() {
     let greeter = TestGreeter::default();
     let (_server, port) = start_greeter(greeter.clone());
