@@ -359,6 +359,9 @@ impl Server {
         let mut builder = hyper::server::conn::http2::Builder::new(TokioExecutor::new());
         builder
             .timer(TokioTimer::new())
+            // gRPC has no use for a `date` header (grpc-go and grpc-java send none); hyper's
+            // adds a header to every response and a clock read and format each second.
+            .auto_date_header(false)
             .initial_stream_window_size(config.initial_stream_window)
             .initial_connection_window_size(config.initial_connection_window)
             .max_header_list_size(16 * 1024 * 1024);
