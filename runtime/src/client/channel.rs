@@ -14,9 +14,10 @@ use crate::client::connection::{ClientConnection, ConnectionSettings};
 use crate::client::request_body::RequestBody;
 use crate::client::response_body::ResponseBody;
 use crate::client::send_body::{SendBody, SendBodyError};
-use crate::client::status::status_from_h2;
+use crate::client::status::{status_from_h2, status_from_http};
 use crate::credentials::ChannelCredentials;
 use crate::error::{Error, ErrorKind};
+use crate::headers::GRPC_STATUS;
 use crate::options::CallOptions;
 use crate::target::Target;
 
@@ -471,6 +472,9 @@ impl Channel {
                 }
             };
             let response = response.await.map_err(|err| status_from_h2(err, Some(self.authority())))?;
+            if response.status() != http::StatusCode::OK && !response.headers().contains_key(&GRPC_STATUS) {
+                return Err(status_from_http(response.status()));
+            }
             return Ok(response.map(|stream| ResponseBody::new(stream, request_sender, open)));
         }
         Err(tonic::Status::unavailable(format!(

@@ -16,3 +16,18 @@ pub(crate) fn status_from_h2(err: h2::Error, authority: Option<&str>) -> tonic::
         None => tonic::Status::unavailable(format!("the connection failed: {}", status.message())),
     }
 }
+
+/// The status of a response with an HTTP status other than 200 and no `grpc-status`: gRPC's
+/// mapping (doc/http-grpc-status-mapping.md), decided from the headers as grpc-go does, before
+/// any of the body (an error page, say) is read as messages.
+pub(crate) fn status_from_http(status: http::StatusCode) -> tonic::Status {
+    let code = match status.as_u16() {
+        400 => tonic::Code::Internal,
+        401 => tonic::Code::Unauthenticated,
+        403 => tonic::Code::PermissionDenied,
+        404 => tonic::Code::Unimplemented,
+        429 | 502..=504 => tonic::Code::Unavailable,
+        _ => tonic::Code::Unknown,
+    };
+    tonic::Status::new(code, format!("the server answered with HTTP status {status} and no gRPC status"))
+}

@@ -1,6 +1,7 @@
 //! One test binary; one module per concern.
 
 mod bad_input;
+mod bad_server;
 mod calls;
 mod client_keepalive;
 mod lifecycle;
