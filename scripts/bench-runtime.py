@@ -24,7 +24,8 @@ Scenarios (default: all), comma-separated:
   connectrpc  connectrpc 0.9 (gRPC protocol) against rust-rpc, each with its own client, unary
             1x1 and 50x10: calls/s and latency percentiles
   memory    server RSS idle, per idle connection (1,000 connections, one call each), and per
-            connection while serving the 50x10 unary load
+            connection while serving the 50x10 unary load; each in all and in its private
+            (anonymous) part, without the file-backed code pages
 (--quick: one round of 1 s per measurement after a 0.5 s warm-up, under a minute in all.
 --memory: the same as --scenarios memory.)
 
@@ -171,8 +172,16 @@ def check_frame(impl, options):
 
 
 def rss_kib(pid):
+    """The server's resident memory in KiB: `rss` in all, `anon` its private (heap and stack)
+    part. The rest is file-backed: pages of the binary and shared libraries, which vary by a few
+    hundred KiB from run to run of the same server with which code pages the kernel maps in."""
+    fields = {}
     with open(f"/proc/{pid}/status") as f:
-        return next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
+        for line in f:
+            key, _, value = line.partition(":")
+            if key in ("VmRSS", "RssAnon"):
+                fields[key] = int(value.split()[0])
+    return {"rss": fields["VmRSS"], "anon": fields["RssAnon"]}
 
 
 def memory_idle(impl, options, connections=1000):
@@ -191,12 +200,14 @@ def memory_idle(impl, options, connections=1000):
         finally:
             holder.terminate()
             holder.wait(timeout=10)
-    return {"idle_kib": idle, "per_idle_conn_b": (held - idle) * 1024 / connections}
+    return {"idle_kib": idle["rss"], "idle_anon_kib": idle["anon"],
+            "per_idle_conn_b": (held["rss"] - idle["rss"]) * 1024 / connections,
+            "per_idle_conn_anon_b": (held["anon"] - idle["anon"]) * 1024 / connections}
 
 
 def memory_load(impl, options, connections=50, concurrency=10):
     """Peak server RSS while serving the 50x10 unary load (sampled after the warm-up), and per
-    connection over the same server's idle RSS."""
+    connection over the same server's idle RSS; the same for its private part."""
     with server(impl, options) as (port, pid):
         time.sleep(0.3)
         idle = rss_kib(pid)
@@ -204,10 +215,11 @@ def memory_load(impl, options, connections=50, concurrency=10):
         loader = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
             time.sleep(options.warmup_ms / 1000)
-            peak = idle
+            peak = dict(idle)
             while loader.poll() is None:
-                with contextlib.suppress(OSError, StopIteration):
-                    peak = max(peak, rss_kib(pid))
+                with contextlib.suppress(OSError, StopIteration, KeyError):
+                    now = rss_kib(pid)
+                    peak = {key: max(peak[key], now[key]) for key in peak}
                 time.sleep(0.05)
             out, err = loader.communicate(timeout=options.seconds + 60)
         finally:
@@ -216,7 +228,8 @@ def memory_load(impl, options, connections=50, concurrency=10):
                 loader.wait(timeout=10)
         if loader.returncode != 0:
             raise RuntimeError(f"{impl} load failed: {err.strip()}")
-    return {"load_rss_kib": peak, "per_loaded_conn_b": (peak - idle) * 1024 / connections,
+    return {"load_rss_kib": peak["rss"], "per_loaded_conn_b": (peak["rss"] - idle["rss"]) * 1024 / connections,
+            "per_loaded_conn_anon_b": (peak["anon"] - idle["anon"]) * 1024 / connections,
             "rps": parse(out).get("rps", 0)}
 
 
@@ -261,8 +274,10 @@ def cases(scenarios):
                             lambda impl, o, c=c, k=k: measure_load(impl, o, connections=c, concurrency=k),
                             impls=["rust-rpc", "connectrpc"]))
     if "memory" in scenarios:
-        out.append(Case("memory idle", ["idle_kib", "per_idle_conn_b"], memory_idle))
-        out.append(Case("memory 50x10", ["load_rss_kib", "per_loaded_conn_b", "rps"], memory_load))
+        out.append(Case("memory idle", ["idle_kib", "idle_anon_kib", "per_idle_conn_b", "per_idle_conn_anon_b"],
+                        memory_idle))
+        out.append(Case("memory 50x10", ["load_rss_kib", "per_loaded_conn_b", "per_loaded_conn_anon_b", "rps"],
+                        memory_load))
     return out
 
 
