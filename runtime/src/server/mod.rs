@@ -19,6 +19,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::client::channel::{DEFAULT_MAX_RECEIVE_MESSAGE_LENGTH, IoStream};
+use crate::coalesce::{Coalesce, OpenCalls};
 use crate::error::{Error, ErrorKind};
 use crate::server::dispatch::Limits;
 use crate::server::router::Router;
@@ -345,8 +346,9 @@ impl Server {
                         }
                     }
                 };
-                // Not under `Coalesce` (see coalesce.rs): responses go out as they are ready.
-                server.serve_connection(io, peer, router).await;
+                // Responses ready together go out in one write (see coalesce.rs).
+                let calls = OpenCalls::default();
+                Coalesce::new(server.serve_connection(io, peer, router, calls.clone()), calls).await;
             });
         }
         if let Accept::Unix(_, path) = &socket {
@@ -354,7 +356,15 @@ impl Server {
         }
     }
 
-    async fn serve_connection(&self, io: Box<dyn IoStream>, peer: Option<SocketAddr>, router: Arc<Router>) {
+    /// Serves one connection; `calls` counts its calls from their request to their response's
+    /// headers (so the connection task knows when there is something to batch).
+    async fn serve_connection(
+        &self,
+        io: Box<dyn IoStream>,
+        peer: Option<SocketAddr>,
+        router: Arc<Router>,
+        calls: OpenCalls,
+    ) {
         let config = &self.shared.config;
         let mut builder = hyper::server::conn::http2::Builder::new(TokioExecutor::new());
         builder
@@ -372,8 +382,13 @@ impl Server {
             builder.keep_alive_interval(interval).keep_alive_timeout(config.keepalive_timeout);
         }
         let service = hyper::service::service_fn(move |request| {
+            let open = calls.open();
             let response = router.route(request, peer);
-            async move { Ok::<_, std::convert::Infallible>(response.await) }
+            async move {
+                let response = response.await;
+                drop(open);
+                Ok::<_, std::convert::Infallible>(response)
+            }
         });
         let connection = builder.serve_connection(TokioIo::new(io), service);
         tokio::pin!(connection);
