@@ -156,7 +156,8 @@ impl RpcError {
         }
         let details = status.message().to_owned();
         let status_details = status.details().to_vec();
-        let metadata = Metadata::from_tonic(status.metadata().clone());
+        // A trailers-only answer's status carries its headers (content-type...): not metadata.
+        let metadata = Metadata::from_received_headers(status.metadata().clone().into_headers());
         RpcError::new(code, details).with_metadata(metadata).with_status_details(status_details)
     }
 

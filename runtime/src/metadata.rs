@@ -175,10 +175,6 @@ impl Metadata {
         }
     }
 
-    pub(crate) fn from_tonic(map: MetadataMap) -> Self {
-        Metadata { map }
-    }
-
     pub(crate) fn from_headers(headers: http::HeaderMap) -> Self {
         Metadata { map: MetadataMap::from_headers(headers) }
     }
@@ -198,8 +194,13 @@ impl Metadata {
         headers
     }
 
-    /// The metadata of a request: its headers without the protocol's own.
-    pub(crate) fn from_request_headers(mut headers: http::HeaderMap) -> Metadata {
+    /// The metadata in headers received (a request's headers; a response's headers or
+    /// trailers): all but the protocol's own, which grpc-go and Python keep from applications
+    /// too. Headers with nothing else, the usual response, cost no removals.
+    pub(crate) fn from_received_headers(mut headers: http::HeaderMap) -> Metadata {
+        if headers.keys().all(|name| PROTOCOL_HEADERS.contains(&name)) {
+            return Metadata::new();
+        }
         for reserved in PROTOCOL_HEADERS {
             headers.remove(reserved);
         }

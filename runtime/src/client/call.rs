@@ -245,7 +245,7 @@ where
     let response =
         grpc.streaming(request, path, ProstCodec::<Req, Resp>::default()).await.map_err(RpcError::from_tonic)?;
     let (metadata, stream, _) = response.into_parts();
-    Ok((Metadata::from_tonic(metadata), stream))
+    Ok((Metadata::from_received_headers(metadata.into_headers()), stream))
 }
 
 pin_project_lite::pin_project! {
@@ -321,7 +321,12 @@ pub(crate) async fn single<Resp>(headers: Metadata, mut stream: tonic::Streaming
     if stream.message().await.map_err(fail)?.is_some() {
         return Err(RpcError::internal("the server sent more than one response message to a single-response call"));
     }
-    let trailing = stream.trailers().await.map_err(fail)?.map(Metadata::from_tonic).unwrap_or_default();
+    let trailing = stream
+        .trailers()
+        .await
+        .map_err(fail)?
+        .map(|trailers| Metadata::from_received_headers(trailers.into_headers()))
+        .unwrap_or_default();
     Ok(Response { message, initial_metadata: headers, trailing_metadata: trailing })
 }
 
@@ -535,7 +540,11 @@ impl<M> Stream for Streaming<M> {
                 match futures_util::FutureExt::now_or_never(inner.trailers()) {
                     Some(Err(status)) => this.fail(RpcError::from_tonic(status)),
                     Some(Ok(trailers)) => {
-                        this.trailing_metadata = Some(trailers.map(Metadata::from_tonic).unwrap_or_default());
+                        this.trailing_metadata = Some(
+                            trailers
+                                .map(|trailers| Metadata::from_received_headers(trailers.into_headers()))
+                                .unwrap_or_default(),
+                        );
                         this.state = State::Finished;
                         Poll::Ready(None)
                     }

@@ -54,7 +54,7 @@ where
     if !plain {
         return general(parts, body, receive_limit).await;
     }
-    let initial = Metadata::from_headers(parts.headers);
+    let initial = Metadata::from_received_headers(parts.headers);
     let (data, trailers) = frame::collect(&mut body, receive_limit).await.map_err(|err| match err {
         CollectError::Body(status) => with_headers(RpcError::from_tonic(status), &initial),
         CollectError::Frame(err) => with_headers(err.into_rpc_error("response", RECEIVE_LIMIT), &initial),
@@ -73,7 +73,7 @@ where
         };
         with_headers(err, &initial)
     })?;
-    Ok(Response::new(message, initial, Metadata::from_headers(trailers)))
+    Ok(Response::new(message, initial, Metadata::from_received_headers(trailers)))
 }
 
 /// The status in `trailers` when it is not a plain `grpc-status: 0`, as tonic reads it.
@@ -147,7 +147,7 @@ where
             }
         },
     };
-    let initial = Metadata::from_headers(parts.headers);
+    let initial = Metadata::from_received_headers(parts.headers);
     let mut codec = ProstCodec::<(), Resp>::default();
     let stream = tonic::Streaming::new_response(codec.decoder(), body, parts.status, encoding, Some(receive_limit));
     single(initial, stream).await

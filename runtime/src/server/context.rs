@@ -96,7 +96,7 @@ impl ServicerContext {
     pub fn invocation_metadata(&self) -> &Metadata {
         self.inner.metadata.get_or_init(|| {
             let taken = self.inner.headers.lock().unwrap_or_else(|p| p.into_inner()).take();
-            Metadata::from_request_headers(taken.unwrap_or_default())
+            Metadata::from_received_headers(taken.unwrap_or_default())
         })
     }
 

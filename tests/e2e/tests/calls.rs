@@ -89,9 +89,24 @@ async fn metadata_round_trips_ascii_and_binary() {
     let mut md = Metadata::new();
     md.insert("x-ascii", "hello").expect("valid");
     md.insert_bin("x-blob-bin", [0u8, 1, 254, 255]).expect("valid");
-    let response = greeter_client(port).say_hello(hello("echo-md")).metadata(md).with_call().await.expect("call");
-    assert_eq!(response.initial_metadata().get("x-initial"), Some("hello"));
-    assert_eq!(response.trailing_metadata().get_bin("x-trailing-bin").as_deref(), Some(&[0u8, 1, 254, 255][..]));
+    let client = greeter_client(port);
+    // Uncompressed, and compressed (tonic's codec on the client).
+    for compression in [None, Some(rust_rpc::Compression::Gzip)] {
+        let mut call = client.say_hello(hello("echo-md")).metadata(md.clone());
+        if let Some(compression) = compression {
+            call = call.compression(compression);
+        }
+        let response = call.with_call().await.expect("call");
+        assert_eq!(response.initial_metadata().get("x-initial"), Some("hello"));
+        assert_eq!(response.trailing_metadata().get_bin("x-trailing-bin").as_deref(), Some(&[0u8, 1, 254, 255][..]));
+        // Only what the handler set: content-type, grpc-status and the like are the protocol's.
+        assert_eq!(keys(response.initial_metadata()), ["x-initial"], "{compression:?}");
+        assert_eq!(keys(response.trailing_metadata()), ["x-trailing-bin"], "{compression:?}");
+    }
+}
+
+fn keys(metadata: &Metadata) -> Vec<String> {
+    metadata.iter().map(|(key, _)| key.to_owned()).collect()
 }
 
 #[tokio::test]
@@ -117,6 +132,7 @@ async fn errors_keep_code_details_and_metadata() {
         assert_eq!(err.code(), code);
         assert_eq!(err.details(), "failed as asked \u{263A}\nline two");
         assert_eq!(err.metadata().get("x-why"), Some("asked to fail"));
+        assert_eq!(keys(err.metadata()), ["x-why"]);
     }
 }
 
