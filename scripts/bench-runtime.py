@@ -26,7 +26,7 @@ Scenarios (default: all), comma-separated:
   memory    server RSS idle, per idle connection (1,000 connections, one call each), and per
             connection while serving the 50x10 unary load; each in all and in its private
             (anonymous) part, without the file-backed code pages
-(--quick: one round of 1 s per measurement after a 0.5 s warm-up, under a minute in all.
+(--quick: one round of 1 s per measurement after a 0.5 s warm-up, about 53 s in all once built.
 --memory: the same as --scenarios memory.)
 
 Tools: h2load and nghttp come from Debian's nghttp2-client package (`apt-get update && apt-get
