@@ -7,8 +7,10 @@
 //! frame with END_STREAM, and the response body is read to its end and decoded once.
 //!
 //! Only the plain answer is read here: HTTP 200, no `grpc-status` in the headers
-//! (trailers-only), no `grpc-encoding`. Anything else goes to tonic's decoder exactly as the
-//! general path would, so error mapping, HTTP status mapping and decompression stay tonic's.
+//! (trailers-only), no `grpc-encoding`. A non-200 answer without `grpc-status` has already been
+//! turned into its gRPC code by `Channel::send`, for every kind of call; anything else goes to
+//! tonic's decoder exactly as the general path would, so error mapping and decompression stay
+//! tonic's.
 
 use std::time::Instant;
 
