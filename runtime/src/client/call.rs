@@ -11,7 +11,7 @@ use http::uri::PathAndQuery;
 use tonic_prost::ProstCodec;
 
 use crate::client::channel::CallSettings;
-use crate::{CallOptions, Channel, Code, Compression, Metadata, Result, RpcError};
+use crate::{CallOptions, Channel, Compression, Metadata, Result, RpcError};
 
 /// Marks a call that answers with one message.
 #[derive(Debug)]
@@ -308,6 +308,11 @@ pub(crate) fn with_headers(mut err: RpcError, headers: &Metadata) -> RpcError {
     err
 }
 
+/// A single-response call that ended OK without its message.
+pub(crate) fn no_response_message() -> RpcError {
+    RpcError::internal("the server sent no response message")
+}
+
 pub(crate) async fn single<Resp>(headers: Metadata, mut stream: tonic::Streaming<Resp>) -> Result<Response<Resp>> {
     let fail = |status: tonic::Status| with_headers(RpcError::from_tonic(status), &headers);
     let message = match stream.message().await.map_err(fail)? {
@@ -315,7 +320,7 @@ pub(crate) async fn single<Resp>(headers: Metadata, mut stream: tonic::Streaming
         None => {
             // A stream that ends OK without a message is a protocol violation; a non-OK
             // status would have surfaced above.
-            return Err(RpcError::new(Code::Internal, "the server sent no response message"));
+            return Err(no_response_message());
         }
     };
     if stream.message().await.map_err(fail)?.is_some() {

@@ -18,7 +18,7 @@ use http::uri::PathAndQuery;
 use tonic::codec::Codec;
 use tonic_prost::ProstCodec;
 
-use crate::client::call::{Response, single, with_headers};
+use crate::client::call::{Response, no_response_message, single, with_headers};
 use crate::client::channel::Outgoing;
 use crate::client::response_body::ResponseBody;
 use crate::frame::{self, CollectError};
@@ -70,7 +70,7 @@ where
     }
     let message = frame::decode_single(data, receive_limit).map_err(|err| {
         let err = match err {
-            frame::FrameError::Empty => RpcError::internal("the server sent no response message"),
+            frame::FrameError::Empty => no_response_message(),
             err => err.into_rpc_error("response", RECEIVE_LIMIT),
         };
         with_headers(err, &initial)
@@ -135,7 +135,7 @@ where
         if status.code() != tonic::Code::Ok {
             return Err(RpcError::from_tonic(status));
         }
-        return Err(RpcError::internal("the server sent no response message"));
+        return Err(no_response_message());
     }
     let encoding = match parts.headers.get(&GRPC_ENCODING).map(|v| v.to_str().unwrap_or("?")) {
         None | Some("identity") => None,
