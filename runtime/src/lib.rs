@@ -83,11 +83,13 @@
 
 #![warn(clippy::unwrap_used)]
 
+mod batch;
 mod client;
 mod coalesce;
 mod code;
 mod credentials;
 mod deadline;
+mod deframe;
 mod error;
 mod frame;
 mod headers;

@@ -16,9 +16,11 @@ use tonic::body::Body;
 use tonic::codec::{Codec, EncodeBody, SingleMessageCompressionOverride};
 use tonic_prost::ProstCodec;
 
+use crate::deframe::MessageStream;
 use crate::headers::{GRPC_ACCEPT_ENCODING, GRPC_ENCODING, GRPC_MESSAGE, GRPC_STATUS};
 use crate::server::context::CancelOnDrop;
-use crate::server::stream::Unread;
+use crate::server::stream::{Decoder, READER, Unread, body_error};
+use crate::server::stream_body::StreamBody;
 use crate::server::unary_body::UnaryBody;
 use crate::server::unary_request::read_single;
 use crate::{Compression, Metadata, RequestStream, ResponseStream, Result, RpcError, ServicerContext};
@@ -79,22 +81,32 @@ pub(crate) fn error_response(err: RpcError, initial: Metadata) -> http::Response
     let mut response = http::Response::new(Body::default());
     *response.headers_mut() = initial.into_headers();
     response.headers_mut().insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("application/grpc"));
-    if err.into_tonic().add_header(response.headers_mut()).is_err() {
-        // Only metadata that cannot be a header gets here; send the status without it.
-        response.headers_mut().insert(&GRPC_STATUS, http::HeaderValue::from_static("13"));
-        response.headers_mut().insert(&GRPC_MESSAGE, http::HeaderValue::from_static("invalid response metadata"));
-    }
+    put_status(response.headers_mut(), &err.into_tonic());
     response
 }
 
-/// tonic's decoder of `M` messages over a request body.
+/// Writes `status` (code, message, details and metadata) into `headers`.
+pub(crate) fn put_status(headers: &mut http::HeaderMap, status: &tonic::Status) {
+    if status.add_header(headers).is_err() {
+        // Only metadata that cannot be a header gets here; send the status without it.
+        headers.insert(&GRPC_STATUS, http::HeaderValue::from_static("13"));
+        headers.insert(&GRPC_MESSAGE, http::HeaderValue::from_static("invalid response metadata"));
+    }
+}
+
+/// The decoder of `M` messages over a request body: ours without compression, else tonic's.
 fn decoding<M: prost::Message + Default + Send + 'static>(
     body: Incoming,
     encoding: Option<Compression>,
     limit: usize,
-) -> tonic::Streaming<M> {
-    let mut codec = ProstCodec::<(), M>::default();
-    tonic::Streaming::new_request(codec.decoder(), body, encoding.map(Compression::to_tonic), Some(limit))
+) -> Decoder<M> {
+    match encoding {
+        None => Decoder::Plain(MessageStream::new(body, limit, READER, body_error)),
+        Some(encoding) => {
+            let mut codec = ProstCodec::<(), M>::default();
+            Decoder::Tonic(tonic::Streaming::new_request(codec.decoder(), body, Some(encoding.to_tonic()), Some(limit)))
+        }
+    }
 }
 
 async fn sleep_until(deadline: Option<Instant>) {
@@ -159,14 +171,17 @@ where
         deadline: deadline.map(|d| tokio::time::sleep_until(d.into())),
         call: Some(call),
     };
-    let body = EncodeBody::new_server(
-        codec.encoder(),
-        source,
-        compression.map(Compression::to_tonic),
-        SingleMessageCompressionOverride::default(),
-        Some(limits.max_send_message_length),
-    );
-    let mut response = http::Response::new(Body::new(body));
+    let body = match compression {
+        None => Body::new(StreamBody::new(source, limits.max_send_message_length)),
+        Some(compression) => Body::new(EncodeBody::new_server(
+            codec.encoder(),
+            source,
+            Some(compression.to_tonic()),
+            SingleMessageCompressionOverride::default(),
+            Some(limits.max_send_message_length),
+        )),
+    };
+    let mut response = http::Response::new(body);
     let headers = response.headers_mut();
     *headers = initial.into_headers();
     headers.insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("application/grpc"));
@@ -221,7 +236,7 @@ pin_project_lite::pin_project! {
     /// stop future for every message of a fast stream was 8% of the server's instructions per
     /// 1 KiB message. A stream that always has a message ready is checked with the cheap
     /// `is_cancelled` and a clock read instead.
-    struct ResponseBody<M> {
+    pub(crate) struct ResponseBody<M> {
         stream: ResponseStream<M>,
         shared: Arc<Shared>,
         #[pin]
@@ -234,24 +249,29 @@ pin_project_lite::pin_project! {
 }
 
 impl<M> ResponseBody<M> {
-    fn finish(call: &mut Option<CancelOnDrop>, err: Option<RpcError>) -> Poll<Option<Result<M, tonic::Status>>> {
-        let Some(call) = call.take() else {
-            return Poll::Ready(None);
-        };
+    /// Ends the call: the final status, with the trailing metadata the handler set; `None` for
+    /// an OK status without metadata (or when the call has already ended).
+    fn finish(call: &mut Option<CancelOnDrop>, err: Option<RpcError>) -> Option<tonic::Status> {
+        let call = call.take()?;
         let trailing = call.context().take_trailing_metadata();
         // The call is over either way; dropping `call` lets handler-spawned work see it.
         drop(call);
         match err {
             Some(mut err) => {
                 err.metadata_mut().extend(trailing);
-                Poll::Ready(Some(Err(err.into_tonic())))
+                Some(err.into_tonic())
             }
-            // An OK status with metadata: tonic writes it as the trailers.
+            // An OK status with metadata: the encoder writes it as the trailers.
             None if !trailing.is_empty() => {
-                Poll::Ready(Some(Err(tonic::Status::with_metadata(tonic::Code::Ok, "", trailing.into_tonic()))))
+                Some(tonic::Status::with_metadata(tonic::Code::Ok, "", trailing.into_tonic()))
             }
-            None => Poll::Ready(None),
+            None => None,
         }
+    }
+
+    /// Ends the call with `err` (a message the encoder could not send) and gives the status.
+    pub(crate) fn fail(self: Pin<&mut Self>, err: RpcError) -> Option<tonic::Status> {
+        Self::finish(self.project().call, Some(err))
     }
 }
 
@@ -266,25 +286,33 @@ impl<M> Stream for ResponseBody<M> {
         match Pin::new(this.stream).poll_next(cx) {
             Poll::Ready(Some(Ok(message))) => {
                 if this.shared.stop.is_cancelled() {
-                    return Self::finish(this.call, Some(RpcError::unavailable("the server is shutting down")));
+                    return Poll::Ready(
+                        Self::finish(this.call, Some(RpcError::unavailable("the server is shutting down"))).map(Err),
+                    );
                 }
                 let expired =
                     this.deadline.as_ref().as_pin_ref().is_some_and(|d| d.deadline() <= tokio::time::Instant::now());
                 if expired {
-                    return Self::finish(this.call, Some(RpcError::deadline_exceeded("deadline exceeded")));
+                    return Poll::Ready(
+                        Self::finish(this.call, Some(RpcError::deadline_exceeded("deadline exceeded"))).map(Err),
+                    );
                 }
                 Poll::Ready(Some(Ok(message)))
             }
-            Poll::Ready(Some(Err(err))) => Self::finish(this.call, Some(err)),
-            Poll::Ready(None) => Self::finish(this.call, None),
+            Poll::Ready(Some(Err(err))) => Poll::Ready(Self::finish(this.call, Some(err)).map(Err)),
+            Poll::Ready(None) => Poll::Ready(Self::finish(this.call, None).map(Err)),
             Poll::Pending => {
                 if this.stop.poll(cx).is_ready() {
-                    return Self::finish(this.call, Some(RpcError::unavailable("the server is shutting down")));
+                    return Poll::Ready(
+                        Self::finish(this.call, Some(RpcError::unavailable("the server is shutting down"))).map(Err),
+                    );
                 }
                 if let Some(deadline) = this.deadline.as_mut().as_pin_mut()
                     && deadline.poll(cx).is_ready()
                 {
-                    return Self::finish(this.call, Some(RpcError::deadline_exceeded("deadline exceeded")));
+                    return Poll::Ready(
+                        Self::finish(this.call, Some(RpcError::deadline_exceeded("deadline exceeded"))).map(Err),
+                    );
                 }
                 Poll::Pending
             }

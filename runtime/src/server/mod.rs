@@ -5,6 +5,7 @@ pub(crate) mod dispatch;
 pub(crate) mod router;
 pub(crate) mod service;
 pub(crate) mod stream;
+pub(crate) mod stream_body;
 pub(crate) mod unary_body;
 pub(crate) mod unary_request;
 

@@ -7,6 +7,7 @@ use futures_core::Stream;
 
 use hyper::body::Incoming;
 
+use crate::deframe::{MessageStream, Reader};
 use crate::{Compression, Result, RpcError};
 
 /// The request messages of a client-streaming or bidirectional call, as the servicer sees them.
@@ -17,12 +18,19 @@ pub struct RequestStream<M> {
     source: Source<M>,
 }
 
-/// Where the messages come from: the body not read yet, or tonic's decoder over it.
+/// Where the messages come from: the body not read yet, or a decoder over it.
 enum Source<M> {
     /// Unread, so the unary path can take the body and decode its one message itself (see
-    /// `unary_request.rs`); anything else turns it into `Decoding` on the first read.
+    /// `unary_request.rs`); anything else turns it into a decoder on the first read.
     Unread(Option<Unread<M>>),
-    Decoding(tonic::Streaming<M>),
+    Decoding(Decoder<M>),
+}
+
+/// A request stream's decoder: ours for uncompressed messages (see `deframe.rs`), tonic's for
+/// compressed ones.
+pub(crate) enum Decoder<M> {
+    Plain(MessageStream<Incoming, M>),
+    Tonic(tonic::Streaming<M>),
 }
 
 /// The request body and what decoding it needs.
@@ -32,9 +40,18 @@ pub(crate) struct Unread<M> {
     pub(crate) encoding: Option<Compression>,
     /// The server's receive limit.
     pub(crate) limit: usize,
-    /// Builds tonic's decoder for `M`: a plain function, so this type needs no bounds on `M`.
-    pub(crate) decoding: fn(Incoming, Option<Compression>, usize) -> tonic::Streaming<M>,
+    /// Builds the decoder for `M`: a plain function, so this type needs no bounds on `M`.
+    pub(crate) decoding: fn(Incoming, Option<Compression>, usize) -> Decoder<M>,
 }
+
+/// How the server reports a request body that failed (the client reset the stream, the
+/// connection went): as tonic maps it.
+pub(crate) fn body_error(err: hyper::Error) -> RpcError {
+    RpcError::from_tonic(tonic::Status::from_error(Box::new(err)))
+}
+
+/// How the server's decoder words its errors.
+pub(crate) const READER: Reader = Reader { what: "request", limit_name: "the server's receive limit" };
 
 impl<M> RequestStream<M> {
     pub(crate) fn new(unread: Unread<M>) -> Self {
@@ -49,24 +66,21 @@ impl<M> RequestStream<M> {
         }
     }
 
-    fn decoding(&mut self) -> Option<&mut tonic::Streaming<M>> {
+    fn decoding(&mut self) -> Option<&mut Decoder<M>> {
         if let Source::Unread(unread) = &mut self.source {
             // Only `take_unread` leaves `None`, and its caller reads no further.
             let unread = unread.take()?;
             self.source = Source::Decoding((unread.decoding)(unread.body, unread.encoding, unread.limit));
         }
         match &mut self.source {
-            Source::Decoding(streaming) => Some(streaming),
+            Source::Decoding(decoder) => Some(decoder),
             Source::Unread(_) => None,
         }
     }
 
     /// The next message; `Ok(None)` once the client has sent its last one.
     pub async fn message(&mut self) -> Result<Option<M>> {
-        match self.decoding() {
-            Some(streaming) => streaming.message().await.map_err(RpcError::from_tonic),
-            None => Ok(None),
-        }
+        std::future::poll_fn(|cx| Pin::new(&mut *self).poll_next(cx)).await.transpose()
     }
 }
 
@@ -75,7 +89,8 @@ impl<M> Stream for RequestStream<M> {
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<M>>> {
         match self.decoding() {
-            Some(streaming) => {
+            Some(Decoder::Plain(messages)) => Pin::new(messages).poll_next(cx),
+            Some(Decoder::Tonic(streaming)) => {
                 Pin::new(streaming).poll_next(cx).map(|item| item.map(|r| r.map_err(RpcError::from_tonic)))
             }
             None => Poll::Ready(None),

@@ -4,7 +4,8 @@
 //! Why not tonic's `EncodeBody` for these: it is a stream encoder (a buffer it encodes into and
 //! splits, a state machine, the status turned into trailers through `Status::to_header_map`,
 //! and an error-mapping wrapper around it), which was about a tenth of the server's instructions
-//! per unary call. Compressed responses and streams still go through it.
+//! per unary call. Uncompressed streams go through `stream_body.rs`; compressed responses still
+//! go through it.
 
 use std::convert::Infallible;
 use std::pin::Pin;

@@ -3,12 +3,14 @@
 //!
 //! Why not tonic's `Streaming` for these: it is a stream decoder (a state machine over a
 //! buffer, a boxed decoder, a per-frame status check), read twice per call to learn that no
-//! second message follows. Compressed requests and the streaming kinds still go through it.
+//! second message follows. Uncompressed streams are read by `deframe.rs`; compressed requests
+//! still go through it.
 
 use hyper::body::Incoming;
 
+use crate::Result;
 use crate::frame::{self, CollectError};
-use crate::{Result, RpcError};
+use crate::server::stream::body_error;
 
 const LIMIT: &str = "the server's receive limit";
 
@@ -19,7 +21,7 @@ const LIMIT: &str = "the server's receive limit";
 /// the status tonic maps that failure to.
 pub(crate) async fn read_single<M: prost::Message + Default>(mut body: Incoming, limit: usize) -> Result<M> {
     let (data, _trailers) = frame::collect(&mut body, limit).await.map_err(|err| match err {
-        CollectError::Body(err) => RpcError::from_tonic(tonic::Status::from_error(Box::new(err))),
+        CollectError::Body(err) => body_error(err),
         CollectError::Frame(err) => err.into_rpc_error("request", LIMIT),
     })?;
     frame::decode_single(data, limit).map_err(|err| err.into_rpc_error("request", LIMIT))

@@ -49,7 +49,10 @@ fn start_guide() -> (Server, RouteGuideClient) {
 
 /// A started server with `servicer` on 127.0.0.1, and a client for it.
 fn start_guide_with(servicer: impl RouteGuideServicer) -> (Server, RouteGuideClient) {
-    let server = Server::new();
+    start_guide_on(Server::new(), servicer)
+}
+
+fn start_guide_on(server: Server, servicer: impl RouteGuideServicer) -> (Server, RouteGuideClient) {
     add_route_guide_servicer_to_server(servicer, &server).expect("add");
     let port = server.add_insecure_port("127.0.0.1:0").expect("bind");
     server.start().expect("start");
@@ -81,6 +84,60 @@ async fn all_four_kinds_round_trip() {
         .collect()
         .await;
     assert_eq!(replies, ["re: a", "re: b", "re: c"]);
+}
+
+fn note(message: String) -> RouteNote {
+    RouteNote { location: None, message }
+}
+
+/// Sends `notes` to `route_chat` and gives the replies, up to the first error.
+async fn chat(client: &RouteGuideClient, notes: Vec<RouteNote>) -> (Vec<String>, Option<rust_rpc::RpcError>) {
+    let mut replies = client.route_chat(rust_rpc::stream::iter(notes)).await.expect("bidi");
+    let mut messages = Vec::new();
+    while let Some(reply) = replies.next().await {
+        match reply {
+            Ok(reply) => messages.push(reply.message),
+            Err(err) => return (messages, Some(err)),
+        }
+    }
+    (messages, None)
+}
+
+#[tokio::test]
+async fn streamed_messages_of_any_size_arrive_whole_and_in_order() {
+    let (_server, client) = start_guide();
+    // Empty, tiny, and ones longer than a DATA frame, an HTTP/2 window and a batch.
+    let sizes = [0, 1, 1000, 70_000, 5, 1_500_000, 16_000, 2];
+    let notes: Vec<RouteNote> =
+        sizes.iter().zip('a'..).map(|(&size, letter)| note(letter.to_string().repeat(size))).collect();
+    let expected: Vec<String> = notes.iter().map(|n| format!("re: {}", n.message)).collect();
+    let (replies, err) = chat(&client, notes).await;
+    assert!(err.is_none(), "{err:?}");
+    assert!(replies == expected, "replies differ from the notes");
+
+    // Many small ones: several batches of messages each way.
+    let notes: Vec<RouteNote> = (0..3000).map(|i| note(format!("note {i}"))).collect();
+    let expected: Vec<String> = (0..3000).map(|i| format!("re: note {i}")).collect();
+    let (replies, err) = chat(&client, notes).await;
+    assert!(err.is_none(), "{err:?}");
+    assert_eq!(replies, expected);
+}
+
+#[tokio::test]
+async fn a_streamed_message_over_a_servers_limit_ends_the_call_resource_exhausted() {
+    let server = Server::builder().max_send_message_length(1024).max_receive_message_length(4096).build();
+    let (_server, client) = start_guide_on(server, Guide);
+    // The reply to the second note is over the send limit; the first one still arrives.
+    let (replies, err) = chat(&client, vec![note("a".into()), note("b".repeat(2000)), note("c".into())]).await;
+    assert_eq!(replies, ["re: a"]);
+    assert_eq!(err.map(|e| e.code()), Some(Code::ResourceExhausted));
+    // The second note is over the receive limit.
+    let (replies, err) = chat(&client, vec![note("a".into()), note("b".repeat(5000)), note("c".into())]).await;
+    assert_eq!(replies, ["re: a"]);
+    assert_eq!(err.map(|e| e.code()), Some(Code::ResourceExhausted));
+    let rect = Rectangle { lo: None, hi: Some(Point { latitude: 2, longitude: 0 }) };
+    let features: Vec<_> = client.list_features(rect).await.expect("still serving").collect().await;
+    assert_eq!(features.len(), 2);
 }
 
 #[tokio::test]
