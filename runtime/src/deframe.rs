@@ -122,7 +122,8 @@ pub(crate) struct Reader {
     pub(crate) limit_name: &'static str,
 }
 
-/// The uncompressed messages of a body, as a stream of results.
+/// The uncompressed messages of a body, as a stream of results; the body's trailers are kept
+/// for the caller.
 ///
 /// Errors end the stream: RESOURCE_EXHAUSTED for a message over the limit (found from its
 /// prefix), INTERNAL for a compressed flag, an undecodable message or a body that ends inside
@@ -134,6 +135,7 @@ pub(crate) struct MessageStream<B: Body, M> {
     body_error: fn(B::Error) -> RpcError,
     /// The message type's decoder: a plain function, so the stream needs no bounds on `M`.
     decode: fn(Bytes) -> Result<M, prost::DecodeError>,
+    trailers: Option<http::HeaderMap>,
     done: bool,
     _message: PhantomData<fn() -> M>,
 }
@@ -146,6 +148,7 @@ impl<B: Body, M: prost::Message + Default> MessageStream<B, M> {
             reader,
             body_error,
             decode: |data| M::decode(data),
+            trailers: None,
             done: false,
             _message: PhantomData,
         }
@@ -153,6 +156,11 @@ impl<B: Body, M: prost::Message + Default> MessageStream<B, M> {
 }
 
 impl<B: Body, M> MessageStream<B, M> {
+    /// The body's trailers, once the stream has ended.
+    pub(crate) fn take_trailers(&mut self) -> Option<http::HeaderMap> {
+        self.trailers.take()
+    }
+
     fn fail(&mut self, err: FrameError) -> RpcError {
         self.done = true;
         err.into_rpc_error(self.reader.what, self.reader.limit_name)
@@ -180,12 +188,14 @@ where
                 Err(err) => return Poll::Ready(Some(Err(this.fail(err)))),
             }
             match ready!(Pin::new(&mut this.body).poll_frame(cx)) {
-                Some(Ok(frame)) => {
-                    // Trailers carry nothing a request stream needs.
-                    if let Ok(data) = frame.into_data() {
-                        this.deframer.push(data);
+                Some(Ok(frame)) => match frame.into_data() {
+                    Ok(data) => this.deframer.push(data),
+                    Err(frame) => {
+                        if let Ok(trailers) = frame.into_trailers() {
+                            this.trailers = Some(trailers);
+                        }
                     }
-                }
+                },
                 Some(Err(err)) => {
                     this.done = true;
                     return Poll::Ready(Some(Err((this.body_error)(err))));

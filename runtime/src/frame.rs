@@ -4,8 +4,8 @@
 //! The unary paths of the client (`client/unary.rs`) and the server (`server/unary_request.rs`,
 //! `server/unary_body.rs`) use these instead of tonic's stream codec, which was about a tenth of
 //! the server's and a third of the client's instructions per unary call. Streams of
-//! uncompressed messages use `deframe.rs` and `batch.rs` on the server; compressed messages,
-//! and streams on the client, still go through tonic's codec.
+//! uncompressed messages use `deframe.rs` and `batch.rs`; compressed messages still go through
+//! tonic's codec.
 
 use std::pin::Pin;
 use std::result::Result;

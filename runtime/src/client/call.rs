@@ -10,7 +10,10 @@ use futures_core::Stream;
 use http::uri::PathAndQuery;
 use tonic_prost::ProstCodec;
 
-use crate::client::channel::CallSettings;
+use crate::client::channel::{CallSettings, Outgoing};
+use crate::client::decoder::{self, Decoder};
+use crate::client::message_body::MessageBody;
+use crate::client::request_head::request_head;
 use crate::{CallOptions, Channel, Compression, Metadata, Result, RpcError};
 
 /// Marks a call that answers with one message.
@@ -95,7 +98,7 @@ impl<M> std::fmt::Debug for SingleRequest<M> {
 }
 
 /// The message of `requests` if it is a unary call's [`SingleRequest`]: such a call can skip
-/// tonic's codec (see `unary.rs`). `S` is only ever a `SingleRequest` or a caller's stream.
+/// the stream encoder and decoder (see `unary.rs`). `S` is only ever a `SingleRequest` or a caller's stream.
 fn take_single<Req: 'static, S: 'static>(requests: &mut S) -> Option<Req> {
     (requests as &mut dyn std::any::Any).downcast_mut::<SingleRequest<Req>>().and_then(SingleRequest::take)
 }
@@ -210,13 +213,22 @@ async fn start<Req, Resp, S>(
     requests: S,
     options: CallOptions,
     deadline: Option<Instant>,
-) -> Result<(Metadata, tonic::Streaming<Resp>)>
+) -> Result<(Metadata, Decoder<Resp>)>
 where
     Req: prost::Message + Send + Sync + 'static,
     Resp: prost::Message + Default + Send + Sync + 'static,
     S: Stream<Item = Req> + Send + 'static,
 {
     let settings = channel.settings();
+    if options.compression.is_none() {
+        // Our own encoder and decoder (`batch.rs`, `deframe.rs`); tonic's `Grpc` below only
+        // for compressed requests.
+        let head = request_head(&channel, path, options.metadata, deadline)?;
+        let send_limit = settings.max_send_message_length.unwrap_or(usize::MAX);
+        let body = Outgoing::Body(Box::pin(MessageBody::new(requests, send_limit)));
+        let response = channel.send(head, body, options.wait_for_ready).await.map_err(RpcError::from_tonic)?;
+        return decoder::open(response, settings.max_receive_message_length);
+    }
     let mut grpc = tonic::client::Grpc::with_origin(channel.clone(), channel.origin().clone())
         .max_decoding_message_size(settings.max_receive_message_length)
         .accept_compressed(tonic::codec::CompressionEncoding::Gzip)
@@ -245,7 +257,7 @@ where
     let response =
         grpc.streaming(request, path, ProstCodec::<Req, Resp>::default()).await.map_err(RpcError::from_tonic)?;
     let (metadata, stream, _) = response.into_parts();
-    Ok((Metadata::from_received_headers(metadata.into_headers()), stream))
+    Ok((Metadata::from_received_headers(metadata.into_headers()), Decoder::Tonic(stream)))
 }
 
 pin_project_lite::pin_project! {
@@ -313,25 +325,17 @@ pub(crate) fn no_response_message() -> RpcError {
     RpcError::internal("the server sent no response message")
 }
 
-pub(crate) async fn single<Resp>(headers: Metadata, mut stream: tonic::Streaming<Resp>) -> Result<Response<Resp>> {
-    let fail = |status: tonic::Status| with_headers(RpcError::from_tonic(status), &headers);
-    let message = match stream.message().await.map_err(fail)? {
-        Some(message) => message,
-        None => {
-            // A stream that ends OK without a message is a protocol violation; a non-OK
-            // status would have surfaced above.
-            return Err(no_response_message());
-        }
+pub(crate) async fn single<Resp>(headers: Metadata, mut decoder: Decoder<Resp>) -> Result<Response<Resp>> {
+    let fail = |err: RpcError| with_headers(err, &headers);
+    let Some(message) = decoder.message().await.map_err(fail)? else {
+        // Ended without a message: an error status, or OK, which is a protocol violation.
+        decoder.finish().map_err(fail)?;
+        return Err(no_response_message());
     };
-    if stream.message().await.map_err(fail)?.is_some() {
+    if decoder.message().await.map_err(fail)?.is_some() {
         return Err(RpcError::internal("the server sent more than one response message to a single-response call"));
     }
-    let trailing = stream
-        .trailers()
-        .await
-        .map_err(fail)?
-        .map(|trailers| Metadata::from_received_headers(trailers.into_headers()))
-        .unwrap_or_default();
+    let trailing = decoder.finish().map_err(fail)?;
     Ok(Response { message, initial_metadata: headers, trailing_metadata: trailing })
 }
 
@@ -415,7 +419,7 @@ where
     }
 }
 
-type StartFuture<M> = BoxFuture<Result<(Metadata, tonic::Streaming<M>)>>;
+type StartFuture<M> = BoxFuture<Result<(Metadata, Decoder<M>)>>;
 
 // The streaming variant is the one a call spends its life in; boxing it to shrink the others
 // would cost an allocation per call for nothing.
@@ -423,7 +427,7 @@ type StartFuture<M> = BoxFuture<Result<(Metadata, tonic::Streaming<M>)>>;
 enum State<M> {
     /// Waiting for the response headers.
     Starting(StartFuture<M>),
-    Streaming(tonic::Streaming<M>),
+    Streaming(Decoder<M>),
     /// Ended: with an error waiting to be yielded, or after yielding everything.
     Failed(Option<RpcError>),
     Finished,
@@ -536,30 +540,18 @@ impl<M> Stream for Streaming<M> {
             State::Finished => return Poll::Ready(None),
             State::Streaming(inner) => inner,
         };
-        match Pin::new(&mut *inner).poll_next(cx) {
+        match inner.poll_message(cx) {
             Poll::Pending => Poll::Pending,
             Poll::Ready(Some(Ok(message))) => Poll::Ready(Some(Ok(message))),
-            Poll::Ready(Some(Err(status))) => this.fail(RpcError::from_tonic(status)),
-            Poll::Ready(None) => {
-                // The body is done, so the trailers are already buffered and this resolves at once.
-                match futures_util::FutureExt::now_or_never(inner.trailers()) {
-                    Some(Err(status)) => this.fail(RpcError::from_tonic(status)),
-                    Some(Ok(trailers)) => {
-                        this.trailing_metadata = Some(
-                            trailers
-                                .map(|trailers| Metadata::from_received_headers(trailers.into_headers()))
-                                .unwrap_or_default(),
-                        );
-                        this.state = State::Finished;
-                        Poll::Ready(None)
-                    }
-                    None => {
-                        this.trailing_metadata = Some(Metadata::new());
-                        this.state = State::Finished;
-                        Poll::Ready(None)
-                    }
+            Poll::Ready(Some(Err(err))) => this.fail(err),
+            Poll::Ready(None) => match inner.finish() {
+                Err(err) => this.fail(err),
+                Ok(trailing) => {
+                    this.trailing_metadata = Some(trailing);
+                    this.state = State::Finished;
+                    Poll::Ready(None)
                 }
-            }
+            },
         }
     }
 }

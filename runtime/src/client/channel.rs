@@ -13,7 +13,7 @@ use tonic::body::Body;
 use crate::client::connection::{ClientConnection, ConnectionSettings};
 use crate::client::request_body::RequestBody;
 use crate::client::response_body::ResponseBody;
-use crate::client::send_body::{SendBody, SendBodyError};
+use crate::client::send_body::{BoxBody, SendBody, SendBodyError};
 use crate::client::status::{status_from_h2, status_from_http};
 use crate::credentials::ChannelCredentials;
 use crate::error::{Error, ErrorKind};
@@ -386,7 +386,7 @@ pub(crate) struct CallSettings {
     pub(crate) wait_for_ready: bool,
 }
 
-/// The channel as a tower service, so tonic's client codec can drive it. Errors are
+/// The channel as a tower service, so tonic's client codec can drive it (compressed calls). Errors are
 /// `tonic::Status` values, which tonic passes through unchanged.
 ///
 /// A call runs on the caller's task from start to end: it opens the stream, sends what the
@@ -408,7 +408,7 @@ impl tower::Service<http::Request<Body>> for Channel {
         Box::pin(async move {
             let wait = request.extensions().get::<CallSettings>().is_some_and(|s| s.wait_for_ready);
             let (head, body) = request.into_parts();
-            let body = Outgoing::Body(RequestBody::new(body));
+            let body = Outgoing::Body(Box::pin(RequestBody::new(body)));
             channel.send(head, body, wait).await.map_err(|status| -> Self::Error { Box::new(status) })
         })
     }
@@ -416,8 +416,9 @@ impl tower::Service<http::Request<Body>> for Channel {
 
 /// What a request sends after its headers.
 pub(crate) enum Outgoing {
-    /// tonic's encoder, for streaming requests and compressed ones.
-    Body(RequestBody),
+    /// A streaming or compressed request: ours (`message_body.rs`) without compression, else
+    /// tonic's encoder.
+    Body(BoxBody),
     /// The one message frame of a unary call (see `unary.rs`), sent with END_STREAM.
     Frame(bytes::Bytes),
 }
@@ -445,7 +446,7 @@ impl Channel {
             }
             let Some(head) = head.take() else { break };
             let end_of_stream = match &body {
-                Outgoing::Body(body) => http_body::Body::is_end_stream(body),
+                Outgoing::Body(body) => body.is_end_stream(),
                 Outgoing::Frame(_) => false,
             };
             let open = connection.open_call();
@@ -495,7 +496,7 @@ impl Channel {
 /// Sends the request body: in place what is ready now, the rest (a streaming request) on a task.
 /// Gives the handle that keeps that task going, if there is one.
 async fn send_body(
-    body: RequestBody,
+    body: BoxBody,
     stream: h2::SendStream<bytes::Bytes>,
 ) -> Result<Option<tokio::sync::oneshot::Sender<()>>, tonic::Status> {
     let mut send = SendBody::new(body, stream);

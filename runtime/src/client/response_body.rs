@@ -1,4 +1,4 @@
-//! The response body of a call: h2's receive stream as an `http_body::Body` for tonic's decoder.
+//! The response body of a call: h2's receive stream as an `http_body::Body` for the decoders.
 
 use std::pin::Pin;
 use std::task::{Context, Poll};

@@ -6,13 +6,14 @@ use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use h2::{Reason, SendStream};
-use http_body::Body as _;
+use http_body::Body;
 
-use crate::client::request_body::RequestBody;
+/// A request body of any kind: ours (`message_body.rs`) or tonic's encoder (`request_body.rs`).
+pub(crate) type BoxBody = Pin<Box<dyn Body<Data = Bytes, Error = tonic::Status> + Send>>;
 
 /// Why a body could not be sent in full.
 pub(crate) enum SendBodyError {
-    /// The body itself failed (tonic's encoder: a message too large, a compression error). The
+    /// The body itself failed (a message too large, a compression error). The
     /// stream has been reset.
     Body(tonic::Status),
     /// The stream or the connection failed (reset by the peer, connection lost). The response
@@ -37,7 +38,7 @@ pub(crate) enum SendBodyError {
 /// run and woken the caller), and the server woke up twice to read it. Handed over at once, the
 /// frame waits in h2 (it is in memory either way) and leaves in the same write as the HEADERS.
 pub(crate) struct SendBody {
-    body: RequestBody,
+    body: BoxBody,
     stream: SendStream<Bytes>,
     /// A frame taken from the body, waiting for capacity, and whether it ends the stream.
     pending: Option<(Bytes, bool)>,
@@ -46,7 +47,7 @@ pub(crate) struct SendBody {
 }
 
 impl SendBody {
-    pub(crate) fn new(body: RequestBody, stream: SendStream<Bytes>) -> Self {
+    pub(crate) fn new(body: BoxBody, stream: SendStream<Bytes>) -> Self {
         SendBody { body, stream, pending: None, first: true }
     }
 
@@ -78,7 +79,7 @@ impl SendBody {
                 }
                 continue;
             }
-            let frame = match Pin::new(&mut self.body).poll_frame(cx) {
+            let frame = match self.body.as_mut().poll_frame(cx) {
                 Poll::Pending => return Poll::Pending,
                 Poll::Ready(None) => {
                     // The body ended without saying so in its last frame: END_STREAM on its own.

@@ -1,6 +1,8 @@
 //! Responses no well-behaved server sends, from a raw HTTP/2 server: the client gives each the
-//! status gRPC specifies (grpc-go's choices where the spec is silent), the same whether the
-//! call takes the uncompressed unary path or tonic's codec (a gzip-compressed request).
+//! status gRPC specifies (grpc-go's choices where the spec is silent), the same on each of the
+//! client's paths: the unary call and the streaming call (a client-streaming call to the same
+//! method, which reads its response with the streaming decoder), each uncompressed and with a
+//! gzip-compressed request (tonic's codec).
 
 use std::collections::VecDeque;
 use std::convert::Infallible;
@@ -98,8 +100,8 @@ fn reply(text: &str) -> Vec<u8> {
 
 const OK: &[(&str, &str)] = &[("grpc-status", "0")];
 
-/// Calls a server answering with `script`, once uncompressed and once with a gzip-compressed
-/// request, and checks both end with `expected` (`Ok` with the reply text, or the code).
+/// Calls a server answering with `script` on every client path (see the module docs) and checks
+/// each ends with `expected` (`Ok` with the reply text, or the code).
 async fn check(script: Script, expected: Result<&str, Code>) {
     check_with(script, expected, |channel| channel).await;
 }
@@ -112,19 +114,40 @@ async fn check_with(
 ) {
     let port = serve(script).await;
     let channel = configure(ChannelBuilder::new(format!("127.0.0.1:{port}"))).build().expect("channel");
-    let client = GreeterClient::new(channel);
-    for compression in [None, Some(Compression::Gzip)] {
-        let mut call = client.say_hello(hello("x"));
+    for (compression, streaming) in paths() {
+        let result = call(&channel, compression, streaming).await;
+        match (&result, expected) {
+            (Ok(reply), Ok(text)) => assert_eq!(reply.message, text, "{compression:?}, streaming {streaming}"),
+            (Err(err), Err(code)) => assert_eq!(err.code(), code, "{compression:?}, streaming {streaming}: {err}"),
+            _ => panic!("{compression:?}, streaming {streaming}: expected {expected:?}, got {result:?}"),
+        }
+    }
+}
+
+/// Every client path: compression or none, unary or streaming.
+fn paths() -> [(Option<Compression>, bool); 4] {
+    [(None, false), (Some(Compression::Gzip), false), (None, true), (Some(Compression::Gzip), true)]
+}
+
+/// One call to `SayHello` on the given path.
+async fn call(
+    channel: &rust_rpc::Channel,
+    compression: Option<Compression>,
+    streaming: bool,
+) -> rust_rpc::Result<HelloReply> {
+    if streaming {
+        let requests = rust_rpc::stream::iter([hello("x")]);
+        let mut call = channel.client_streaming::<_, HelloReply>("/helloworld.Greeter/SayHello", requests);
         if let Some(compression) = compression {
             call = call.compression(compression);
         }
-        let result = call.await;
-        match (&result, expected) {
-            (Ok(reply), Ok(text)) => assert_eq!(reply.message, text, "compression {compression:?}"),
-            (Err(err), Err(code)) => assert_eq!(err.code(), code, "compression {compression:?}: {err}"),
-            _ => panic!("compression {compression:?}: expected {expected:?}, got {result:?}"),
-        }
+        return call.await;
     }
+    let mut call = GreeterClient::new(channel.clone()).say_hello(hello("x"));
+    if let Some(compression) = compression {
+        call = call.compression(compression);
+    }
+    call.await
 }
 
 #[tokio::test]
@@ -143,13 +166,9 @@ async fn a_message_split_across_data_frames_is_joined() {
 async fn an_error_status_after_a_message_is_that_error() {
     let trailers = vec![("grpc-status", "7"), ("grpc-message", "no%20way")];
     let port = serve(Script::grpc(vec![reply("hi")], Some(trailers))).await;
-    let client = GreeterClient::new(rust_rpc::insecure_channel(&format!("127.0.0.1:{port}")).expect("channel"));
-    for compression in [None, Some(Compression::Gzip)] {
-        let mut call = client.say_hello(hello("x"));
-        if let Some(compression) = compression {
-            call = call.compression(compression);
-        }
-        let err = call.await.expect_err("fails");
+    let channel = rust_rpc::insecure_channel(&format!("127.0.0.1:{port}")).expect("channel");
+    for (compression, streaming) in paths() {
+        let err = call(&channel, compression, streaming).await.expect_err("fails");
         assert_eq!(err.code(), Code::PermissionDenied, "{err}");
         assert_eq!(err.details(), "no way");
     }

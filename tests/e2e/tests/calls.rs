@@ -49,10 +49,7 @@ fn start_guide() -> (Server, RouteGuideClient) {
 
 /// A started server with `servicer` on 127.0.0.1, and a client for it.
 fn start_guide_with(servicer: impl RouteGuideServicer) -> (Server, RouteGuideClient) {
-    start_guide_on(Server::new(), servicer)
-}
-
-fn start_guide_on(server: Server, servicer: impl RouteGuideServicer) -> (Server, RouteGuideClient) {
+    let server = Server::new();
     add_route_guide_servicer_to_server(servicer, &server).expect("add");
     let port = server.add_insecure_port("127.0.0.1:0").expect("bind");
     server.start().expect("start");
@@ -124,17 +121,29 @@ async fn streamed_messages_of_any_size_arrive_whole_and_in_order() {
 }
 
 #[tokio::test]
-async fn a_streamed_message_over_a_servers_limit_ends_the_call_resource_exhausted() {
+async fn a_streamed_message_over_a_limit_ends_the_call_resource_exhausted() {
     let server = Server::builder().max_send_message_length(1024).max_receive_message_length(4096).build();
-    let (_server, client) = start_guide_on(server, Guide);
-    // The reply to the second note is over the send limit; the first one still arrives.
+    add_route_guide_servicer_to_server(Guide, &server).expect("add");
+    let port = server.add_insecure_port("127.0.0.1:0").expect("bind");
+    server.start().expect("start");
+    let client = RouteGuideClient::new(rust_rpc::insecure_channel(&format!("127.0.0.1:{port}")).expect("channel"));
+    // The reply to the second note is over the server's send limit; the first one still arrives.
     let (replies, err) = chat(&client, vec![note("a".into()), note("b".repeat(2000)), note("c".into())]).await;
     assert_eq!(replies, ["re: a"]);
     assert_eq!(err.map(|e| e.code()), Some(Code::ResourceExhausted));
-    // The second note is over the receive limit.
+    // The second note is over the server's receive limit.
     let (replies, err) = chat(&client, vec![note("a".into()), note("b".repeat(5000)), note("c".into())]).await;
     assert_eq!(replies, ["re: a"]);
     assert_eq!(err.map(|e| e.code()), Some(Code::ResourceExhausted));
+    // The second note is over the channel's send limit: the call fails before it is sent.
+    let channel = rust_rpc::ChannelBuilder::new(format!("127.0.0.1:{port}"))
+        .max_send_message_length(100)
+        .build()
+        .expect("channel");
+    let (replies, err) = chat(&RouteGuideClient::new(channel), vec![note("a".into()), note("b".repeat(200))]).await;
+    assert!(replies.is_empty(), "{replies:?}");
+    assert_eq!(err.map(|e| e.code()), Some(Code::ResourceExhausted));
+    // The server serves on.
     let rect = Rectangle { lo: None, hi: Some(Point { latitude: 2, longitude: 0 }) };
     let features: Vec<_> = client.list_features(rect).await.expect("still serving").collect().await;
     assert_eq!(features.len(), 2);

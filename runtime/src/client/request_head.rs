@@ -1,0 +1,43 @@
+//! The headers of a request, written once per call as tonic's `Grpc` writes them for an
+//! uncompressed call (without its per-call rebuild of the accept-encoding value).
+
+use std::time::Instant;
+
+use http::uri::PathAndQuery;
+
+use crate::headers::{GRPC_ACCEPT_ENCODING, GRPC_TIMEOUT};
+use crate::{Channel, Compression, Metadata, Result, RpcError};
+
+/// The request's headers, as tonic's `Grpc` writes them for an uncompressed call.
+pub(crate) fn request_head(
+    channel: &Channel,
+    path: &'static str,
+    metadata: Metadata,
+    deadline: Option<Instant>,
+) -> Result<http::request::Parts> {
+    let mut uri = channel.origin().clone().into_parts();
+    uri.path_and_query = Some(PathAndQuery::from_static(path));
+    let uri =
+        http::Uri::from_parts(uri).map_err(|err| RpcError::internal(format!("invalid method path {path:?}: {err}")))?;
+    let (mut head, ()) = http::Request::post(uri)
+        .version(http::Version::HTTP_2)
+        .body(())
+        .map_err(|err| RpcError::internal(format!("cannot build the request: {err}")))?
+        .into_parts();
+    let mut headers = metadata.into_headers();
+    if !headers.is_empty() {
+        // tonic strips this one from metadata too (it reserves it for its transport).
+        headers.remove(http::header::USER_AGENT);
+    }
+    headers.insert(http::header::TE, http::HeaderValue::from_static("trailers"));
+    headers.insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("application/grpc"));
+    headers.insert(&GRPC_ACCEPT_ENCODING, http::HeaderValue::from_static(Compression::ACCEPT_ENCODING));
+    if let Some(deadline) = deadline {
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        if let Ok(value) = crate::deadline::format_grpc_timeout(remaining).parse() {
+            headers.insert(&GRPC_TIMEOUT, value);
+        }
+    }
+    head.headers = headers;
+    Ok(head)
+}
