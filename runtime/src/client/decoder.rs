@@ -8,13 +8,14 @@ use futures_core::Stream;
 use tonic::codec::Codec;
 use tonic_prost::ProstCodec;
 
+use crate::client::RECEIVE_LIMIT;
 use crate::client::response_body::ResponseBody;
 use crate::client::status::check_status;
 use crate::deframe::{MessageStream, Reader};
 use crate::headers::{GRPC_ENCODING, GRPC_STATUS};
 use crate::{Compression, Metadata, Result, RpcError};
 
-const READER: Reader = Reader { what: "response", limit_name: "the channel's receive limit" };
+const READER: Reader = Reader { what: "response", limit_name: RECEIVE_LIMIT };
 
 /// The decoder of a response's messages.
 pub(crate) enum Decoder<M> {

@@ -9,6 +9,7 @@ use futures_core::Stream;
 use http_body::Frame;
 
 use crate::batch::Batch;
+use crate::client::SEND_LIMIT;
 
 pin_project_lite::pin_project! {
     /// Request messages as DATA chunks. It knows it has ended as soon as its last chunk is
@@ -52,7 +53,7 @@ where
                         // would never be read.
                         *this.ended = true;
                         let _ = this.batch.take();
-                        let err = err.into_rpc_error("request", "the channel's send limit");
+                        let err = err.into_rpc_error("request", SEND_LIMIT);
                         return Poll::Ready(Some(Err(err.into_tonic())));
                     }
                 }

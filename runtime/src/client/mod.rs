@@ -11,3 +11,7 @@ pub(crate) mod response_body;
 pub(crate) mod send_body;
 pub(crate) mod status;
 pub(crate) mod unary;
+
+/// The channel's limits, as its errors name them.
+pub(crate) const SEND_LIMIT: &str = "the channel's send limit";
+pub(crate) const RECEIVE_LIMIT: &str = "the channel's receive limit";

@@ -20,12 +20,10 @@ use crate::client::decoder;
 use crate::client::request_head::request_head;
 use crate::client::response_body::ResponseBody;
 use crate::client::status::check_status;
+use crate::client::{RECEIVE_LIMIT, SEND_LIMIT};
 use crate::frame::{self, CollectError};
 use crate::headers::{GRPC_ENCODING, GRPC_STATUS};
 use crate::{CallOptions, Channel, Metadata, Result, RpcError};
-
-const SEND_LIMIT: &str = "the channel's send limit";
-const RECEIVE_LIMIT: &str = "the channel's receive limit";
 
 /// Makes a unary call with `options` (the channel's defaults already merged in), whose request
 /// is not compressed.

@@ -9,6 +9,10 @@ pub(crate) mod stream_body;
 pub(crate) mod unary_body;
 pub(crate) mod unary_request;
 
+/// The server's limits, as its errors name them.
+pub(crate) const SEND_LIMIT: &str = "the server's send limit";
+pub(crate) const RECEIVE_LIMIT: &str = "the server's receive limit";
+
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;

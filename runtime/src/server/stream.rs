@@ -8,6 +8,7 @@ use futures_core::Stream;
 use hyper::body::Incoming;
 
 use crate::deframe::{MessageStream, Reader};
+use crate::server::RECEIVE_LIMIT;
 use crate::{Compression, Result, RpcError};
 
 /// The request messages of a client-streaming or bidirectional call, as the servicer sees them.
@@ -51,7 +52,7 @@ pub(crate) fn body_error(err: hyper::Error) -> RpcError {
 }
 
 /// How the server's decoder words its errors.
-pub(crate) const READER: Reader = Reader { what: "request", limit_name: "the server's receive limit" };
+pub(crate) const READER: Reader = Reader { what: "request", limit_name: RECEIVE_LIMIT };
 
 impl<M> RequestStream<M> {
     pub(crate) fn new(unread: Unread<M>) -> Self {

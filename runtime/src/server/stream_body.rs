@@ -11,6 +11,7 @@ use http_body::Frame;
 
 use crate::batch::Batch;
 use crate::headers::GRPC_STATUS;
+use crate::server::SEND_LIMIT;
 use crate::server::dispatch::{ResponseBody, put_status};
 
 pin_project_lite::pin_project! {
@@ -60,7 +61,7 @@ impl<M: prost::Message> http_body::Body for StreamBody<M> {
                 Poll::Pending => break,
                 Poll::Ready(Some(Ok(message))) => match this.batch.push(message) {
                     Ok(()) => continue,
-                    Err(err) => this.source.as_mut().fail(err.into_rpc_error("response", "the server's send limit")),
+                    Err(err) => this.source.as_mut().fail(err.into_rpc_error("response", SEND_LIMIT)),
                 },
                 Poll::Ready(Some(Err(status))) => Some(status),
                 Poll::Ready(None) => None,

@@ -16,6 +16,7 @@ use http_body::Frame;
 
 use crate::frame;
 use crate::headers::GRPC_STATUS;
+use crate::server::SEND_LIMIT;
 use crate::{Metadata, Result};
 
 /// One message frame, then the trailers with `grpc-status: 0`.
@@ -31,8 +32,7 @@ impl UnaryBody {
     /// Encodes `message` as one uncompressed frame. A message over `limit` bytes is
     /// RESOURCE_EXHAUSTED, as in grpc-go and grpc-java (and as the streaming path reports it).
     pub(crate) fn encode<M: prost::Message>(message: &M, limit: usize) -> Result<Self> {
-        let frame =
-            frame::encode(message, limit).map_err(|err| err.into_rpc_error("response", "the server's send limit"))?;
+        let frame = frame::encode(message, limit).map_err(|err| err.into_rpc_error("response", SEND_LIMIT))?;
         Ok(UnaryBody { frame: Some(frame), trailers: None })
     }
 

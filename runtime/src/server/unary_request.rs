@@ -10,9 +10,8 @@ use hyper::body::Incoming;
 
 use crate::Result;
 use crate::frame::{self, CollectError};
+use crate::server::RECEIVE_LIMIT;
 use crate::server::stream::body_error;
-
-const LIMIT: &str = "the server's receive limit";
 
 /// Reads the whole request body and decodes its one uncompressed message. Errors are those of
 /// gRPC: RESOURCE_EXHAUSTED over `limit` (found from the prefix, before the message is
@@ -22,7 +21,7 @@ const LIMIT: &str = "the server's receive limit";
 pub(crate) async fn read_single<M: prost::Message + Default>(mut body: Incoming, limit: usize) -> Result<M> {
     let (data, _trailers) = frame::collect(&mut body, limit).await.map_err(|err| match err {
         CollectError::Body(err) => body_error(err),
-        CollectError::Frame(err) => err.into_rpc_error("request", LIMIT),
+        CollectError::Frame(err) => err.into_rpc_error("request", RECEIVE_LIMIT),
     })?;
-    frame::decode_single(data, limit).map_err(|err| err.into_rpc_error("request", LIMIT))
+    frame::decode_single(data, limit).map_err(|err| err.into_rpc_error("request", RECEIVE_LIMIT))
 }
