@@ -49,6 +49,12 @@ impl<M: prost::Message> Batch<M> {
         self.messages.is_empty()
     }
 
+    /// Drops the gathered messages unencoded.
+    pub(crate) fn clear(&mut self) {
+        self.messages.clear();
+        self.bytes = 0;
+    }
+
     /// The gathered messages as frames in one buffer of exactly their size; `None` if there
     /// are none.
     pub(crate) fn take(&mut self) -> Option<Bytes> {

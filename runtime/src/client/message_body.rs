@@ -52,7 +52,7 @@ where
                         // The call fails with this; the stream is reset, so what was gathered
                         // would never be read.
                         *this.ended = true;
-                        let _ = this.batch.take();
+                        this.batch.clear();
                         let err = err.into_rpc_error("request", SEND_LIMIT);
                         return Poll::Ready(Some(Err(err.into_tonic())));
                     }
