@@ -9,10 +9,11 @@ use bytes::Bytes;
 use futures_core::Stream;
 use http_body::Frame;
 
+use crate::Metadata;
 use crate::batch::Batch;
-use crate::headers::GRPC_STATUS;
 use crate::server::SEND_LIMIT;
 use crate::server::dispatch::{ResponseBody, put_status};
+use crate::server::unary_body::ok_trailers;
 
 pin_project_lite::pin_project! {
     /// Response messages as DATA chunks, then the trailers.
@@ -42,11 +43,7 @@ fn trailers(status: Option<tonic::Status>) -> http::HeaderMap {
             put_status(&mut trailers, &status);
             trailers
         }
-        None => {
-            let mut trailers = http::HeaderMap::with_capacity(1);
-            trailers.insert(&GRPC_STATUS, http::HeaderValue::from_static("0"));
-            trailers
-        }
+        None => ok_trailers(Metadata::new()),
     }
 }
 

@@ -38,12 +38,16 @@ impl UnaryBody {
 
     /// Ends the body with an OK status and `trailing` metadata.
     pub(crate) fn with_trailing(mut self, trailing: Metadata) -> Self {
-        let mut trailers =
-            if trailing.is_empty() { http::HeaderMap::with_capacity(1) } else { trailing.into_headers() };
-        trailers.insert(&GRPC_STATUS, http::HeaderValue::from_static("0"));
-        self.trailers = Some(trailers);
+        self.trailers = Some(ok_trailers(trailing));
         self
     }
+}
+
+/// The trailers of a call that ends OK: `trailing` metadata and `grpc-status: 0`.
+pub(crate) fn ok_trailers(trailing: Metadata) -> http::HeaderMap {
+    let mut trailers = if trailing.is_empty() { http::HeaderMap::with_capacity(1) } else { trailing.into_headers() };
+    trailers.insert(&GRPC_STATUS, http::HeaderValue::from_static("0"));
+    trailers
 }
 
 impl http_body::Body for UnaryBody {
