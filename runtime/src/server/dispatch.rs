@@ -11,7 +11,7 @@ use std::time::Instant;
 use futures_core::Stream;
 use futures_util::FutureExt;
 use hyper::body::Incoming;
-use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
+use tokio_util::sync::WaitForCancellationFutureOwned;
 use tonic::body::Body;
 use tonic::codec::{Codec, EncodeBody, SingleMessageCompressionOverride};
 use tonic_prost::ProstCodec;
@@ -19,6 +19,7 @@ use tonic_prost::ProstCodec;
 use crate::deframe::MessageStream;
 use crate::headers::{GRPC_ACCEPT_ENCODING, GRPC_ENCODING, GRPC_MESSAGE, GRPC_STATUS};
 use crate::server::context::CancelOnDrop;
+use crate::server::stop::StopSignal;
 use crate::server::stream::{Decoder, READER, Unread, body_error};
 use crate::server::stream_body::StreamBody;
 use crate::server::unary_body::UnaryBody;
@@ -33,12 +34,12 @@ pub(crate) struct Limits {
 }
 
 /// What every call of a server shares, behind one `Arc` so a call takes it with one count
-/// increment (cloning a `CancellationToken` takes a lock).
+/// increment (cloning the stop signal's `CancellationToken` takes a lock).
 #[derive(Debug)]
 pub(crate) struct Shared {
     pub(crate) limits: Limits,
     /// The server's stop signal.
-    pub(crate) stop: CancellationToken,
+    pub(crate) stop: StopSignal,
 }
 
 /// What a call needs besides its context: limits, the server's stop signal, and the encodings
@@ -145,7 +146,7 @@ where
     let work = AssertUnwindSafe(handler(requests, context)).catch_unwind();
     let outcome = tokio::select! {
         biased;
-        _ = env.shared.stop.cancelled() => Err(RpcError::unavailable("the server is shutting down")),
+        _ = env.shared.stop.stopped() => Err(RpcError::unavailable("the server is shutting down")),
         _ = sleep_until(deadline) => Err(RpcError::deadline_exceeded("deadline exceeded")),
         result = work => result.unwrap_or_else(|_| Err(RpcError::internal("the method handler panicked"))),
     };
@@ -167,7 +168,7 @@ where
     let source = ResponseBody {
         stream,
         shared: env.shared.clone(),
-        stop: env.shared.stop.clone().cancelled_owned(),
+        stop: env.shared.stop.stopped_owned(),
         deadline: deadline.map(|d| tokio::time::sleep_until(d.into())),
         call: Some(call),
     };
@@ -204,7 +205,7 @@ fn unary_response<M: prost::Message>(
     let initial = context.take_initial_metadata();
     let trailing = context.take_trailing_metadata();
     // The same checks the streaming path makes before each message.
-    let checked = if env.shared.stop.is_cancelled() {
+    let checked = if env.shared.stop.is_stopped() {
         Err(RpcError::unavailable("the server is shutting down"))
     } else if deadline.is_some_and(|d| d <= Instant::now()) {
         Err(RpcError::deadline_exceeded("deadline exceeded"))
@@ -234,8 +235,8 @@ pin_project_lite::pin_project! {
     /// The stop and deadline futures are pinned in place (tonic boxes the whole body anyway)
     /// rather than boxed each, and only polled when the stream has nothing ready: polling the
     /// stop future for every message of a fast stream was 8% of the server's instructions per
-    /// 1 KiB message. A stream that always has a message ready is checked with the cheap
-    /// `is_cancelled` and a clock read instead.
+    /// 1 KiB message. A stream that always has a message ready is checked with the stop
+    /// signal's flag and a clock read instead.
     pub(crate) struct ResponseBody<M> {
         stream: ResponseStream<M>,
         shared: Arc<Shared>,
@@ -285,7 +286,7 @@ impl<M> Stream for ResponseBody<M> {
         }
         match Pin::new(this.stream).poll_next(cx) {
             Poll::Ready(Some(Ok(message))) => {
-                if this.shared.stop.is_cancelled() {
+                if this.shared.stop.is_stopped() {
                     return Poll::Ready(
                         Self::finish(this.call, Some(RpcError::unavailable("the server is shutting down"))).map(Err),
                     );

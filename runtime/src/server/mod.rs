@@ -4,6 +4,7 @@ pub(crate) mod context;
 pub(crate) mod dispatch;
 pub(crate) mod router;
 pub(crate) mod service;
+pub(crate) mod stop;
 pub(crate) mod stream;
 pub(crate) mod stream_body;
 pub(crate) mod unary_body;
@@ -28,6 +29,7 @@ use crate::coalesce::{Coalesce, OpenCalls};
 use crate::error::{Error, ErrorKind};
 use crate::server::dispatch::Limits;
 use crate::server::router::Router;
+use crate::server::stop::StopSignal;
 use crate::{Compression, ServerCredentials, ServiceDefinition};
 
 const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -58,7 +60,7 @@ struct Shared {
     /// Stop accepting and drain: connections are told GOAWAY, in-flight calls go on.
     draining: CancellationToken,
     /// The grace period is over: in-flight calls end with UNAVAILABLE and connections close.
-    stopped: CancellationToken,
+    stopped: StopSignal,
     /// Everything has ended.
     terminated: CancellationToken,
     tasks: TaskTracker,
@@ -173,7 +175,7 @@ impl ServerBuilder {
                 config: self,
                 state: Mutex::new(State::default()),
                 draining: CancellationToken::new(),
-                stopped: CancellationToken::new(),
+                stopped: StopSignal::default(),
                 terminated: CancellationToken::new(),
                 tasks: TaskTracker::new(),
             }),
@@ -404,7 +406,7 @@ impl Server {
         connection.as_mut().graceful_shutdown();
         tokio::select! {
             _ = connection.as_mut() => return,
-            _ = self.shared.stopped.cancelled() => {}
+            _ = self.shared.stopped.stopped() => {}
         }
         // Grace is over: every call on the connection now ends with UNAVAILABLE (its handler is
         // dropped, its response body stops). Drive the connection a little longer so those
@@ -423,10 +425,10 @@ impl Server {
         shared.tasks.close();
         let grace = grace.unwrap_or(Duration::ZERO);
         if tokio::time::timeout(grace, shared.tasks.wait()).await.is_err() {
-            shared.stopped.cancel();
+            shared.stopped.stop();
             shared.tasks.wait().await;
         }
-        shared.stopped.cancel();
+        shared.stopped.stop();
         shared.terminated.cancel();
     }
 

@@ -7,12 +7,12 @@ use std::time::Instant;
 
 use hyper::body::Incoming;
 use tokio::sync::Semaphore;
-use tokio_util::sync::CancellationToken;
 use tonic::body::Body;
 
 use crate::headers::{GRPC_ACCEPT_ENCODING, GRPC_ENCODING, GRPC_TIMEOUT};
 use crate::server::dispatch::{CallEnv, Limits, Shared, error_response};
 use crate::server::service::{BoxFuture, Handler};
+use crate::server::stop::StopSignal;
 use crate::{Compression, Metadata, RpcError, ServiceDefinition, ServicerContext};
 
 /// Every method of every service on a server, frozen when the server starts.
@@ -40,7 +40,7 @@ impl Router {
     pub(crate) fn new(
         services: &HashMap<String, ServiceDefinition>,
         limits: Limits,
-        stop: CancellationToken,
+        stop: StopSignal,
         default_compression: Option<Compression>,
         max_concurrent_rpcs: Option<usize>,
     ) -> Router {
