@@ -238,6 +238,7 @@ pub struct Error {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum ErrorKind {
     InvalidTarget,
+    InvalidSetting,
     Bind,
     Tls,
     State,
@@ -257,6 +258,11 @@ impl Error {
     /// The channel target could not be parsed.
     pub fn is_invalid_target(&self) -> bool {
         self.kind == ErrorKind::InvalidTarget
+    }
+
+    /// A builder setting was refused (a user agent that is not a valid header value, say).
+    pub fn is_invalid_setting(&self) -> bool {
+        self.kind == ErrorKind::InvalidSetting
     }
 
     /// A server port could not be bound.

@@ -29,6 +29,8 @@ pub(crate) const DEFAULT_MAX_RECEIVE_MESSAGE_LENGTH: usize = 4 * 1024 * 1024;
 const INITIAL_BACKOFF: Duration = Duration::from_secs(1);
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(20);
+/// The `user-agent` every request carries, after the application's own product if it set one.
+const USER_AGENT: &str = concat!("grpc-rust-rpc/", env!("CARGO_PKG_VERSION"));
 
 /// A virtual connection to a gRPC server, shared by every stub made from it.
 ///
@@ -53,6 +55,8 @@ struct Inner {
     origin: http::Uri,
     tls: Option<ChannelCredentials>,
     settings: ChannelBuilder,
+    /// The `user-agent` header of every request.
+    user_agent: http::HeaderValue,
     state: Mutex<State>,
     /// Serializes connection attempts, so concurrent callers share one.
     connecting: tokio::sync::Mutex<()>,
@@ -89,6 +93,7 @@ pub struct ChannelBuilder {
     keepalive_timeout: Duration,
     initial_stream_window: u32,
     initial_connection_window: u32,
+    user_agent: Option<String>,
 }
 
 impl ChannelBuilder {
@@ -105,6 +110,7 @@ impl ChannelBuilder {
             keepalive_timeout: Duration::from_secs(20),
             initial_stream_window: 1024 * 1024,
             initial_connection_window: 2 * 1024 * 1024,
+            user_agent: None,
         }
     }
 
@@ -153,6 +159,14 @@ impl ChannelBuilder {
         self
     }
 
+    /// Puts `product` (e.g. `"my-app/1.2"`) in front of the `user-agent` the channel sends, as
+    /// grpc-go's `WithUserAgent` and Python's `grpc.primary_user_agent` option do. Without it the
+    /// header is `grpc-rust-rpc/` and this crate's version. Metadata cannot set this header.
+    pub fn user_agent(mut self, product: impl Into<String>) -> Self {
+        self.user_agent = Some(product.into());
+        self
+    }
+
     /// Makes the channel. It does not connect yet: the first call (or [`Channel::ready`]) does.
     pub fn build(self) -> Result<Channel, Error> {
         let target = Target::parse(&self.target)?;
@@ -161,6 +175,12 @@ impl ChannelBuilder {
             http::Uri::builder().scheme(scheme).authority(target.authority()).path_and_query("/").build().map_err(
                 |e| Error::new(ErrorKind::InvalidTarget, format!("invalid channel target {:?}: {e}", self.target)),
             )?;
+        let user_agent = match &self.user_agent {
+            None => http::HeaderValue::from_static(USER_AGENT),
+            Some(product) => format!("{product} {USER_AGENT}").parse().map_err(|_| {
+                Error::new(ErrorKind::InvalidSetting, format!("user agent {product:?} is not a valid header value"))
+            })?,
+        };
         let tls = self.credentials.clone();
         if let (Some(creds), Target::Tcp { host, .. }) = (&tls, &target) {
             // Check the credentials now, so a bad certificate fails here and not on every call.
@@ -172,6 +192,7 @@ impl ChannelBuilder {
                 origin,
                 tls,
                 settings: self,
+                user_agent,
                 state: Mutex::new(State::default()),
                 connecting: tokio::sync::Mutex::new(()),
             }),
@@ -433,6 +454,7 @@ impl Channel {
         wait: bool,
     ) -> Result<http::Response<ResponseBody>, tonic::Status> {
         strip_connection_headers(&mut head.headers);
+        head.headers.insert(http::header::USER_AGENT, self.inner.user_agent.clone());
         let mut head = Some(head);
         // A request the connection cannot take (it is closing: GOAWAY, e.g. the server
         // restarted, or it is gone) is retried once on a fresh connection, as gRPC's transparent

@@ -24,11 +24,8 @@ pub(crate) fn request_head(
         .body(())
         .map_err(|err| RpcError::internal(format!("cannot build the request: {err}")))?
         .into_parts();
+    // A `user-agent` in the metadata is replaced by the channel's (`Channel::send`).
     let mut headers = metadata.into_headers();
-    if !headers.is_empty() {
-        // tonic strips this one from metadata too (it reserves it for its transport).
-        headers.remove(http::header::USER_AGENT);
-    }
     headers.insert(http::header::TE, http::HeaderValue::from_static("trailers"));
     headers.insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("application/grpc"));
     headers.insert(&GRPC_ACCEPT_ENCODING, http::HeaderValue::from_static(Compression::ACCEPT_ENCODING));

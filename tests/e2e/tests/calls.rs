@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use e2e::helloworld::GreeterClient;
 use e2e::routeguide::{
     Feature, Point, Rectangle, RouteGuideClient, RouteGuideServicer, RouteNote, RouteSummary,
     add_route_guide_servicer_to_server,
@@ -169,6 +170,32 @@ async fn metadata_round_trips_ascii_and_binary() {
         assert_eq!(keys(response.initial_metadata()), ["x-initial"], "{compression:?}");
         assert_eq!(keys(response.trailing_metadata()), ["x-trailing-bin"], "{compression:?}");
     }
+}
+
+#[tokio::test]
+async fn requests_carry_the_channels_user_agent() {
+    // As grpc-go's and Python's do: the library's product token, after the application's own
+    // when the channel sets one. Metadata cannot override it.
+    let (_server, port) = start_greeter(TestGreeter::default());
+    let ours = format!("grpc-rust-rpc/{}", env!("CARGO_PKG_VERSION"));
+    let mut md = Metadata::new();
+    md.insert("user-agent", "spoofed/1.0").expect("valid");
+    let plain = rust_rpc::insecure_channel(&format!("127.0.0.1:{port}")).expect("channel");
+    let named =
+        rust_rpc::ChannelBuilder::new(format!("127.0.0.1:{port}")).user_agent("my-app/1.2").build().expect("channel");
+    for (channel, expected) in [(plain, ours.clone()), (named, format!("my-app/1.2 {ours}"))] {
+        let client = GreeterClient::new(channel);
+        // Uncompressed, and compressed (tonic's codec on the client).
+        for compression in [None, Some(rust_rpc::Compression::Gzip)] {
+            let mut call = client.say_hello(hello("echo-ua")).metadata(md.clone());
+            if let Some(compression) = compression {
+                call = call.compression(compression);
+            }
+            assert_eq!(call.await.expect("call").message, expected, "{compression:?}");
+        }
+    }
+    let refused = rust_rpc::ChannelBuilder::new("127.0.0.1:1").user_agent("bad\nagent").build();
+    assert!(refused.is_err_and(|e| e.is_invalid_setting()));
 }
 
 fn keys(metadata: &Metadata) -> Vec<String> {

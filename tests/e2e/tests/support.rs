@@ -8,7 +8,8 @@ use rust_rpc::{Metadata, Result, RpcError, Server, ServicerContext};
 use tokio::sync::Notify;
 
 /// A greeter whose behaviour depends on the name it is sent:
-/// `sleep:<ms>` sleeps first, `fail:<code>` fails with that code, `echo-md` echoes metadata.
+/// `sleep:<ms>` sleeps first, `fail:<code>` fails with that code, `echo-md` echoes metadata,
+/// `echo-ua` answers with the request's `user-agent`.
 #[derive(Clone, Default)]
 pub struct TestGreeter {
     /// Notified when a handler observes that its call was cancelled.
@@ -45,6 +46,10 @@ impl GreeterServicer for TestGreeter {
             let mut trailing = Metadata::new();
             trailing.insert_bin("x-trailing-bin", incoming.get_bin("x-blob-bin").unwrap_or_default())?;
             context.set_trailing_metadata(trailing);
+        }
+        if request.name == "echo-ua" {
+            let agent = context.invocation_metadata().get("user-agent").unwrap_or("missing").to_owned();
+            return Ok(HelloReply { message: agent });
         }
         Ok(HelloReply { message: format!("Hello {}", request.name) })
     }
