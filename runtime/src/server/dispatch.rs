@@ -18,6 +18,7 @@ use tonic_prost::ProstCodec;
 
 use crate::deframe::MessageStream;
 use crate::headers::{GRPC_ACCEPT_ENCODING, GRPC_ENCODING, GRPC_MESSAGE, GRPC_STATUS};
+use crate::server::compressed_source::CompressedSource;
 use crate::server::context::CancelOnDrop;
 use crate::server::stop::StopSignal;
 use crate::server::stream::{Decoder, READER, Unread, body_error};
@@ -176,10 +177,11 @@ where
         None => Body::new(StreamBody::new(source, limits.max_send_message_length)),
         Some(compression) => Body::new(EncodeBody::new_server(
             codec.encoder(),
-            source,
+            CompressedSource::new(source, limits.max_send_message_length),
             Some(compression.to_tonic()),
             SingleMessageCompressionOverride::default(),
-            Some(limits.max_send_message_length),
+            // Checked by `CompressedSource`.
+            None,
         )),
     };
     let mut response = http::Response::new(body);

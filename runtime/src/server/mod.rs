@@ -1,5 +1,6 @@
 //! `Server`: ports, services, start, stop and wait, as in Python's `grpc.server()`.
 
+pub(crate) mod compressed_source;
 pub(crate) mod context;
 pub(crate) mod dispatch;
 pub(crate) mod router;

@@ -36,8 +36,14 @@ impl RouteGuideServicer for Guide {
     async fn route_chat(
         &self,
         notes: RequestStream<RouteNote>,
-        _context: ServicerContext,
+        context: ServicerContext,
     ) -> Result<ResponseStream<RouteNote>> {
+        if context.invocation_metadata().get("x-reply-compression") == Some("gzip") {
+            context.set_compression(Some(rust_rpc::Compression::Gzip));
+        }
+        let mut trailing = Metadata::new();
+        trailing.insert("x-chat", "over")?;
+        context.set_trailing_metadata(trailing);
         Ok(ResponseStream::new(
             notes.map(|note| note.map(|n| RouteNote { message: format!("re: {}", n.message), ..n })),
         ))
@@ -90,7 +96,16 @@ fn note(message: String) -> RouteNote {
 
 /// Sends `notes` to `route_chat` and gives the replies, up to the first error.
 async fn chat(client: &RouteGuideClient, notes: Vec<RouteNote>) -> (Vec<String>, Option<rust_rpc::RpcError>) {
-    let mut replies = client.route_chat(rust_rpc::stream::iter(notes)).await.expect("bidi");
+    chat_with(client, notes, Metadata::new()).await
+}
+
+/// [`chat`] with request metadata.
+async fn chat_with(
+    client: &RouteGuideClient,
+    notes: Vec<RouteNote>,
+    metadata: Metadata,
+) -> (Vec<String>, Option<rust_rpc::RpcError>) {
+    let mut replies = client.route_chat(rust_rpc::stream::iter(notes)).metadata(metadata).await.expect("bidi");
     let mut messages = Vec::new();
     while let Some(reply) = replies.next().await {
         match reply {
@@ -129,9 +144,21 @@ async fn a_streamed_message_over_a_limit_ends_the_call_resource_exhausted() {
     server.start().expect("start");
     let client = RouteGuideClient::new(rust_rpc::insecure_channel(&format!("127.0.0.1:{port}")).expect("channel"));
     // The reply to the second note is over the server's send limit; the first one still arrives.
-    let (replies, err) = chat(&client, vec![note("a".into()), note("b".repeat(2000)), note("c".into())]).await;
-    assert_eq!(replies, ["re: a"]);
-    assert_eq!(err.map(|e| e.code()), Some(Code::ResourceExhausted));
+    // Compressed replies too: the limit is on the message, not its compressed size, as in gRPC
+    // C-core (and so Python). The reply compresses to a few bytes; tonic's encoder sent it.
+    for compression in [None, Some("gzip")] {
+        let mut md = Metadata::new();
+        if let Some(compression) = compression {
+            md.insert("x-reply-compression", compression).expect("valid");
+        }
+        let notes = vec![note("a".into()), note("b".repeat(2000)), note("c".into())];
+        let (replies, err) = chat_with(&client, notes, md).await;
+        assert_eq!(replies, ["re: a"], "{compression:?}");
+        let err = err.expect("fails");
+        assert_eq!(err.code(), Code::ResourceExhausted, "{compression:?}: {err}");
+        assert!(err.details().contains("the server's send limit"), "{compression:?}: {err}");
+        assert_eq!(err.metadata().get("x-chat"), Some("over"), "{compression:?}: {err}");
+    }
     // The second note is over the server's receive limit.
     let (replies, err) = chat(&client, vec![note("a".into()), note("b".repeat(5000)), note("c".into())]).await;
     assert_eq!(replies, ["re: a"]);
