@@ -144,11 +144,19 @@ async fn messages_over_the_limits_are_resource_exhausted() {
 
 #[tokio::test]
 async fn a_response_over_the_servers_send_limit_is_resource_exhausted() {
-    let server = rust_rpc::Server::builder().max_send_message_length(1024).build();
-    let (_server, port) = crate::support::start_greeter_with(server, TestGreeter::default());
-    let err = greeter_client(port).say_hello(hello(&"y".repeat(2048))).await.expect_err("reply too large to send");
-    assert_eq!(err.code(), Code::ResourceExhausted, "{err}");
-    still_serving(port).await;
+    // Compressed too, where the limit is on the message before compression (this reply
+    // compresses to a few dozen bytes).
+    for compression in [None, Some(rust_rpc::Compression::Gzip)] {
+        let mut server = rust_rpc::Server::builder().max_send_message_length(1024);
+        if let Some(compression) = compression {
+            server = server.compression(compression);
+        }
+        let (_server, port) = crate::support::start_greeter_with(server.build(), TestGreeter::default());
+        let err = greeter_client(port).say_hello(hello(&"y".repeat(2048))).await.expect_err("reply too large to send");
+        assert_eq!(err.code(), Code::ResourceExhausted, "{compression:?}: {err}");
+        assert!(err.details().contains("the server's send limit"), "{compression:?}: {err}");
+        still_serving(port).await;
+    }
 }
 
 #[tokio::test]
