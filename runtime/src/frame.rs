@@ -3,9 +3,8 @@
 //!
 //! The unary paths of the client (`client/unary.rs`) and the server (`server/unary_request.rs`,
 //! `server/unary_body.rs`) use these instead of tonic's stream codec, which was about a tenth of
-//! the server's and a third of the client's instructions per unary call. Streams of
-//! uncompressed messages use `deframe.rs` and `batch.rs`; compressed messages still go through
-//! tonic's codec.
+//! the server's and a third of the client's instructions per unary call. Streams, and compressed
+//! messages of any kind, use `deframe.rs` and `batch.rs`; the error type here is theirs too.
 
 use std::pin::Pin;
 use std::result::Result;
@@ -21,13 +20,24 @@ pub(crate) const HEADER_LEN: usize = 5;
 /// Why a body is not exactly one acceptable uncompressed message.
 #[derive(Debug)]
 pub(crate) enum FrameError {
-    TooLarge { len: usize, limit: usize },
+    TooLarge {
+        len: usize,
+        limit: usize,
+    },
     Empty,
     Truncated,
     MoreThanOne,
     CompressedWithoutEncoding,
     BadFlag(u8),
     Decode(prost::DecodeError),
+    /// The compressed message would not decompress.
+    Decompress(std::io::Error),
+    /// The compressed message decompresses to more than the limit.
+    DecompressedTooLarge {
+        limit: usize,
+    },
+    /// Compressing a message failed (in memory: not expected).
+    Compress(std::io::Error),
 }
 
 impl FrameError {
@@ -48,6 +58,13 @@ impl FrameError {
             )),
             FrameError::BadFlag(flag) => RpcError::internal(format!("protocol error: invalid compressed flag {flag}")),
             FrameError::Decode(err) => RpcError::internal(format!("failed to decode the {what} message: {err}")),
+            FrameError::Decompress(err) => {
+                RpcError::internal(format!("failed to decompress the {what} message: {err}"))
+            }
+            FrameError::DecompressedTooLarge { limit } => RpcError::resource_exhausted(format!(
+                "the {what} message decompresses to more than {limit_name} of {limit} bytes"
+            )),
+            FrameError::Compress(err) => RpcError::internal(format!("failed to compress the {what} message: {err}")),
         }
     }
 }

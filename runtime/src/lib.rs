@@ -87,6 +87,7 @@ mod batch;
 mod client;
 mod coalesce;
 mod code;
+mod compress;
 mod credentials;
 mod deadline;
 mod deframe;

@@ -32,13 +32,6 @@ impl Compression {
         }
     }
 
-    pub(crate) fn to_tonic(self) -> tonic::codec::CompressionEncoding {
-        match self {
-            Compression::Gzip => tonic::codec::CompressionEncoding::Gzip,
-            Compression::Zstd => tonic::codec::CompressionEncoding::Zstd,
-        }
-    }
-
     /// The value both sides advertise in `grpc-accept-encoding`.
     pub(crate) const ACCEPT_ENCODING: &'static str = "gzip,zstd";
 }

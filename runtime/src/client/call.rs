@@ -7,10 +7,8 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use futures_core::Stream;
-use http::uri::PathAndQuery;
-use tonic_prost::ProstCodec;
 
-use crate::client::channel::{CallSettings, Outgoing};
+use crate::client::channel::Outgoing;
 use crate::client::decoder::{self, Decoder};
 use crate::client::message_body::MessageBody;
 use crate::client::request_head::request_head;
@@ -220,44 +218,11 @@ where
     S: Stream<Item = Req> + Send + 'static,
 {
     let settings = channel.settings();
-    if options.compression.is_none() {
-        // Our own encoder and decoder (`batch.rs`, `deframe.rs`); tonic's `Grpc` below only
-        // for compressed requests.
-        let head = request_head(&channel, path, options.metadata, deadline)?;
-        let send_limit = settings.max_send_message_length.unwrap_or(usize::MAX);
-        let body = Outgoing::Body(Box::pin(MessageBody::new(requests, send_limit)));
-        let response = channel.send(head, body, options.wait_for_ready).await.map_err(RpcError::from_tonic)?;
-        return decoder::open(response, settings.max_receive_message_length);
-    }
-    let mut grpc = tonic::client::Grpc::with_origin(channel.clone(), channel.origin().clone())
-        .max_decoding_message_size(settings.max_receive_message_length)
-        .accept_compressed(tonic::codec::CompressionEncoding::Gzip)
-        .accept_compressed(tonic::codec::CompressionEncoding::Zstd);
-    if let Some(limit) = settings.max_send_message_length {
-        grpc = grpc.max_encoding_message_size(limit);
-    }
-    if let Some(compression) = options.compression {
-        grpc = grpc.send_compressed(compression.to_tonic());
-    }
-    let mut request = tonic::Request::new(requests);
-    *request.metadata_mut() = options.metadata.into_tonic();
-    if let Some(deadline) = deadline {
-        let remaining = deadline.saturating_duration_since(Instant::now());
-        let value = crate::deadline::format_grpc_timeout(remaining);
-        if let Ok(value) = value.parse() {
-            request.metadata_mut().insert("grpc-timeout", value);
-        }
-    }
-    if options.wait_for_ready {
-        // Only then: the extension map is an allocation per call, and its absence means
-        // fail-fast, the default.
-        request.extensions_mut().insert(CallSettings { wait_for_ready: true });
-    }
-    let path = PathAndQuery::from_static(path);
-    let response =
-        grpc.streaming(request, path, ProstCodec::<Req, Resp>::default()).await.map_err(RpcError::from_tonic)?;
-    let (metadata, stream, _) = response.into_parts();
-    Ok((Metadata::from_received_headers(metadata.into_headers()), Decoder::Tonic(stream)))
+    let head = request_head(&channel, path, options.metadata, options.compression, deadline)?;
+    let send_limit = settings.max_send_message_length.unwrap_or(usize::MAX);
+    let body = Outgoing::Body(Box::pin(MessageBody::new(requests, send_limit, options.compression)));
+    let response = channel.send(head, body, options.wait_for_ready).await.map_err(RpcError::from_tonic)?;
+    decoder::open(response, settings.max_receive_message_length)
 }
 
 pin_project_lite::pin_project! {

@@ -1,17 +1,13 @@
 //! `Channel`: one lazily connected, self-healing HTTP/2 connection to a target.
 
 use std::fmt;
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncRead, AsyncWrite};
-use tonic::body::Body;
 
 use crate::client::connection::{ClientConnection, ConnectionSettings};
-use crate::client::request_body::RequestBody;
 use crate::client::response_body::ResponseBody;
 use crate::client::send_body::{BoxBody, SendBody, SendBodyError};
 use crate::client::status::{status_from_h2, status_from_http};
@@ -120,13 +116,15 @@ impl ChannelBuilder {
         self
     }
 
-    /// Refuses received messages larger than `bytes` with RESOURCE_EXHAUSTED (default 4 MiB).
+    /// Refuses received messages larger than `bytes` with RESOURCE_EXHAUSTED (default 4 MiB). A
+    /// compressed message is measured both as sent and as it decompresses.
     pub fn max_receive_message_length(mut self, bytes: usize) -> Self {
         self.max_receive_message_length = bytes;
         self
     }
 
-    /// Refuses to send messages larger than `bytes` (default: no limit).
+    /// Refuses to send messages larger than `bytes`, before any compression, with
+    /// RESOURCE_EXHAUSTED (default: no limit).
     pub fn max_send_message_length(mut self, bytes: usize) -> Self {
         self.max_send_message_length = Some(bytes);
         self
@@ -401,44 +399,9 @@ impl fmt::Debug for Channel {
     }
 }
 
-/// Marks a request whose call asked to wait for the connection.
-#[derive(Clone, Copy)]
-pub(crate) struct CallSettings {
-    pub(crate) wait_for_ready: bool,
-}
-
-/// The channel as a tower service, so tonic's client codec can drive it (compressed calls). Errors are
-/// `tonic::Status` values, which tonic passes through unchanged.
-///
-/// A call runs on the caller's task from start to end: it opens the stream, sends what the
-/// request body has ready (all of it, for a unary or server-streaming call), and awaits the
-/// response headers itself. Only a request body still streaming after that gets a task of its
-/// own. (hyper's client took two task hops per call: a channel to its connection task, and a
-/// task per request awaiting the response.)
-impl tower::Service<http::Request<Body>> for Channel {
-    type Response = http::Response<ResponseBody>;
-    type Error = Box<dyn std::error::Error + Send + Sync>;
-    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send>>;
-
-    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, request: http::Request<Body>) -> Self::Future {
-        let channel = self.clone();
-        Box::pin(async move {
-            let wait = request.extensions().get::<CallSettings>().is_some_and(|s| s.wait_for_ready);
-            let (head, body) = request.into_parts();
-            let body = Outgoing::Body(Box::pin(RequestBody::new(body)));
-            channel.send(head, body, wait).await.map_err(|status| -> Self::Error { Box::new(status) })
-        })
-    }
-}
-
 /// What a request sends after its headers.
 pub(crate) enum Outgoing {
-    /// A streaming or compressed request: ours (`message_body.rs`) without compression, else
-    /// tonic's encoder.
+    /// The messages of a streaming or compressed call (`message_body.rs`).
     Body(BoxBody),
     /// The one message frame of a unary call (see `unary.rs`), sent with END_STREAM.
     Frame(bytes::Bytes),

@@ -1,4 +1,4 @@
-//! The request body of a call without compression: the request messages that are ready,
+//! The request body of a streaming or compressed call: the request messages that are ready,
 //! encoded together (see `batch.rs`).
 
 use std::pin::Pin;
@@ -8,6 +8,7 @@ use bytes::Bytes;
 use futures_core::Stream;
 use http_body::Frame;
 
+use crate::Compression;
 use crate::batch::Batch;
 use crate::client::SEND_LIMIT;
 
@@ -28,9 +29,10 @@ where
     S: Stream,
     S::Item: prost::Message,
 {
-    /// Sends the messages of `requests`, each of at most `limit` bytes.
-    pub(crate) fn new(requests: S, limit: usize) -> Self {
-        MessageBody { requests, batch: Batch::new(limit), ended: false }
+    /// Sends the messages of `requests`, each of at most `limit` bytes, compressed with
+    /// `compression` if set.
+    pub(crate) fn new(requests: S, limit: usize, compression: Option<Compression>) -> Self {
+        MessageBody { requests, batch: Batch::new(limit, compression), ended: false }
     }
 }
 
@@ -61,9 +63,13 @@ where
             }
         }
         match this.batch.take() {
-            Some(data) => Poll::Ready(Some(Ok(Frame::data(data)))),
-            None if *this.ended => Poll::Ready(None),
-            None => Poll::Pending,
+            Ok(Some(data)) => Poll::Ready(Some(Ok(Frame::data(data)))),
+            Ok(None) if *this.ended => Poll::Ready(None),
+            Ok(None) => Poll::Pending,
+            Err(err) => {
+                *this.ended = true;
+                Poll::Ready(Some(Err(err.into_rpc_error("request", SEND_LIMIT).into_tonic())))
+            }
         }
     }
 

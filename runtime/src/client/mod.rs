@@ -5,7 +5,6 @@ pub(crate) mod channel;
 pub(crate) mod connection;
 pub(crate) mod decoder;
 pub(crate) mod message_body;
-pub(crate) mod request_body;
 pub(crate) mod request_head;
 pub(crate) mod response_body;
 pub(crate) mod send_body;

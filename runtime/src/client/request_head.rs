@@ -1,18 +1,20 @@
-//! The headers of a request, written once per call as tonic's `Grpc` writes them for an
-//! uncompressed call (without its per-call rebuild of the accept-encoding value).
+//! The headers of a request, built once per call from static values (tonic's `Grpc` rebuilt the
+//! accept-encoding value from a list on every call).
 
 use std::time::Instant;
 
 use http::uri::PathAndQuery;
 
-use crate::headers::{GRPC_ACCEPT_ENCODING, GRPC_TIMEOUT};
+use crate::headers::{GRPC_ACCEPT_ENCODING, GRPC_ENCODING, GRPC_TIMEOUT};
 use crate::{Channel, Compression, Metadata, Result, RpcError};
 
-/// The request's headers, as tonic's `Grpc` writes them for an uncompressed call.
+/// The request's headers: the method, the metadata, the protocol's own headers and, when set,
+/// the request compression and the deadline as `grpc-timeout`.
 pub(crate) fn request_head(
     channel: &Channel,
     path: &'static str,
     metadata: Metadata,
+    compression: Option<Compression>,
     deadline: Option<Instant>,
 ) -> Result<http::request::Parts> {
     let mut uri = channel.origin().clone().into_parts();
@@ -29,6 +31,9 @@ pub(crate) fn request_head(
     headers.insert(http::header::TE, http::HeaderValue::from_static("trailers"));
     headers.insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("application/grpc"));
     headers.insert(&GRPC_ACCEPT_ENCODING, http::HeaderValue::from_static(Compression::ACCEPT_ENCODING));
+    if let Some(compression) = compression {
+        headers.insert(&GRPC_ENCODING, http::HeaderValue::from_static(compression.as_str()));
+    }
     if let Some(deadline) = deadline {
         let remaining = deadline.saturating_duration_since(Instant::now());
         if let Ok(value) = crate::deadline::format_grpc_timeout(remaining).parse() {

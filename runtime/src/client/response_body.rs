@@ -10,12 +10,7 @@ use crate::client::status::status_from_h2;
 use crate::coalesce::OpenCall;
 
 /// A response body: the DATA frames of an h2 stream, then its trailers.
-///
-/// `pub` only because `Channel`'s `tower::Service` impl names it as its response body; the
-/// module is private, so users cannot name it and it adds nothing to the API (it was hyper's
-/// `Incoming` before).
-#[allow(unreachable_pub)]
-pub struct ResponseBody {
+pub(crate) struct ResponseBody {
     stream: h2::RecvStream,
     /// All DATA has been taken; trailers (if any) come next.
     data_done: bool,

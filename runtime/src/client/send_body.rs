@@ -8,7 +8,7 @@ use bytes::Bytes;
 use h2::{Reason, SendStream};
 use http_body::Body;
 
-/// A request body of any kind: ours (`message_body.rs`) or tonic's encoder (`request_body.rs`).
+/// A request body: the messages of a streaming or compressed call (`message_body.rs`).
 pub(crate) type BoxBody = Pin<Box<dyn Body<Data = Bytes, Error = tonic::Status> + Send>>;
 
 /// Why a body could not be sent in full.

@@ -9,8 +9,8 @@
 //! Only the plain answer is read here: HTTP 200, no `grpc-status` in the headers
 //! (trailers-only), no `grpc-encoding`. A non-200 answer without `grpc-status` has already been
 //! turned into its gRPC code by `Channel::send`, for every kind of call; anything else is read
-//! exactly as the streaming path reads it (`decoder.rs`: a trailers-only status, or tonic's
-//! decoder for a compressed answer).
+//! exactly as the streaming path reads it (`decoder.rs`: a trailers-only status, or a
+//! compressed answer). A compressed request goes through the streaming path too.
 
 use std::time::Instant;
 
@@ -43,7 +43,7 @@ where
     let send_limit = settings.max_send_message_length.unwrap_or(usize::MAX);
     let frame = frame::encode(&request, send_limit).map_err(|err| err.into_rpc_error("request", SEND_LIMIT))?;
     drop(request);
-    let head = request_head(&channel, path, options.metadata, deadline)?;
+    let head = request_head(&channel, path, options.metadata, None, deadline)?;
     let response =
         channel.send(head, Outgoing::Frame(frame), options.wait_for_ready).await.map_err(RpcError::from_tonic)?;
     let (parts, mut body) = response.into_parts();

@@ -13,15 +13,12 @@ use futures_util::FutureExt;
 use hyper::body::Incoming;
 use tokio_util::sync::WaitForCancellationFutureOwned;
 use tonic::body::Body;
-use tonic::codec::{Codec, EncodeBody, SingleMessageCompressionOverride};
-use tonic_prost::ProstCodec;
 
 use crate::deframe::MessageStream;
 use crate::headers::{GRPC_ACCEPT_ENCODING, GRPC_ENCODING, GRPC_MESSAGE, GRPC_STATUS};
-use crate::server::compressed_source::CompressedSource;
 use crate::server::context::CancelOnDrop;
 use crate::server::stop::StopSignal;
-use crate::server::stream::{Decoder, READER, Unread, body_error};
+use crate::server::stream::{READER, Unread, body_error};
 use crate::server::stream_body::StreamBody;
 use crate::server::unary_body::UnaryBody;
 use crate::server::unary_request::read_single;
@@ -63,7 +60,7 @@ impl CallEnv {
 }
 
 /// Reads the one request message of a unary or server-streaming call: off the body directly
-/// when it is not compressed (see `unary_request.rs`), else with tonic's decoder.
+/// when it is not compressed (see `unary_request.rs`), else with the stream decoder.
 pub(crate) async fn single_request<M: prost::Message + Default>(requests: &mut RequestStream<M>) -> Result<M> {
     if let Some(unread) = requests.take_unread() {
         if unread.encoding.is_none() {
@@ -96,19 +93,13 @@ pub(crate) fn put_status(headers: &mut http::HeaderMap, status: &tonic::Status) 
     }
 }
 
-/// The decoder of `M` messages over a request body: ours without compression, else tonic's.
+/// The decoder of `M` messages over a request body with `grpc-encoding` `encoding`.
 fn decoding<M: prost::Message + Default + Send + 'static>(
     body: Incoming,
     encoding: Option<Compression>,
     limit: usize,
-) -> Decoder<M> {
-    match encoding {
-        None => Decoder::Plain(MessageStream::new(body, limit, READER, body_error)),
-        Some(encoding) => {
-            let mut codec = ProstCodec::<(), M>::default();
-            Decoder::Tonic(tonic::Streaming::new_request(codec.decoder(), body, Some(encoding.to_tonic()), Some(limit)))
-        }
-    }
+) -> MessageStream<Incoming, M> {
+    MessageStream::new(body, limit, encoding, READER, body_error)
 }
 
 async fn sleep_until(deadline: Option<Instant>) {
@@ -132,7 +123,6 @@ where
     H: FnOnce(RequestStream<Req>, ServicerContext) -> Fut,
     Fut: Future<Output = Result<ResponseStream<Resp>>> + Send,
 {
-    let mut codec = ProstCodec::<Resp, Req>::default();
     let limits = &env.shared.limits;
     let requests = RequestStream::new(Unread {
         body,
@@ -173,17 +163,7 @@ where
         deadline: deadline.map(|d| tokio::time::sleep_until(d.into())),
         call: Some(call),
     };
-    let body = match compression {
-        None => Body::new(StreamBody::new(source, limits.max_send_message_length)),
-        Some(compression) => Body::new(EncodeBody::new_server(
-            codec.encoder(),
-            CompressedSource::new(source, limits.max_send_message_length),
-            Some(compression.to_tonic()),
-            SingleMessageCompressionOverride::default(),
-            // Checked by `CompressedSource`.
-            None,
-        )),
-    };
+    let body = Body::new(StreamBody::new(source, limits.max_send_message_length, compression));
     let mut response = http::Response::new(body);
     let headers = response.headers_mut();
     *headers = initial.into_headers();

@@ -1,6 +1,5 @@
 //! `Server`: ports, services, start, stop and wait, as in Python's `grpc.server()`.
 
-pub(crate) mod compressed_source;
 pub(crate) mod context;
 pub(crate) mod dispatch;
 pub(crate) mod router;
@@ -122,13 +121,15 @@ impl Default for ServerBuilder {
 }
 
 impl ServerBuilder {
-    /// Refuses request messages larger than `bytes` with RESOURCE_EXHAUSTED (default 4 MiB).
+    /// Refuses request messages larger than `bytes` with RESOURCE_EXHAUSTED (default 4 MiB). A
+    /// compressed message is measured both as sent and as it decompresses.
     pub fn max_receive_message_length(mut self, bytes: usize) -> Self {
         self.max_receive_message_length = bytes;
         self
     }
 
-    /// Fails calls whose response messages are larger than `bytes` (default: no limit).
+    /// Fails calls whose response messages are larger than `bytes`, before any compression,
+    /// with RESOURCE_EXHAUSTED (default: no limit).
     pub fn max_send_message_length(mut self, bytes: usize) -> Self {
         self.max_send_message_length = bytes;
         self

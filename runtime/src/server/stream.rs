@@ -20,18 +20,15 @@ pub struct RequestStream<M> {
 }
 
 /// Where the messages come from: the body not read yet, or a decoder over it.
+///
+/// The decoder is the larger by a few hundred bytes; boxing it would allocate on every
+/// streaming call, and a `RequestStream` is built in place once per call.
+#[allow(clippy::large_enum_variant)]
 enum Source<M> {
     /// Unread, so the unary path can take the body and decode its one message itself (see
     /// `unary_request.rs`); anything else turns it into a decoder on the first read.
     Unread(Option<Unread<M>>),
-    Decoding(Decoder<M>),
-}
-
-/// A request stream's decoder: ours for uncompressed messages (see `deframe.rs`), tonic's for
-/// compressed ones.
-pub(crate) enum Decoder<M> {
-    Plain(MessageStream<Incoming, M>),
-    Tonic(tonic::Streaming<M>),
+    Decoding(MessageStream<Incoming, M>),
 }
 
 /// The request body and what decoding it needs.
@@ -42,7 +39,7 @@ pub(crate) struct Unread<M> {
     /// The server's receive limit.
     pub(crate) limit: usize,
     /// Builds the decoder for `M`: a plain function, so this type needs no bounds on `M`.
-    pub(crate) decoding: fn(Incoming, Option<Compression>, usize) -> Decoder<M>,
+    pub(crate) decoding: fn(Incoming, Option<Compression>, usize) -> MessageStream<Incoming, M>,
 }
 
 /// How the server reports a request body that failed (the client reset the stream, the
@@ -67,7 +64,7 @@ impl<M> RequestStream<M> {
         }
     }
 
-    fn decoding(&mut self) -> Option<&mut Decoder<M>> {
+    fn decoding(&mut self) -> Option<&mut MessageStream<Incoming, M>> {
         if let Source::Unread(unread) = &mut self.source {
             // Only `take_unread` leaves `None`, and its caller reads no further.
             let unread = unread.take()?;
@@ -90,10 +87,7 @@ impl<M> Stream for RequestStream<M> {
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<M>>> {
         match self.decoding() {
-            Some(Decoder::Plain(messages)) => Pin::new(messages).poll_next(cx),
-            Some(Decoder::Tonic(streaming)) => {
-                Pin::new(streaming).poll_next(cx).map(|item| item.map(|r| r.map_err(RpcError::from_tonic)))
-            }
+            Some(messages) => Pin::new(messages).poll_next(cx),
             None => Poll::Ready(None),
         }
     }

@@ -1,5 +1,5 @@
-//! The response body of a streaming call without compression: the messages that are ready,
-//! encoded together (see `batch.rs`), then the trailers with the final status.
+//! The response body of a streaming call, or of a compressed unary one: the messages that are
+//! ready, encoded together (see `batch.rs`), then the trailers with the final status.
 
 use std::convert::Infallible;
 use std::pin::Pin;
@@ -9,11 +9,11 @@ use bytes::Bytes;
 use futures_core::Stream;
 use http_body::Frame;
 
-use crate::Metadata;
 use crate::batch::Batch;
 use crate::server::SEND_LIMIT;
 use crate::server::dispatch::{ResponseBody, put_status};
 use crate::server::unary_body::ok_trailers;
+use crate::{Compression, Metadata};
 
 pin_project_lite::pin_project! {
     /// Response messages as DATA chunks, then the trailers.
@@ -29,9 +29,10 @@ pin_project_lite::pin_project! {
 }
 
 impl<M: prost::Message> StreamBody<M> {
-    /// Sends the messages of `source`, each of at most `limit` bytes.
-    pub(crate) fn new(source: ResponseBody<M>, limit: usize) -> Self {
-        StreamBody { source, batch: Batch::new(limit), trailers: None, ended: false }
+    /// Sends the messages of `source`, each of at most `limit` bytes, compressed with
+    /// `compression` if set.
+    pub(crate) fn new(source: ResponseBody<M>, limit: usize, compression: Option<Compression>) -> Self {
+        StreamBody { source, batch: Batch::new(limit, compression), trailers: None, ended: false }
     }
 }
 
@@ -67,8 +68,17 @@ impl<M: prost::Message> http_body::Body for StreamBody<M> {
             *this.trailers = Some(trailers(status));
         }
         // The messages before a final status go first.
-        if let Some(data) = this.batch.take() {
-            return Poll::Ready(Some(Ok(Frame::data(data))));
+        match this.batch.take() {
+            Ok(Some(data)) => return Poll::Ready(Some(Ok(Frame::data(data)))),
+            Ok(None) => {}
+            Err(err) => {
+                // Compression failed (not expected in memory). The status replaces any already
+                // set: the messages it would have followed are lost.
+                let err = err.into_rpc_error("response", SEND_LIMIT);
+                let status = this.source.as_mut().fail(err.clone()).unwrap_or_else(|| err.into_tonic());
+                *this.ended = true;
+                *this.trailers = Some(trailers(Some(status)));
+            }
         }
         if let Some(trailers) = this.trailers.take() {
             return Poll::Ready(Some(Ok(Frame::trailers(trailers))));

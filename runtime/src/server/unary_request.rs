@@ -3,8 +3,7 @@
 //!
 //! Why not tonic's `Streaming` for these: it is a stream decoder (a state machine over a
 //! buffer, a boxed decoder, a per-frame status check), read twice per call to learn that no
-//! second message follows. Uncompressed streams are read by `deframe.rs`; compressed requests
-//! still go through it.
+//! second message follows. Streams, and compressed single requests, are read by `deframe.rs`.
 
 use hyper::body::Incoming;
 

@@ -4,7 +4,7 @@
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper_util::rt::{TokioExecutor, TokioIo};
-use rust_rpc::{ChannelBuilder, Code};
+use rust_rpc::{ChannelBuilder, Code, Compression};
 
 use crate::support::{TestGreeter, greeter_client, hello, start_greeter};
 
@@ -124,6 +124,30 @@ async fn unknown_compression_is_unimplemented_and_lists_what_is_accepted() {
     assert_eq!(answer.grpc_status.as_deref(), Some("12"));
     let accepted = answer.headers.get("grpc-accept-encoding").map(|v| v.to_str().expect("ascii").to_owned());
     assert_eq!(accepted.as_deref(), Some("gzip,zstd"));
+    still_serving(port).await;
+}
+
+#[tokio::test]
+async fn compressed_messages_that_inflate_past_the_limits_are_resource_exhausted() {
+    // 64 KB of one letter compresses to about a hundred bytes: the frame is small, what it
+    // decompresses to is not. Each side stops inflating at its receive limit.
+    let server = rust_rpc::Server::builder().max_receive_message_length(4096).compression(Compression::Gzip).build();
+    let (_server, port) = crate::support::start_greeter_with(server, TestGreeter::default());
+    for compression in [Compression::Gzip, Compression::Zstd] {
+        let call = greeter_client(port).say_hello(hello(&"x".repeat(64 << 10))).compression(compression);
+        let err = call.await.expect_err("inflates too far");
+        assert_eq!(err.code(), Code::ResourceExhausted, "{compression:?}: {err}");
+        assert!(err.details().contains("decompresses to more than the server's receive limit"), "{err}");
+    }
+    // The reply, gzip-compressed by the server, over the client's receive limit.
+    let channel =
+        ChannelBuilder::new(format!("127.0.0.1:{port}")).max_receive_message_length(1024).build().expect("channel");
+    let err = e2e::helloworld::GreeterClient::new(channel)
+        .say_hello(hello(&"y".repeat(2048)))
+        .await
+        .expect_err("reply inflates too far");
+    assert_eq!(err.code(), Code::ResourceExhausted, "{err}");
+    assert!(err.details().contains("decompresses to more than the channel's receive limit"), "{err}");
     still_serving(port).await;
 }
 
