@@ -145,15 +145,7 @@ impl RpcError {
     /// Converts a status received from tonic. An OK status is not an error: callers handle it
     /// before converting.
     pub(crate) fn from_tonic(status: tonic::Status) -> RpcError {
-        let mut code = Code::from_tonic(status.code());
-        // tonic's codec reports a message over the size limit as OUT_OF_RANGE; gRPC (and every
-        // other implementation) says RESOURCE_EXHAUSTED. Its messages are the only way to tell.
-        if code == Code::OutOfRange
-            && (status.message().contains("decoded message length too large")
-                || status.message().contains("encoded message length too large"))
-        {
-            code = Code::ResourceExhausted;
-        }
+        let code = Code::from_tonic(status.code());
         let details = status.message().to_owned();
         let status_details = status.details().to_vec();
         // A trailers-only answer's status carries its headers (content-type...): not metadata.
