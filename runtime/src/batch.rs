@@ -67,8 +67,9 @@ impl<M: prost::Message> Batch<M> {
         if self.messages.is_empty() {
             return Ok(None);
         }
-        let mut buf = BytesMut::with_capacity(std::mem::take(&mut self.bytes));
+        let bytes = std::mem::take(&mut self.bytes);
         let Some(compression) = self.compression else {
+            let mut buf = BytesMut::with_capacity(bytes);
             for (message, len) in self.messages.drain(..) {
                 buf.put_u8(0);
                 buf.put_u32(len);
@@ -78,6 +79,9 @@ impl<M: prost::Message> Batch<M> {
             }
             return Ok(Some(buf.freeze()));
         };
+        // Grown as it fills: sized for the messages before compression, the frozen buffer would
+        // hold all of that until the DATA frame is sent.
+        let mut buf = BytesMut::new();
         let mut scratch = Vec::new();
         for (message, len) in self.messages.drain(..) {
             scratch.clear();
