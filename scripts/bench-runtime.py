@@ -17,6 +17,8 @@ Scenarios (default: all), comma-separated:
   pingpong  bidirectional ping-pong, 1 KiB, one message in flight: round trips/s and latency
   large     unary echo of 1 MiB and 16 MiB (request and response both carry the payload; both
             sides' message-size limits raised to 32 MiB): MB/s each way
+  gzip      the stream and pingpong scenarios with every message gzip-compressed, both ways
+            (1 KiB of zeros, so compression's per-message cost shows, not its throughput)
   h2load    h2load (nghttp2-client) sending one pre-encoded SayHello frame, at -c1 -m1 and
             -c50 -m10, against each server: calls/s
   grpcio    a Python grpcio sync server, driven at 50x10 by our client, against rust-rpc's
@@ -58,7 +60,7 @@ CONNECT_BIN = CONNECT_TARGET / "release" / "connect-bench"
 PYTHON_SERVER = REPO / "benches" / "grpcio-server.py"
 SETUP = REPO / "tests" / "interop" / "peers" / "setup.sh"
 VENV_PYTHON = REPO / ".cache" / "interop" / "venv" / "bin" / "python"
-ALL_SCENARIOS = ["unary", "stream", "pingpong", "large", "h2load", "grpcio", "connectrpc", "memory"]
+ALL_SCENARIOS = ["unary", "stream", "pingpong", "large", "gzip", "h2load", "grpcio", "connectrpc", "memory"]
 RUST = ["rust-rpc", "tonic"]
 MAX_MESSAGE = 32 * 1024 * 1024  # both limits, both sides, for the large scenario
 # helloworld.HelloRequest{name: "world"} as one gRPC frame: uncompressed flag, 4-byte big-endian
@@ -76,7 +78,7 @@ def free_port():
 
 
 @contextlib.contextmanager
-def server(impl, options, service="greeter", max_message=None):
+def server(impl, options, service="greeter", max_message=None, gzip=False):
     """Starts a server pinned to core 0 and yields (port, pid); stops it on exit."""
     port = free_port()
     if impl == "grpcio":
@@ -87,6 +89,8 @@ def server(impl, options, service="greeter", max_message=None):
         command = [str(BIN), "server", "--impl", impl, "--port", str(port), "--service", service]
         if max_message:
             command += ["--max-message", str(max_message)]
+        if gzip:
+            command.append("--gzip")
     process = subprocess.Popen(["taskset", "-c", "0", *command], stdout=subprocess.PIPE, text=True)
     try:
         if "listening" not in first_line(process):
@@ -112,7 +116,7 @@ def parse(out):
 
 
 def load_command(client, port, options, scenario="unary", connections=1, concurrency=1, size=None,
-                 max_message=None):
+                 max_message=None, gzip=False):
     if client == "connectrpc":
         return ["taskset", "-c", "1", str(CONNECT_BIN), "load", "--port", str(port), "--connections",
                 str(connections), "--concurrency", str(concurrency), "--seconds", str(options.seconds),
@@ -124,6 +128,8 @@ def load_command(client, port, options, scenario="unary", connections=1, concurr
         command += ["--size", str(size)]
     if max_message:
         command += ["--max-message", str(max_message)]
+    if gzip:
+        command.append("--gzip")
     return command
 
 
@@ -138,7 +144,7 @@ def measure_load(impl, options, service="greeter", client=None, **load):
     """One measurement: a fresh server of `impl`, loaded by `client` (default: `impl` itself)."""
     client = client or impl
     max_message = load.get("max_message")
-    with server(impl, options, service, max_message) as (port, _):
+    with server(impl, options, service, max_message, load.get("gzip", False)) as (port, _):
         return run_load(load_command(client, port, options, **load), options.seconds)
 
 
@@ -258,6 +264,11 @@ def cases(scenarios):
             out.append(Case(f"large {mib}MiB", ["mbps", "rps", "p50_us"],
                             lambda impl, o, mib=mib: measure_load(impl, o, "bench", scenario="echo",
                                                                   size=mib << 20, max_message=MAX_MESSAGE)))
+    if "gzip" in scenarios:
+        out.append(Case("stream 1KiB gzip", ["rps", "mbps"],
+                        lambda impl, o: measure_load(impl, o, "bench", scenario="stream", size=1024, gzip=True)))
+        out.append(Case("pingpong 1KiB gzip", ["rps", "p50_us", "p99_us"],
+                        lambda impl, o: measure_load(impl, o, "bench", scenario="pingpong", size=1024, gzip=True)))
     if "h2load" in scenarios:
         for c, m in [(1, 1), (50, 10)]:
             def measure(impl, o, c=c, m=m):

@@ -1,12 +1,13 @@
 //! Load for the runtime benchmark, the same for rust-rpc and plain tonic 0.14:
 //!
-//! `rpc-bench server --impl rust-rpc|tonic --port P [--service greeter|bench] [--max-message B]`
-//! serves helloworld.Greeter (default) or bench.Bench (`protos/bench.proto`). `--max-message`
-//! raises the receive and send message-size limits to B bytes (default: the library's, 4 MiB
-//! received).
+//! `rpc-bench server --impl rust-rpc|tonic --port P [--service greeter|bench] [--max-message B]
+//! [--gzip]` serves helloworld.Greeter (default) or bench.Bench (`protos/bench.proto`).
+//! `--max-message` raises the receive and send message-size limits to B bytes (default: the
+//! library's, 4 MiB received). `--gzip` compresses bench.Bench's responses with gzip (for
+//! clients that accept it).
 //!
 //! `rpc-bench load --impl rust-rpc|tonic --port P [--scenario S] --connections C
-//! --concurrency K --seconds S [--warmup-ms W] [--size N] [--max-message B]` runs K calls (or
+//! --concurrency K --seconds S [--warmup-ms W] [--size N] [--max-message B] [--gzip]` runs K calls (or
 //! streams) in flight on each of C connections for S seconds (fractions allowed) after a warm-up
 //! of W ms (default 1000), and prints one line:
 //! `calls=N secs=S rps=R p50_us=A p99_us=B p999_us=C mbps=M`. Scenarios:
@@ -17,7 +18,8 @@
 //! - `pingpong`: one Bench.PingPong per task, one N-byte message in flight: send one, wait for
 //!   its echo; `calls` are round trips, latencies per round trip.
 //!
-//! `mbps` is payload bytes per second each way, in 10^6 bytes (0 for `unary`).
+//! `mbps` is payload bytes per second each way, in 10^6 bytes (0 for `unary`). `--gzip`
+//! compresses bench.Bench requests with gzip and accepts gzip responses.
 //!
 //! `rpc-bench idle --impl rust-rpc|tonic --port P --connections C --seconds S` opens C
 //! connections (one call each, so they are really established) and holds them idle for S
@@ -46,6 +48,13 @@ fn num(name: &str, default: u64) -> u64 {
 
 fn float(name: &str, default: f64) -> f64 {
     arg(name).and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+/// `--gzip`: bench.Bench messages compressed with gzip both ways.
+fn gzip() -> bool {
+    // Read once: the echo loop asks on every call.
+    static GZIP: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *GZIP.get_or_init(|| std::env::args().any(|a| a == "--gzip"))
 }
 
 /// `--max-message`, if given: the message-size limit both ways, for servers and clients.
@@ -155,6 +164,9 @@ async fn serve(implementation: &str, port: u16) -> Result<(), Box<dyn Error>> {
             if let Some(limit) = limit {
                 builder = builder.max_receive_message_length(limit).max_send_message_length(limit);
             }
+            if gzip() {
+                builder = builder.compression(rust_rpc::Compression::Gzip);
+            }
             let server = builder.build();
             match service.as_str() {
                 "greeter" => ours::add_greeter_servicer_to_server(Ours, &server)?,
@@ -175,6 +187,10 @@ async fn serve(implementation: &str, port: u16) -> Result<(), Box<dyn Error>> {
                     let mut bench = tonic_bench::bench_server::BenchServer::new(TonicBench);
                     if let Some(limit) = limit {
                         bench = bench.max_decoding_message_size(limit).max_encoding_message_size(limit);
+                    }
+                    if gzip() {
+                        let gzip = tonic::codec::CompressionEncoding::Gzip;
+                        bench = bench.send_compressed(gzip).accept_compressed(gzip);
                     }
                     builder.add_service(bench)
                 }
@@ -224,6 +240,10 @@ impl Client {
                 let mut bench = tonic_bench::bench_client::BenchClient::new(channel.clone());
                 if let Some(limit) = limit {
                     bench = bench.max_decoding_message_size(limit).max_encoding_message_size(limit);
+                }
+                if gzip() {
+                    let gzip = tonic::codec::CompressionEncoding::Gzip;
+                    bench = bench.send_compressed(gzip).accept_compressed(gzip);
                 }
                 Ok(Client::Tonic(tonic_hello::greeter_client::GreeterClient::new(channel), bench))
             }
@@ -289,7 +309,11 @@ impl Task {
                 if start >= until {
                     break;
                 }
-                let reply = bench.echo(ours_bench::Payload { data: payload.clone() }).await?;
+                let mut call = bench.echo(ours_bench::Payload { data: payload.clone() });
+                if gzip() {
+                    call = call.compression(rust_rpc::Compression::Gzip);
+                }
+                let reply = call.await?;
                 check_size(reply.data.len(), size)?;
                 record(start);
             },
@@ -305,7 +329,11 @@ impl Task {
             },
             (Scenario::Stream, Client::Ours(_, bench)) => {
                 let request = ours_bench::StreamRequest { size: size as u32, count: u64::MAX };
-                let mut messages = bench.server_stream(request).await?;
+                let mut call = bench.server_stream(request);
+                if gzip() {
+                    call = call.compression(rust_rpc::Compression::Gzip);
+                }
+                let mut messages = call.await?;
                 let mut start = Instant::now();
                 while start < until {
                     let message = messages.message().await?.ok_or("the stream ended early")?;
@@ -327,7 +355,11 @@ impl Task {
             }
             (Scenario::PingPong, Client::Ours(_, bench)) => {
                 let (sender, receiver) = tokio::sync::mpsc::channel(1);
-                let mut replies = bench.ping_pong(ReceiverStream::new(receiver)).await?;
+                let mut call = bench.ping_pong(ReceiverStream::new(receiver));
+                if gzip() {
+                    call = call.compression(rust_rpc::Compression::Gzip);
+                }
+                let mut replies = call.await?;
                 loop {
                     let start = Instant::now();
                     if start >= until {
