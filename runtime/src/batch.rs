@@ -13,7 +13,7 @@
 use bytes::{BufMut, Bytes, BytesMut};
 
 use crate::Compression;
-use crate::compress::compress;
+use crate::compress::Compressor;
 use crate::frame::{FrameError, HEADER_LEN};
 
 /// The bytes gathered before a batch is handed on even though more messages are ready, as
@@ -83,6 +83,8 @@ impl<M: prost::Message> Batch<M> {
         // hold all of that until the DATA frame is sent.
         let mut buf = BytesMut::new();
         let mut scratch = Vec::new();
+        // From the pool for this batch only, so an idle stream holds none.
+        let mut compressor = Compressor::new(compression);
         for (message, len) in self.messages.drain(..) {
             scratch.clear();
             scratch.reserve(len as usize);
@@ -91,7 +93,7 @@ impl<M: prost::Message> Batch<M> {
             let start = buf.len();
             buf.put_u8(1);
             buf.put_u32(0); // the compressed length, written below
-            compress(compression, &scratch, &mut buf).map_err(FrameError::Compress)?;
+            compressor.compress(&scratch, &mut buf).map_err(FrameError::Compress)?;
             let compressed = buf.len() - start - HEADER_LEN;
             let prefix =
                 u32::try_from(compressed).map_err(|_| FrameError::TooLarge { len: compressed, limit: self.limit })?;
