@@ -17,7 +17,8 @@ use crate::RpcError;
 /// The length prefix of a message frame.
 pub(crate) const HEADER_LEN: usize = 5;
 
-/// Why a body is not exactly one acceptable uncompressed message.
+/// Why a message could not be framed or read: for a single-message body (here) and for streams,
+/// compressed or not (`batch.rs`, `deframe.rs`, `compress.rs`).
 #[derive(Debug)]
 pub(crate) enum FrameError {
     TooLarge {
