@@ -1,5 +1,8 @@
 //! The four RPC kinds, metadata, status and deadlines, client and server over loopback.
 
+use std::future::IntoFuture;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use e2e::helloworld::GreeterClient;
@@ -10,7 +13,7 @@ use e2e::routeguide::{
 use rust_rpc::stream::StreamExt;
 use rust_rpc::{Code, Metadata, RequestStream, ResponseStream, Result, Server, ServicerContext};
 
-use crate::support::{TestGreeter, dead_port, greeter_client, hello, start_greeter};
+use crate::support::{TestGreeter, dead_port, greeter_client, hello, no_hang, start_greeter};
 
 struct Guide;
 
@@ -279,17 +282,23 @@ async fn unknown_methods_and_services_are_unimplemented() {
 async fn expired_deadline_is_deadline_exceeded_and_reaches_the_handler() {
     let greeter = TestGreeter::default();
     let (_server, port) = start_greeter(greeter.clone());
-    let started = std::time::Instant::now();
-    let err = greeter_client(port)
-        .say_hello(hello("sleep:5000"))
-        .timeout(Duration::from_millis(200))
-        .await
-        .expect_err("times out");
+    let err = no_hang(
+        "the call with a deadline",
+        greeter_client(port).say_hello(hello("sleep:5000")).timeout(Duration::from_millis(200)),
+    )
+    .await
+    .expect_err("times out");
     assert_eq!(err.code(), Code::DeadlineExceeded, "{err}");
-    assert!(started.elapsed() < Duration::from_secs(2), "took {:?}", started.elapsed());
-    tokio::time::timeout(Duration::from_secs(2), greeter.cancelled.notified())
-        .await
-        .expect("the handler saw the call end");
+    // The call ended at its deadline, not with the handler's 5 s sleep: the handler was cut off.
+    assert_cut_off(&greeter).await;
+}
+
+/// Asserts that the greeter's `sleep:<ms>` handler saw its call end before it slept its time
+/// out: the call was cut off (deadline, cancel, stop), it did not run to its end.
+async fn assert_cut_off(greeter: &TestGreeter) {
+    assert!(!greeter.slept_out(), "the call ended only after the handler slept its time out");
+    no_hang("the handler sees the call end", greeter.cancelled.notified()).await;
+    assert!(!greeter.slept_out(), "the handler slept its time out before it saw the call end");
 }
 
 #[tokio::test]
@@ -301,16 +310,15 @@ async fn a_channel_default_timeout_is_each_calls_deadline() {
         .build()
         .expect("channel");
     let client = e2e::helloworld::GreeterClient::new(channel);
-    let started = std::time::Instant::now();
-    let err = client.say_hello(hello("sleep:5000")).await.expect_err("times out");
-    assert_eq!(err.code(), Code::DeadlineExceeded, "{err}");
-    assert!(started.elapsed() < Duration::from_secs(2), "took {:?}", started.elapsed());
-    tokio::time::timeout(Duration::from_secs(2), greeter.cancelled.notified())
+    let err = no_hang("the call with the channel's deadline", client.say_hello(hello("sleep:5000")))
         .await
-        .expect("the handler saw the call end");
-    // A call's own timeout wins over the channel's.
-    let reply = client.say_hello(hello("sleep:400")).timeout(Duration::from_secs(5)).await.expect("call");
+        .expect_err("times out");
+    assert_eq!(err.code(), Code::DeadlineExceeded, "{err}");
+    assert_cut_off(&greeter).await;
+    // A call's own timeout wins over the channel's: the handler sleeps past the channel's.
+    let reply = client.say_hello(hello("sleep:400")).timeout(Duration::from_secs(30)).await.expect("call");
     assert_eq!(reply.message, "Hello sleep:400");
+    assert!(greeter.slept_out(), "the handler ran to its end");
 }
 
 #[tokio::test]
@@ -319,11 +327,10 @@ async fn dropping_a_call_cancels_the_handler() {
     let (_server, port) = start_greeter(greeter.clone());
     let client = greeter_client(port);
     let call = tokio::spawn(async move { client.say_hello(hello("sleep:5000")).await });
-    tokio::time::timeout(Duration::from_secs(2), greeter.started.notified()).await.expect("handler started");
+    no_hang("the handler starts", greeter.started.notified()).await;
     call.abort();
-    tokio::time::timeout(Duration::from_secs(2), greeter.cancelled.notified())
-        .await
-        .expect("the handler saw the cancellation");
+    assert!(call.await.is_err_and(|e| e.is_cancelled()), "the call was dropped, not finished");
+    assert_cut_off(&greeter).await;
 }
 
 #[tokio::test]
@@ -360,22 +367,38 @@ async fn one_client_serves_many_tasks_at_once() {
 async fn a_waiting_call_succeeds_once_the_server_starts() {
     let port = dead_port();
     let client = greeter_client(port);
-    let call = tokio::spawn(async move {
-        client.say_hello(hello("patient")).wait_for_ready(true).timeout(Duration::from_secs(10)).await
-    });
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    let call = client.say_hello(hello("patient")).wait_for_ready(true).timeout(Duration::from_secs(30)).into_future();
+    tokio::pin!(call);
+    // Under way before the server starts: the waiting call is polled until a call without
+    // wait-for-ready on the same channel has been refused, so a connection attempt has failed.
+    let probe = tokio::select! {
+        reply = &mut call => panic!("the waiting call ended before the server started: {reply:?}"),
+        probe = client.say_hello(hello("impatient")) => probe,
+    };
+    assert_eq!(probe.expect_err("nothing listens yet").code(), Code::Unavailable);
     let server = Server::new();
     server.add_service(e2e::helloworld::greeter_service(TestGreeter::default())).expect("add");
     server.add_insecure_port(&format!("127.0.0.1:{port}")).expect("bind the waited-for port");
     server.start().expect("start");
-    assert_eq!(call.await.expect("task").expect("served after waiting").message, "Hello patient");
+    assert_eq!(no_hang("the waiting call", call).await.expect("served after waiting").message, "Hello patient");
 }
 
-struct Ticker;
+/// Streams features without end: two at once, then one every 50 ms. Each carries the time the
+/// handler had left (-1: no deadline) as its latitude.
+#[derive(Clone, Default)]
+struct Ticker {
+    /// Notified when the handler observes that its call ended.
+    ended: Arc<tokio::sync::Notify>,
+}
 
 impl RouteGuideServicer for Ticker {
     async fn list_features(&self, _rect: Rectangle, context: ServicerContext) -> Result<ResponseStream<Feature>> {
         let remaining = context.time_remaining().map_or(-1, |d| d.as_millis() as i32);
+        let ended = self.ended.clone();
+        tokio::spawn(async move {
+            context.cancelled().await;
+            ended.notify_one();
+        });
         let (sender, stream) = ResponseStream::channel(1);
         tokio::spawn(async move {
             for i in 0.. {
@@ -384,7 +407,9 @@ impl RouteGuideServicer for Ticker {
                 if sender.send(Ok(feature)).await.is_err() {
                     return;
                 }
-                tokio::time::sleep(Duration::from_millis(50)).await;
+                if i > 0 {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
             }
         });
         Ok(stream)
@@ -393,7 +418,8 @@ impl RouteGuideServicer for Ticker {
 
 #[tokio::test]
 async fn a_streaming_call_ends_at_its_deadline_and_the_server_knows_it() {
-    let (_server, client) = start_guide_with(Ticker);
+    let ticker = Ticker::default();
+    let (_server, client) = start_guide_with(ticker.clone());
 
     let mut stream =
         client.list_features(Rectangle::default()).timeout(Duration::from_millis(400)).await.expect("started");
@@ -402,14 +428,16 @@ async fn a_streaming_call_ends_at_its_deadline_and_the_server_knows_it() {
     assert!((1..=400).contains(&remaining), "the handler saw {remaining} ms remaining");
     let mut received = 1;
     let err = loop {
-        match stream.message().await {
+        match no_hang("the stream ends at its deadline", stream.message()).await {
             Ok(Some(_)) => received += 1,
             Ok(None) => panic!("the endless stream ended OK"),
             Err(err) => break err,
         }
     };
     assert_eq!(err.code(), Code::DeadlineExceeded, "{err}");
-    assert!((2..=20).contains(&received), "{received} messages before the deadline");
+    // The handler sends two at once: the stream flowed before the deadline ended it.
+    assert!(received >= 2, "{received} messages before the deadline");
+    no_hang("the handler sees the call end", ticker.ended.notified()).await;
 
     // Without a timeout the handler sees no deadline.
     let mut stream = client.list_features(Rectangle::default()).await.expect("started");
@@ -419,8 +447,12 @@ async fn a_streaming_call_ends_at_its_deadline_and_the_server_knows_it() {
 
 /// A response stream that always has its next message ready: unlike `ResponseStream::iter`
 /// (tokio-stream's `iter` returns `Pending` every 32 items, to share the thread), it never
-/// gives the response body an idle moment to notice a stop in.
-struct NeverPending;
+/// gives the response body an idle moment to notice a stop in. Counts the messages it gives
+/// once `grace_over` is set.
+struct NeverPending {
+    grace_over: Arc<AtomicBool>,
+    late: Arc<AtomicUsize>,
+}
 
 impl rust_rpc::stream::Stream for NeverPending {
     type Item = Result<Feature>;
@@ -429,27 +461,61 @@ impl rust_rpc::stream::Stream for NeverPending {
         self: std::pin::Pin<&mut Self>,
         _cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<Option<Result<Feature>>> {
+        if self.grace_over.load(Ordering::SeqCst) {
+            self.late.fetch_add(1, Ordering::SeqCst);
+        }
         std::task::Poll::Ready(Some(Ok(Feature { name: "again".into(), location: None })))
     }
 }
 
-struct Endless;
+/// `list_features` streams [`NeverPending`]; `get_feature` never answers, and marks the grace
+/// over when the server drops it (a stop drops the handlers still running when grace ends).
+#[derive(Clone, Default)]
+struct Endless {
+    /// Notified when `get_feature` has started.
+    waiting: Arc<tokio::sync::Notify>,
+    /// Set when the server dropped `get_feature`'s handler.
+    grace_over: Arc<AtomicBool>,
+    /// Messages the endless stream gave after that.
+    late: Arc<AtomicUsize>,
+}
+
+/// Sets its flag when dropped.
+struct SetOnDrop(Arc<AtomicBool>);
+
+impl Drop for SetOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+}
 
 impl RouteGuideServicer for Endless {
+    async fn get_feature(&self, _point: Point, _context: ServicerContext) -> Result<Feature> {
+        let _dropped = SetOnDrop(self.grace_over.clone());
+        self.waiting.notify_one();
+        std::future::pending().await
+    }
+
     async fn list_features(&self, _rect: Rectangle, _context: ServicerContext) -> Result<ResponseStream<Feature>> {
-        Ok(ResponseStream::new(NeverPending))
+        Ok(ResponseStream::new(NeverPending { grace_over: self.grace_over.clone(), late: self.late.clone() }))
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_stop_ends_an_endless_stream_that_always_has_a_message_ready() {
-    let (server, client) = start_guide_with(Endless);
+    let endless = Endless::default();
+    let (server, client) = start_guide_with(endless.clone());
     let mut stream = client.list_features(Rectangle::default()).await.expect("started");
     stream.message().await.expect("first").expect("some");
+    // A second call, still running at the end of grace: its handler's drop marks that moment.
+    let waiting = tokio::spawn({
+        let client = client.clone();
+        async move { client.get_feature(Point::default()).await }
+    });
+    no_hang("the waiting call's handler starts", endless.waiting.notified()).await;
     let stopping = tokio::spawn(async move { server.stop(Some(Duration::from_millis(100))).await });
-    let started = std::time::Instant::now();
     let err = loop {
-        match tokio::time::timeout(Duration::from_secs(5), stream.message()).await.expect("the stream ends") {
+        match no_hang("the endless stream ends", stream.message()).await {
             Ok(Some(_)) => continue,
             Ok(None) => panic!("the endless stream ended OK"),
             Err(err) => break err,
@@ -458,8 +524,14 @@ async fn a_server_stop_ends_an_endless_stream_that_always_has_a_message_ready() 
     // Usually the server's own "shutting down" status; the connection closing right after it
     // can overtake it on a loaded machine, which the client also reports as UNAVAILABLE.
     assert_eq!(err.code(), Code::Unavailable, "{err}");
-    // At the end of grace (100 ms), not when the server gives up flushing (1 s later): the
-    // body noticed the stop between two ready messages.
-    assert!(started.elapsed() < Duration::from_millis(900), "took {:?}: {err}", started.elapsed());
-    stopping.await.expect("stop");
+    no_hang("the server stops", stopping).await.expect("stop");
+    let err = waiting.await.expect("task").expect_err("cut off at the end of grace");
+    assert_eq!(err.code(), Code::Unavailable, "{err}");
+    assert!(endless.grace_over.load(Ordering::SeqCst), "the waiting call's handler was dropped");
+    // At the end of grace, not when the server gives up flushing (1 s later): the body noticed
+    // the stop between two ready messages, so it took at most the one message it was pulling
+    // when the stop came. A body that missed the stop would pull them until the connection
+    // was cut.
+    let late = endless.late.load(Ordering::SeqCst);
+    assert!(late <= 1, "the stream gave {late} messages after the grace was over");
 }

@@ -1,35 +1,71 @@
 //! Shared helpers: servers on 127.0.0.1 port 0, clients for them, and slow handlers.
 
+use std::future::IntoFuture;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use e2e::helloworld::{GreeterClient, GreeterServicer, HelloReply, HelloRequest, add_greeter_servicer_to_server};
 use rust_rpc::{Metadata, Result, RpcError, Server, ServicerContext};
-use tokio::sync::Notify;
+use tokio::sync::{Notify, Semaphore};
 
 /// A greeter whose behaviour depends on the name it is sent:
-/// `sleep:<ms>` sleeps first, `fail:<code>` fails with that code, `echo-md` echoes metadata,
-/// `echo-ua` answers with the request's `user-agent`.
-#[derive(Clone, Default)]
+/// `sleep:<ms>` sleeps first, `hold` waits for a permit from [`TestGreeter::release`] first,
+/// `fail:<code>` fails with that code, `echo-md` echoes metadata, `echo-ua` answers with the
+/// request's `user-agent`.
+#[derive(Clone)]
 pub struct TestGreeter {
-    /// Notified when a handler observes that its call was cancelled.
+    /// Notified when a slow or held handler observes that its call ended (cancelled, or done).
     pub cancelled: Arc<Notify>,
-    /// Notified when a slow handler starts.
+    /// Notified when a slow or held handler starts.
     pub started: Arc<Notify>,
+    /// Set when a `sleep:<ms>` handler slept its time out, so a test can tell a handler that
+    /// was cut off from one that ran to its end.
+    pub slept_out: Arc<AtomicBool>,
+    /// Each `hold` handler takes one permit before it answers; the test adds them.
+    pub release: Arc<Semaphore>,
+}
+
+impl Default for TestGreeter {
+    fn default() -> Self {
+        TestGreeter {
+            cancelled: Arc::default(),
+            started: Arc::default(),
+            slept_out: Arc::default(),
+            release: Arc::new(Semaphore::new(0)),
+        }
+    }
+}
+
+impl TestGreeter {
+    /// Signals that a slow or held handler started, and later that its call ended.
+    fn starting(&self, context: &ServicerContext) {
+        self.started.notify_one();
+        let watcher = context.clone();
+        let cancelled = self.cancelled.clone();
+        tokio::spawn(async move {
+            watcher.cancelled().await;
+            cancelled.notify_one();
+        });
+    }
+
+    /// Whether a `sleep:<ms>` handler slept its time out.
+    pub fn slept_out(&self) -> bool {
+        self.slept_out.load(Ordering::SeqCst)
+    }
 }
 
 impl GreeterServicer for TestGreeter {
     async fn say_hello(&self, request: HelloRequest, context: ServicerContext) -> Result<HelloReply> {
         if let Some(ms) = request.name.strip_prefix("sleep:") {
             let ms: u64 = ms.parse().map_err(|_| RpcError::invalid_argument("bad sleep"))?;
-            self.started.notify_one();
-            let watcher = context.clone();
-            let cancelled = self.cancelled.clone();
-            tokio::spawn(async move {
-                watcher.cancelled().await;
-                cancelled.notify_one();
-            });
+            self.starting(&context);
             tokio::time::sleep(Duration::from_millis(ms)).await;
+            self.slept_out.store(true, Ordering::SeqCst);
+        }
+        if request.name == "hold" {
+            self.starting(&context);
+            self.release.acquire().await.map_err(|_| RpcError::internal("released for good"))?.forget();
         }
         if let Some(code) = request.name.strip_prefix("fail:") {
             let code: i32 = code.parse().map_err(|_| RpcError::invalid_argument("bad code"))?;
@@ -82,4 +118,17 @@ pub fn hello(name: &str) -> HelloRequest {
 pub fn dead_port() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     listener.local_addr().expect("addr").port()
+}
+
+/// How long a test waits for something that must happen before it calls it a hang. A hang
+/// guard, not a speed check: generous enough for a loaded 2-core machine, and only there so a
+/// broken build fails with a message instead of hanging the test run.
+pub const HANG_GUARD: Duration = Duration::from_secs(30);
+
+/// Awaits `future`, failing the test with `what` if it has not finished within [`HANG_GUARD`].
+pub async fn no_hang<T>(what: &str, future: impl IntoFuture<Output = T>) -> T {
+    match tokio::time::timeout(HANG_GUARD, future).await {
+        Ok(output) => output,
+        Err(_) => panic!("hung for {HANG_GUARD:?}: {what}"),
+    }
 }
