@@ -4,7 +4,10 @@ use std::time::Duration;
 
 use rust_rpc::{ChannelCredentials, Code, Server, ServerCredentials};
 
-use crate::support::{TestGreeter, greeter_client, hello, start_greeter, start_greeter_with};
+use crate::support::{HANG_GUARD, TestGreeter, greeter_client, hello, no_hang, start_greeter, start_greeter_with};
+
+/// A grace no test waits out: `stop` must return once the calls are done, well before it.
+const LONG_GRACE: Duration = Duration::from_secs(3600);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stop_lets_in_flight_calls_finish_within_grace() {
@@ -16,8 +19,9 @@ async fn stop_lets_in_flight_calls_finish_within_grace() {
         let client = client.clone();
         async move { client.say_hello(hello("sleep:400")).await }
     });
-    tokio::time::timeout(Duration::from_secs(2), greeter.started.notified()).await.expect("started");
-    server.stop(Some(Duration::from_secs(3))).await;
+    no_hang("the handler starts", greeter.started.notified()).await;
+    no_hang("stop returns once the call is done", server.stop(Some(LONG_GRACE))).await;
+    assert!(greeter.slept_out(), "the handler ran to its end");
     assert_eq!(slow.await.expect("task").expect("finished in grace").message, "Hello sleep:400");
     assert!(server.wait_for_termination(Some(Duration::from_millis(10))).await);
     let err = client.say_hello(hello("late")).await.expect_err("stopped");
@@ -30,12 +34,14 @@ async fn stop_cancels_calls_that_outlive_grace() {
     let (server, port) = start_greeter(greeter.clone());
     let client = greeter_client(port);
     let slow = tokio::spawn(async move { client.say_hello(hello("sleep:10000")).await });
-    tokio::time::timeout(Duration::from_secs(2), greeter.started.notified()).await.expect("started");
-    let stopping = std::time::Instant::now();
-    server.stop(Some(Duration::from_millis(100))).await;
-    assert!(stopping.elapsed() < Duration::from_secs(3), "stop took {:?}", stopping.elapsed());
+    no_hang("the handler starts", greeter.started.notified()).await;
+    no_hang("stop", server.stop(Some(Duration::from_millis(100)))).await;
+    // Stopped while the handler still had most of its 10 s to sleep: it was cut off.
+    assert!(!greeter.slept_out(), "stop waited for the handler");
     let err = slow.await.expect("task").expect_err("cut off");
     assert_eq!(err.code(), Code::Unavailable, "{err}");
+    no_hang("the handler sees the call end", greeter.cancelled.notified()).await;
+    assert!(!greeter.slept_out(), "the handler slept its time out before it saw the call end");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -45,9 +51,10 @@ async fn a_channel_reconnects_after_the_server_restarts() {
     client.say_hello(hello("one")).await.expect("first server");
     server.stop(None).await;
     let (_again, _) = start_greeter_with_port(port);
-    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    // A hang guard on the retries, not a speed check.
+    let deadline = std::time::Instant::now() + HANG_GUARD;
     loop {
-        match client.say_hello(hello("two")).wait_for_ready(true).timeout(Duration::from_secs(5)).await {
+        match client.say_hello(hello("two")).wait_for_ready(true).timeout(HANG_GUARD).await {
             Ok(reply) => {
                 assert_eq!(reply.message, "Hello two");
                 break;
@@ -74,12 +81,14 @@ async fn concurrent_rpc_limit_refuses_the_extra_call() {
     let client = greeter_client(port);
     let slow = tokio::spawn({
         let client = client.clone();
-        async move { client.say_hello(hello("sleep:500")).await }
+        async move { client.say_hello(hello("hold")).await }
     });
-    tokio::time::timeout(Duration::from_secs(2), greeter.started.notified()).await.expect("started");
+    no_hang("the first call's handler starts", greeter.started.notified()).await;
+    // The first call is held in its handler until released: the second is over the limit.
     let err = client.say_hello(hello("second")).await.expect_err("over the limit");
     assert_eq!(err.code(), Code::ResourceExhausted, "{err}");
-    slow.await.expect("task").expect("the first call completes");
+    greeter.release.add_permits(1);
+    no_hang("the first call", slow).await.expect("task").expect("the first call completes");
     client.say_hello(hello("third")).await.expect("a slot is free again");
 }
 
@@ -168,9 +177,10 @@ async fn stop_without_calls_in_flight_is_prompt() {
             client.say_hello(hello("before")).await.expect("call");
             drop(client);
         }
-        let started = std::time::Instant::now();
-        server.stop(Some(Duration::from_secs(5))).await;
-        let took = started.elapsed();
-        assert!(took < Duration::from_millis(500), "stop took {took:?} (connected first: {connect_first})");
+        // With nothing in flight, stop does not wait out its grace (an hour), idle connection
+        // or not.
+        let what = format!("stop with nothing in flight (connected first: {connect_first})");
+        no_hang(&what, server.stop(Some(LONG_GRACE))).await;
+        assert!(server.wait_for_termination(Some(Duration::ZERO)).await, "{what}: terminated");
     }
 }
