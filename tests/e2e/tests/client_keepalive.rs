@@ -9,6 +9,8 @@ use rust_rpc::{ChannelBuilder, Code};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
+use crate::support::{HANG_GUARD, no_hang};
+
 /// HTTP/2 frame types (RFC 9113, 6).
 const SETTINGS: u8 = 0x4;
 const PING: u8 = 0x6;
@@ -53,7 +55,8 @@ async fn silent_server() -> (u16, tokio::sync::mpsc::UnboundedReceiver<bool>) {
     (port, events)
 }
 
-/// Makes one call against a silent server and gives how it ended, if within `within`.
+/// Makes one call against a silent server and gives how it ended, if within `within`, and the
+/// PINGs the server saw before the client closed the connection.
 async fn call_a_silent_server(keepalive: Option<(Duration, Duration)>, within: Duration) -> Option<(Code, usize)> {
     let (port, mut events) = silent_server().await;
     let mut builder = ChannelBuilder::new(format!("127.0.0.1:{port}"));
@@ -61,7 +64,7 @@ async fn call_a_silent_server(keepalive: Option<(Duration, Duration)>, within: D
         builder = builder.keepalive(interval, timeout);
     }
     let channel = builder.build().expect("channel");
-    channel.ready(Duration::from_secs(5)).await.expect("the handshake completes");
+    channel.ready(HANG_GUARD).await.expect("the handshake completes");
     let client = GreeterClient::new(channel.clone());
     let outcome = tokio::time::timeout(within, client.say_hello(HelloRequest { name: "anyone?".into() })).await;
     let code = match outcome {
@@ -70,23 +73,23 @@ async fn call_a_silent_server(keepalive: Option<(Duration, Duration)>, within: D
         Err(_) => return None,
     };
     assert!(!channel.is_connected(), "the dead connection is dropped");
+    // The events end when the server task sees the socket close.
     let mut pings = 0;
-    while let Ok(Some(_)) = tokio::time::timeout(Duration::from_secs(2), events.recv()).await {
+    while no_hang("the client closes the dead connection", events.recv()).await.is_some() {
         pings += 1;
     }
-    // The loop ends when the server task saw the socket close (the channel closed) or timed out.
     Some((code, pings))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn client_keepalive_drops_a_connection_whose_peer_stops_answering_pings() {
-    let within = Duration::from_secs(2);
+    // The control watches for 800 ms: nothing ends the call, however loaded the machine.
     assert_eq!(call_a_silent_server(None, Duration::from_millis(800)).await, None, "control: no pings, the call hangs");
-    let started = std::time::Instant::now();
-    let (code, pings) = call_a_silent_server(Some((Duration::from_millis(100), Duration::from_millis(200))), within)
-        .await
-        .expect("the call fails once a PING goes unanswered");
+    // With keepalive, the call must end (the wait is a hang guard, not a speed check).
+    let (code, pings) =
+        call_a_silent_server(Some((Duration::from_millis(100), Duration::from_millis(200))), HANG_GUARD)
+            .await
+            .expect("the call fails once a PING goes unanswered");
     assert_eq!(code, Code::Unavailable);
     assert_eq!(pings, 1, "one PING, unanswered, then the connection is closed");
-    assert!(started.elapsed() < within + Duration::from_secs(2), "took {:?}", started.elapsed());
 }
