@@ -111,6 +111,9 @@ async fn a_slow_reader_holds_back_the_producer() {
     let mut stream = client.list_features(Rectangle::default()).await.expect("started");
     let first = stream.message().await.expect("first").expect("some");
     assert_eq!(first.location.map(|p| p.latitude), Some(0));
+    // Not an ordering sleep: a window to watch a negative in. A producer without backpressure
+    // would run on to 1000 in it; with backpressure it stays stalled however long the window
+    // or however loaded the machine, so this cannot fail falsely.
     tokio::time::sleep(Duration::from_millis(500)).await;
     let sent = producer.sent.load(Ordering::SeqCst);
     // 100 kB messages against ~1 MiB of HTTP/2 window and a one-slot channel: the producer
