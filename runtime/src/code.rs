@@ -107,14 +107,6 @@ impl Code {
             Code::Unauthenticated => "UNAUTHENTICATED",
         }
     }
-
-    pub(crate) fn to_tonic(self) -> tonic::Code {
-        tonic::Code::from_i32(self.as_i32())
-    }
-
-    pub(crate) fn from_tonic(code: tonic::Code) -> Code {
-        Code::from_i32(code as i32)
-    }
 }
 
 impl fmt::Display for Code {
@@ -132,7 +124,6 @@ mod tests {
         for (i, code) in Code::ALL.iter().enumerate() {
             assert_eq!(code.as_i32() as usize, i);
             assert_eq!(Code::from_i32(code.as_i32()), *code);
-            assert_eq!(Code::from_tonic(code.to_tonic()), *code);
         }
         assert_eq!(Code::from_i32(-1), Code::Unknown);
         assert_eq!(Code::from_i32(17), Code::Unknown);

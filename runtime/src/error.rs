@@ -134,33 +134,18 @@ impl RpcError {
         &self.0.status_details
     }
 
+    /// The parts, for writing the status: code, details, metadata, status details.
+    pub(crate) fn into_parts(self) -> (Code, String, Metadata, Bytes) {
+        let inner = *self.0;
+        (inner.code, inner.details, inner.metadata, inner.status_details)
+    }
+
     /// The `grpc-status-details-bin` payload decoded as a `google.rpc.Status`, when present.
     pub fn rich_status(&self) -> Option<RichStatus> {
         if self.0.status_details.is_empty() {
             return None;
         }
         prost::Message::decode(self.0.status_details.as_ref()).ok()
-    }
-
-    /// Converts a status received from tonic. An OK status is not an error: callers handle it
-    /// before converting.
-    pub(crate) fn from_tonic(status: tonic::Status) -> RpcError {
-        let code = Code::from_tonic(status.code());
-        let details = status.message().to_owned();
-        let status_details = status.details().to_vec();
-        // A trailers-only answer's status carries its headers (content-type...): not metadata.
-        let metadata = Metadata::from_received_headers(status.metadata().clone().into_headers());
-        RpcError::new(code, details).with_metadata(metadata).with_status_details(status_details)
-    }
-
-    pub(crate) fn into_tonic(self) -> tonic::Status {
-        let inner = *self.0;
-        tonic::Status::with_details_and_metadata(
-            inner.code.to_tonic(),
-            inner.details,
-            inner.status_details,
-            inner.metadata.into_tonic(),
-        )
     }
 }
 
@@ -297,18 +282,5 @@ mod tests {
     #[test]
     fn ok_is_never_an_error() {
         assert_eq!(RpcError::new(Code::Ok, "x").code(), Code::Unknown);
-    }
-
-    #[test]
-    fn tonic_round_trip_keeps_everything() {
-        let mut md = Metadata::new();
-        md.insert("k", "v").expect("valid");
-        let err = RpcError::aborted("retry").with_metadata(md).with_status_details(&b"\x08\x0a"[..]);
-        let back = RpcError::from_tonic(err.clone().into_tonic());
-        assert_eq!(back.code(), Code::Aborted);
-        assert_eq!(back.details(), "retry");
-        assert_eq!(back.metadata().get("k"), Some("v"));
-        assert_eq!(back.status_details(), b"\x08\x0a");
-        assert_eq!(back.rich_status().map(|s| s.code), Some(10));
     }
 }

@@ -83,36 +83,34 @@
 
 #![warn(clippy::unwrap_used)]
 
-mod batch;
 mod client;
-mod coalesce;
 mod code;
-mod compress;
 mod credentials;
-mod deadline;
-mod deframe;
 mod error;
-mod frame;
-mod headers;
 mod metadata;
 mod options;
 mod server;
-mod target;
+mod transport;
+mod wire;
 
+pub use client::builder::ChannelBuilder;
 pub use client::call::{
-    BidiStreamingCall, Call, ClientStreamingCall, Many, Response, ServerStreamingCall, Single, SingleRequest,
-    Streaming, UnaryCall,
+    BidiStreamingCall, Call, ClientStreamingCall, Many, ServerStreamingCall, Single, SingleRequest, UnaryCall,
 };
-pub use client::channel::{Channel, ChannelBuilder, insecure_channel, secure_channel};
+pub use client::channel::{Channel, insecure_channel, secure_channel};
+pub use client::response::Response;
+pub use client::streaming::Streaming;
 pub use code::Code;
 pub use credentials::{ChannelCredentials, ServerCredentials};
 pub use error::{Error, Result, RichStatus, RpcError};
 pub use metadata::{Metadata, MetadataError, MetadataValue};
-pub use options::{CallOptions, Compression};
+pub use options::CallOptions;
+pub use server::Server;
+pub use server::builder::ServerBuilder;
 pub use server::context::ServicerContext;
 pub use server::service::{ServiceBuilder, ServiceDefinition};
 pub use server::stream::{RequestStream, ResponseSender, ResponseStream};
-pub use server::{Server, ServerBuilder};
+pub use wire::compress::Compression;
 
 /// The prost crate generated messages are built on: `prost::Message` gives `encode_to_vec` and
 /// `decode`. Re-exported so generated code and its users need no separate dependency.

@@ -2,11 +2,20 @@
 
 use std::fmt;
 
-use crate::headers::PROTOCOL_HEADERS;
+use base64::Engine as _;
 use bytes::Bytes;
-use tonic::metadata::{
-    AsciiMetadataKey, AsciiMetadataValue, BinaryMetadataKey, BinaryMetadataValue, KeyAndValueRef, MetadataMap,
-};
+use http::{HeaderMap, HeaderName, HeaderValue};
+
+use crate::wire::headers::PROTOCOL_HEADERS;
+
+/// Binary values as gRPC sends them: standard base64 without padding, read with or without it
+/// (grpc-go, C-core and Python all send unpadded; some proxies pad).
+const BASE64: base64::engine::GeneralPurpose = base64::engine::GeneralPurpose::new(
+    &base64::alphabet::STANDARD,
+    base64::engine::GeneralPurposeConfig::new()
+        .with_encode_padding(false)
+        .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent),
+);
 
 /// The metadata of a call: key-value pairs sent as HTTP/2 headers or trailers.
 ///
@@ -28,7 +37,7 @@ use tonic::metadata::{
 /// ```
 #[derive(Clone, Default)]
 pub struct Metadata {
-    map: MetadataMap,
+    map: HeaderMap,
 }
 
 /// A metadata key or value that gRPC does not allow.
@@ -61,24 +70,27 @@ impl Metadata {
         Self::default()
     }
 
-    fn ascii_key(key: &str) -> Result<AsciiMetadataKey, MetadataError> {
-        if key.ends_with("-bin") {
-            return Err(MetadataError::key(key, "keys ending in -bin take binary values: use insert_bin"));
+    /// A key as gRPC allows it (`0-9 a-z _ - .`, upper case folded), binary or not as asked.
+    fn key(key: &str, binary: bool) -> Result<HeaderName, MetadataError> {
+        if key.ends_with("-bin") != binary {
+            let reason = if binary {
+                "binary values need a key ending in -bin"
+            } else {
+                "keys ending in -bin take binary values: use insert_bin"
+            };
+            return Err(MetadataError::key(key, reason));
         }
-        AsciiMetadataKey::from_bytes(key.as_bytes())
+        let allowed = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'_' | b'-' | b'.');
+        let lower = key.to_ascii_lowercase();
+        if lower.is_empty() || !lower.bytes().all(allowed) {
+            return Err(MetadataError::key(key, "keys may hold only 0-9 a-z _ - ."));
+        }
+        HeaderName::from_bytes(lower.as_bytes())
             .map_err(|_| MetadataError::key(key, "keys may hold only 0-9 a-z _ - ."))
     }
 
-    fn binary_key(key: &str) -> Result<BinaryMetadataKey, MetadataError> {
-        if !key.ends_with("-bin") {
-            return Err(MetadataError::key(key, "binary values need a key ending in -bin"));
-        }
-        BinaryMetadataKey::from_bytes(key.as_bytes())
-            .map_err(|_| MetadataError::key(key, "keys may hold only 0-9 a-z _ - ."))
-    }
-
-    fn ascii_value(value: &str) -> Result<AsciiMetadataValue, MetadataError> {
-        AsciiMetadataValue::try_from(value).map_err(|_| MetadataError {
+    fn ascii_value(value: &str) -> Result<HeaderValue, MetadataError> {
+        HeaderValue::from_str(value).map_err(|_| MetadataError {
             what: "value",
             text: value.to_owned(),
             reason: "ASCII values may hold only printable ASCII (use a -bin key for other bytes)",
@@ -87,59 +99,64 @@ impl Metadata {
 
     /// Sets an ASCII value, replacing any values the key had.
     pub fn insert(&mut self, key: &str, value: &str) -> Result<(), MetadataError> {
-        let key = Self::ascii_key(key)?;
+        let key = Self::key(key, false)?;
         self.map.insert(key, Self::ascii_value(value)?);
         Ok(())
     }
 
     /// Adds an ASCII value, keeping any values the key already had.
     pub fn append(&mut self, key: &str, value: &str) -> Result<(), MetadataError> {
-        let key = Self::ascii_key(key)?;
+        let key = Self::key(key, false)?;
         self.map.append(key, Self::ascii_value(value)?);
         Ok(())
     }
 
     /// Sets a binary value under a key ending in `-bin`, replacing any values the key had.
     pub fn insert_bin(&mut self, key: &str, value: impl AsRef<[u8]>) -> Result<(), MetadataError> {
-        let key = Self::binary_key(key)?;
-        self.map.insert_bin(key, BinaryMetadataValue::from_bytes(value.as_ref()));
+        let key = Self::key(key, true)?;
+        self.map.insert(key, encode_binary(value.as_ref()));
         Ok(())
     }
 
     /// Adds a binary value under a key ending in `-bin`, keeping any values it already had.
     pub fn append_bin(&mut self, key: &str, value: impl AsRef<[u8]>) -> Result<(), MetadataError> {
-        let key = Self::binary_key(key)?;
-        self.map.append_bin(key, BinaryMetadataValue::from_bytes(value.as_ref()));
+        let key = Self::key(key, true)?;
+        self.map.append(key, encode_binary(value.as_ref()));
         Ok(())
     }
 
     /// The first ASCII value of `key`, if any.
     pub fn get(&self, key: &str) -> Option<&str> {
+        if key.ends_with("-bin") {
+            return None;
+        }
         self.map.get(key).and_then(|v| v.to_str().ok())
     }
 
     /// All ASCII values of `key`, in order.
     pub fn get_all(&self, key: &str) -> Vec<&str> {
+        if key.ends_with("-bin") {
+            return Vec::new();
+        }
         self.map.get_all(key).iter().filter_map(|v| v.to_str().ok()).collect()
     }
 
     /// The first binary value of `key` (which ends in `-bin`), decoded.
     pub fn get_bin(&self, key: &str) -> Option<Bytes> {
-        self.map.get_bin(key).and_then(|v| v.to_bytes().ok())
+        if !key.ends_with("-bin") {
+            return None;
+        }
+        self.map.get(key).and_then(|v| decode_binary(v.as_bytes()))
     }
 
     /// Removes every value of `key`, ASCII or binary.
     pub fn remove(&mut self, key: &str) {
-        if key.ends_with("-bin") {
-            while self.map.remove_bin(key).is_some() {}
-        } else {
-            while self.map.remove(key).is_some() {}
-        }
+        self.map.remove(key);
     }
 
     /// Whether `key` has a value.
     pub fn contains_key(&self, key: &str) -> bool {
-        if key.ends_with("-bin") { self.map.get_bin(key).is_some() } else { self.map.contains_key(key) }
+        self.map.contains_key(key)
     }
 
     /// The number of values.
@@ -155,37 +172,41 @@ impl Metadata {
     /// Every key and value, in insertion order per key. Binary values that are not valid base64
     /// on the wire are skipped.
     pub fn iter(&self) -> impl Iterator<Item = (&str, MetadataValue<'_>)> + '_ {
-        self.map.iter().filter_map(|entry| match entry {
-            KeyAndValueRef::Ascii(k, v) => v.to_str().ok().map(|v| (k.as_str(), MetadataValue::Ascii(v))),
-            KeyAndValueRef::Binary(k, v) => v.to_bytes().ok().map(|v| (k.as_str(), MetadataValue::Binary(v))),
+        self.map.iter().filter_map(|(key, value)| {
+            let key = key.as_str();
+            if key.ends_with("-bin") {
+                decode_binary(value.as_bytes()).map(|v| (key, MetadataValue::Binary(v)))
+            } else {
+                value.to_str().ok().map(|v| (key, MetadataValue::Ascii(v)))
+            }
         })
     }
 
     /// Adds every value of `other` to `self`.
     pub fn extend(&mut self, other: Metadata) {
-        for entry in other.map.iter() {
-            match entry {
-                KeyAndValueRef::Ascii(k, v) => {
-                    self.map.append(k.clone(), v.clone());
-                }
-                KeyAndValueRef::Binary(k, v) => {
-                    self.map.append_bin(k.clone(), v.clone());
-                }
+        if self.map.is_empty() {
+            self.map = other.map;
+            return;
+        }
+        // `HeaderMap::extend` would replace keys `self` has; metadata adds to them.
+        let mut key = None;
+        for (name, value) in other.map {
+            if let Some(name) = name {
+                key = Some(name);
+            }
+            if let Some(key) = &key {
+                self.map.append(key.clone(), value);
             }
         }
     }
 
-    pub(crate) fn from_headers(headers: http::HeaderMap) -> Self {
-        Metadata { map: MetadataMap::from_headers(headers) }
-    }
-
-    pub(crate) fn into_tonic(self) -> MetadataMap {
-        self.map
+    pub(crate) fn from_headers(headers: HeaderMap) -> Self {
+        Metadata { map: headers }
     }
 
     /// The metadata as HTTP headers, without the headers gRPC reserves for itself.
-    pub(crate) fn into_headers(self) -> http::HeaderMap {
-        let mut headers = self.map.into_headers();
+    pub(crate) fn into_headers(self) -> HeaderMap {
+        let mut headers = self.map;
         if !headers.is_empty() {
             for reserved in PROTOCOL_HEADERS {
                 headers.remove(reserved);
@@ -197,7 +218,7 @@ impl Metadata {
     /// The metadata in headers received (a request's headers; a response's headers or
     /// trailers): all but the protocol's own, which grpc-go and Python keep from applications
     /// too. Headers with nothing else, the usual response, cost no removals.
-    pub(crate) fn from_received_headers(mut headers: http::HeaderMap) -> Metadata {
+    pub(crate) fn from_received_headers(mut headers: HeaderMap) -> Metadata {
         if headers.keys().all(|name| PROTOCOL_HEADERS.contains(&name)) {
             return Metadata::new();
         }
@@ -206,6 +227,17 @@ impl Metadata {
         }
         Metadata::from_headers(headers)
     }
+}
+
+/// A binary value as sent: base64.
+pub(crate) fn encode_binary(value: &[u8]) -> HeaderValue {
+    // Base64 is printable ASCII, which is always a valid header value.
+    HeaderValue::from_maybe_shared(Bytes::from(BASE64.encode(value))).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+/// A received binary value, decoded; `None` if it is not base64.
+pub(crate) fn decode_binary(value: &[u8]) -> Option<Bytes> {
+    BASE64.decode(value).ok().map(Bytes::from)
 }
 
 impl fmt::Debug for Metadata {
@@ -239,5 +271,37 @@ mod tests {
         md.insert_bin("blob-bin", [0u8, 255, 10]).expect("valid");
         let back = Metadata::from_headers(md.into_headers());
         assert_eq!(back.get_bin("blob-bin").as_deref(), Some(&[0u8, 255, 10][..]));
+    }
+
+    #[test]
+    fn binary_values_are_unpadded_base64_and_read_either_way() {
+        let mut md = Metadata::new();
+        md.insert_bin("one-bin", [0xffu8]).expect("valid");
+        assert_eq!(md.clone().into_headers()["one-bin"], "/w");
+        let mut headers = http::HeaderMap::new();
+        headers.insert("padded-bin", HeaderValue::from_static("/w=="));
+        headers.insert("bad-bin", HeaderValue::from_static("not base64!"));
+        let received = Metadata::from_headers(headers);
+        assert_eq!(received.get_bin("padded-bin").as_deref(), Some(&[0xffu8][..]));
+        assert_eq!(received.get_bin("bad-bin"), None);
+        assert_eq!(received.iter().count(), 1, "the bad value is skipped");
+    }
+
+    #[test]
+    fn keys_follow_grpcs_rules() {
+        let mut md = Metadata::new();
+        for good in ["a", "x-request-id", "a.b_c-d", "0"] {
+            md.insert(good, "v").unwrap_or_else(|e| panic!("{good}: {e}"));
+        }
+        for bad in ["", "a b", "a:b", "a/b", "caf\u{e9}", "a!"] {
+            assert!(md.insert(bad, "v").is_err(), "{bad:?}");
+        }
+        assert!(md.get("x-request-id").is_some());
+        assert_eq!(md.get("one-bin"), None, "ASCII reads never see binary keys");
+        md.append("k", "1").expect("valid");
+        let mut other = Metadata::new();
+        other.append("k", "2").expect("valid");
+        md.extend(other);
+        assert_eq!(md.get_all("k"), ["1", "2"], "extend adds to existing keys");
     }
 }

@@ -2,39 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::Metadata;
-
-/// A message compression algorithm, negotiated through `grpc-accept-encoding`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Compression {
-    /// gzip (`grpc-encoding: gzip`).
-    Gzip,
-    /// Zstandard (`grpc-encoding: zstd`).
-    Zstd,
-}
-
-impl Compression {
-    /// The name used in `grpc-encoding` headers.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Compression::Gzip => "gzip",
-            Compression::Zstd => "zstd",
-        }
-    }
-
-    /// The algorithm a `grpc-encoding` name stands for; `None` for `identity` and unknown names.
-    pub fn from_name(name: &str) -> Option<Compression> {
-        match name.trim() {
-            "gzip" => Some(Compression::Gzip),
-            "zstd" => Some(Compression::Zstd),
-            _ => None,
-        }
-    }
-
-    /// The value both sides advertise in `grpc-accept-encoding`.
-    pub(crate) const ACCEPT_ENCODING: &'static str = "gzip,zstd";
-}
+use crate::{Compression, Metadata};
 
 /// Options for one call: timeout or deadline, request metadata, compression and wait-for-ready.
 ///

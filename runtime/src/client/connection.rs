@@ -1,27 +1,20 @@
 //! One client HTTP/2 connection on the `h2` crate: the handshake, the task that drives it (with
-//! write coalescing and keepalive pings), and the handle calls open streams through.
+//! write coalescing and keepalive pings, `keepalive.rs`), and the handle calls open streams
+//! through.
 
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
-use std::time::Duration;
 
 use bytes::Bytes;
 use h2::client::SendRequest;
 use tokio::io::{AsyncRead, AsyncWrite};
 
-use crate::coalesce::{Coalesce, OpenCall, OpenCalls};
-
-/// HTTP/2 settings of a client connection.
-pub(crate) struct ConnectionSettings {
-    pub(crate) initial_stream_window: u32,
-    pub(crate) initial_connection_window: u32,
-    /// `(interval, timeout)`: PING every `interval`, give up when a PING is not answered within
-    /// `timeout`.
-    pub(crate) keepalive: Option<(Duration, Duration)>,
-}
+use crate::client::keepalive::Keepalive;
+use crate::transport::coalesce::{Coalesce, OpenCall, OpenCalls};
+use crate::transport::http2::{Http2Settings, MAX_HEADER_LIST_SIZE};
 
 /// A handle on a live (or lately live) connection. Clones share it.
 #[derive(Clone)]
@@ -36,7 +29,7 @@ pub(crate) struct ClientConnection {
 
 impl ClientConnection {
     /// Runs the HTTP/2 handshake over `io` and spawns the task that drives the connection.
-    pub(crate) async fn handshake<T>(io: T, settings: &ConnectionSettings) -> Result<Self, h2::Error>
+    pub(crate) async fn handshake<T>(io: T, settings: &Http2Settings) -> Result<Self, h2::Error>
     where
         T: AsyncRead + AsyncWrite + Send + Unpin + 'static,
     {
@@ -55,15 +48,15 @@ impl ClientConnection {
         // page faults a call (glibc returned the freed 16 MiB buffers to the kernel each call).
         builder
             .enable_push(false)
-            .initial_window_size(settings.initial_stream_window)
-            .initial_connection_window_size(settings.initial_connection_window)
+            .initial_window_size(settings.stream_window)
+            .initial_connection_window_size(settings.connection_window)
             .initial_max_send_streams(100)
             .max_frame_size(64 * 1024)
             .max_send_buffer_size(1024 * 1024)
             .max_local_error_reset_streams(Some(1024))
-            .max_header_list_size(16 * 1024 * 1024);
+            .max_header_list_size(MAX_HEADER_LIST_SIZE);
         let (sender, mut connection) = builder.handshake::<T, Bytes>(io).await?;
-        let keepalive = settings.keepalive.and_then(|(interval, timeout)| {
+        let keepalive = settings.keepalive().and_then(|(interval, timeout)| {
             // `ping_pong` is `None` only when taken before; this is its first and only use.
             connection.ping_pong().map(|ping_pong| Keepalive::new(ping_pong, interval, timeout))
         });
@@ -150,53 +143,5 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Future for Driver<T> {
             this.alive.clear();
         }
         done
-    }
-}
-
-/// Client keepalive: a PING every `interval`, whether or not calls are in flight (gRPC's
-/// `keepalive_permit_without_calls`, hyper's `keep_alive_while_idle`).
-struct Keepalive {
-    ping_pong: h2::PingPong,
-    interval: Duration,
-    timeout: Duration,
-    /// When to send the next PING or, while one is unanswered, when to give up on it.
-    timer: Pin<Box<tokio::time::Sleep>>,
-    awaiting_pong: bool,
-}
-
-impl Keepalive {
-    fn new(ping_pong: h2::PingPong, interval: Duration, timeout: Duration) -> Self {
-        let timer = Box::pin(tokio::time::sleep(interval));
-        Keepalive { ping_pong, interval, timeout, timer, awaiting_pong: false }
-    }
-
-    /// Sends PINGs when due; true when one went unanswered for longer than the timeout.
-    fn poll_timed_out(&mut self, cx: &mut Context<'_>) -> bool {
-        loop {
-            if self.awaiting_pong {
-                match self.ping_pong.poll_pong(cx) {
-                    Poll::Ready(Ok(_)) => {
-                        self.awaiting_pong = false;
-                        let next = tokio::time::Instant::now() + self.interval;
-                        self.timer.as_mut().reset(next);
-                        continue;
-                    }
-                    // The connection has failed; its own future reports that.
-                    Poll::Ready(Err(_)) => return false,
-                    Poll::Pending => return self.timer.as_mut().poll(cx).is_ready(),
-                }
-            }
-            if self.timer.as_mut().poll(cx).is_pending() {
-                return false;
-            }
-            if self.ping_pong.send_ping(h2::Ping::opaque()).is_err() {
-                // Only fails when the connection is closing; stop pinging.
-                self.timer.as_mut().reset(tokio::time::Instant::now() + Duration::from_secs(86400 * 365));
-                return false;
-            }
-            self.awaiting_pong = true;
-            let give_up = tokio::time::Instant::now() + self.timeout;
-            self.timer.as_mut().reset(give_up);
-        }
     }
 }

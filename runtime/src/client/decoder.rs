@@ -6,14 +6,12 @@ use std::task::{Context, Poll};
 
 use futures_core::Stream;
 
-use crate::client::RECEIVE_LIMIT;
 use crate::client::response_body::ResponseBody;
-use crate::client::status::check_status;
-use crate::deframe::{MessageStream, Reader};
-use crate::headers::{GRPC_ENCODING, GRPC_STATUS};
+use crate::wire::deframe::MessageStream;
+use crate::wire::headers::{GRPC_ENCODING, GRPC_STATUS};
+use crate::wire::limits::Limit;
+use crate::wire::status;
 use crate::{Compression, Metadata, Result, RpcError};
-
-const READER: Reader = Reader { what: "response", limit_name: RECEIVE_LIMIT };
 
 /// The decoder of a response's messages.
 pub(crate) struct Decoder<M> {
@@ -25,7 +23,7 @@ pub(crate) struct Decoder<M> {
 
 /// Reads the head of `response`: its initial metadata and the decoder of its body, or the
 /// error of a trailers-only answer. A non-200 answer without `grpc-status` never gets here
-/// (`Channel::send` maps it).
+/// (`Channel::send` in `exchange.rs` maps it).
 pub(crate) fn open<M>(response: http::Response<ResponseBody>, limit: usize) -> Result<(Metadata, Decoder<M>)>
 where
     M: prost::Message + Default + Send + 'static,
@@ -34,21 +32,15 @@ where
     // Trailers-only: the status is in the headers and the body is empty.
     let trailers_only = parts.headers.contains_key(&GRPC_STATUS);
     if trailers_only {
-        check_status(&parts.headers)?;
+        status::check(&parts.headers)?;
     }
-    let compression = match parts.headers.get(&GRPC_ENCODING).map(|v| v.to_str().unwrap_or("?")) {
-        None | Some("identity") => None,
-        Some(name) => match Compression::from_name(name) {
-            Some(compression) => Some(compression),
-            None => {
-                return Err(RpcError::unimplemented(format!(
-                    "the response is compressed with {name:?}, which this client does not accept ({})",
-                    Compression::ACCEPT_ENCODING
-                )));
-            }
-        },
-    };
-    let messages = MessageStream::new(body, limit, compression, READER, RpcError::from_tonic);
+    let compression = Compression::from_header(parts.headers.get(&GRPC_ENCODING)).map_err(|name| {
+        RpcError::unimplemented(format!(
+            "the response is compressed with {name:?}, which this client does not accept ({})",
+            Compression::ACCEPT_ENCODING
+        ))
+    })?;
+    let messages = MessageStream::new(body, limit, compression, Limit::CLIENT_RECEIVE, std::convert::identity);
     Ok((Metadata::from_received_headers(parts.headers), Decoder { messages, trailers_only }))
 }
 
@@ -70,7 +62,7 @@ impl<M> Decoder<M> {
             return Ok(Metadata::new());
         }
         let trailers = self.messages.take_trailers().unwrap_or_default();
-        check_status(&trailers)?;
+        status::check(&trailers)?;
         Ok(Metadata::from_received_headers(trailers))
     }
 }

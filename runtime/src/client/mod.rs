@@ -1,16 +1,32 @@
-//! The client side: channels and calls.
+//! The client side: a `Channel` and the calls made on it.
+//!
+//! A unary call: `stub.rs` (`Channel::unary`, what generated stubs call) gives a `Call`
+//! (`call.rs`); awaiting it runs `unary.rs`, which encodes the request (`wire/frame.rs`), builds
+//! the headers (`request_head.rs`) and sends them through `exchange.rs`. That takes a connection
+//! from the channel's `subchannel.rs` (made by `connect.rs` and `connection.rs`, remade with
+//! `backoff.rs`), sends, and gives the response, whose body (`response_body.rs`) is read into
+//! the message and the status (`wire/status.rs`). A streaming call goes the same way with a
+//! request body (`request_body.rs`, sent by `send_body.rs`) and a `Streaming` (`streaming.rs`)
+//! reading the response through `decoder.rs`; `until.rs` ends either kind at its deadline or
+//! on cancellation.
 
+pub(crate) mod backoff;
+pub(crate) mod builder;
 pub(crate) mod call;
 pub(crate) mod channel;
+pub(crate) mod connect;
 pub(crate) mod connection;
 pub(crate) mod decoder;
-pub(crate) mod message_body;
+pub(crate) mod exchange;
+pub(crate) mod keepalive;
+pub(crate) mod request_body;
 pub(crate) mod request_head;
+pub(crate) mod response;
 pub(crate) mod response_body;
 pub(crate) mod send_body;
-pub(crate) mod status;
+pub(crate) mod streaming;
+pub(crate) mod stub;
+pub(crate) mod subchannel;
+pub(crate) mod target;
 pub(crate) mod unary;
-
-/// The channel's limits, as its errors name them.
-pub(crate) const SEND_LIMIT: &str = "the channel's send limit";
-pub(crate) const RECEIVE_LIMIT: &str = "the channel's receive limit";
+pub(crate) mod until;

@@ -1,11 +1,15 @@
 //! The headers of a request, built once per call from static values (tonic's `Grpc` rebuilt the
 //! accept-encoding value from a list on every call).
+//!
+//! The method path comes from the caller (`Channel::unary` and friends take any `&'static str`),
+//! so it is checked here: a bad one fails the call with INTERNAL instead of panicking.
 
 use std::time::Instant;
 
 use http::uri::PathAndQuery;
 
-use crate::headers::{GRPC_ACCEPT_ENCODING, GRPC_ENCODING, GRPC_TIMEOUT};
+use crate::wire::headers::{GRPC_ACCEPT_ENCODING, GRPC_ENCODING, GRPC_TIMEOUT};
+use crate::wire::timeout;
 use crate::{Channel, Compression, Metadata, Result, RpcError};
 
 /// The request's headers: the method, the metadata, the protocol's own headers and, when set,
@@ -17,10 +21,17 @@ pub(crate) fn request_head(
     compression: Option<Compression>,
     deadline: Option<Instant>,
 ) -> Result<http::request::Parts> {
+    let invalid = |err: &dyn std::fmt::Display| {
+        RpcError::internal(format!("invalid method path {path:?} (a path is /package.Service/Method): {err}"))
+    };
+    if !path.starts_with('/') {
+        return Err(invalid(&"it does not start with /"));
+    }
     let mut uri = channel.origin().clone().into_parts();
-    uri.path_and_query = Some(PathAndQuery::from_static(path));
-    let uri =
-        http::Uri::from_parts(uri).map_err(|err| RpcError::internal(format!("invalid method path {path:?}: {err}")))?;
+    // Not `from_static`, which panics on a bad path; this checks the same without a copy.
+    uri.path_and_query =
+        Some(PathAndQuery::from_maybe_shared(bytes::Bytes::from_static(path.as_bytes())).map_err(|e| invalid(&e))?);
+    let uri = http::Uri::from_parts(uri).map_err(|e| invalid(&e))?;
     let (mut head, ()) = http::Request::post(uri)
         .version(http::Version::HTTP_2)
         .body(())
@@ -36,7 +47,7 @@ pub(crate) fn request_head(
     }
     if let Some(deadline) = deadline {
         let remaining = deadline.saturating_duration_since(Instant::now());
-        if let Ok(value) = crate::deadline::format_grpc_timeout(remaining).parse() {
+        if let Ok(value) = timeout::format_grpc_timeout(remaining).parse() {
             headers.insert(&GRPC_TIMEOUT, value);
         }
     }

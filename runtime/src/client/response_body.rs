@@ -6,8 +6,9 @@ use std::task::{Context, Poll};
 use bytes::Bytes;
 use http_body::Frame;
 
-use crate::client::status::status_from_h2;
-use crate::coalesce::OpenCall;
+use crate::RpcError;
+use crate::transport::coalesce::OpenCall;
+use crate::wire::status;
 
 /// A response body: the DATA frames of an h2 stream, then its trailers.
 pub(crate) struct ResponseBody {
@@ -33,21 +34,21 @@ impl ResponseBody {
 
 impl http_body::Body for ResponseBody {
     type Data = Bytes;
-    type Error = tonic::Status;
+    type Error = RpcError;
 
-    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, tonic::Status>>> {
+    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, RpcError>>> {
         let this = &mut *self;
         if !this.data_done {
             match this.stream.poll_data(cx) {
                 Poll::Pending => return Poll::Pending,
                 Poll::Ready(Some(Ok(data))) => {
                     // Received bytes count against the stream and connection windows until
-                    // released; tonic buffers what it takes, so release at once, as hyper did.
+                    // released; the decoders buffer what they take, so release at once, as hyper did.
                     // Without it the windows fill and the server stalls.
                     let _ = this.stream.flow_control().release_capacity(data.len());
                     return Poll::Ready(Some(Ok(Frame::data(data))));
                 }
-                Poll::Ready(Some(Err(err))) => return Poll::Ready(Some(Err(status_from_h2(err, None)))),
+                Poll::Ready(Some(Err(err))) => return Poll::Ready(Some(Err(status::from_h2(&err, None)))),
                 Poll::Ready(None) => this.data_done = true,
             }
         }
@@ -55,7 +56,7 @@ impl http_body::Body for ResponseBody {
             Poll::Pending => Poll::Pending,
             Poll::Ready(Ok(Some(trailers))) => Poll::Ready(Some(Ok(Frame::trailers(trailers)))),
             Poll::Ready(Ok(None)) => Poll::Ready(None),
-            Poll::Ready(Err(err)) => Poll::Ready(Some(Err(status_from_h2(err, None)))),
+            Poll::Ready(Err(err)) => Poll::Ready(Some(Err(status::from_h2(&err, None)))),
         }
     }
 

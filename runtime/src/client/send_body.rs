@@ -8,14 +8,16 @@ use bytes::Bytes;
 use h2::{Reason, SendStream};
 use http_body::Body;
 
-/// A request body: the messages of a streaming or compressed call (`message_body.rs`).
-pub(crate) type BoxBody = Pin<Box<dyn Body<Data = Bytes, Error = tonic::Status> + Send>>;
+use crate::RpcError;
+
+/// A request body: the messages of a streaming or compressed call (`request_body.rs`).
+pub(crate) type BoxBody = Pin<Box<dyn Body<Data = Bytes, Error = RpcError> + Send>>;
 
 /// Why a body could not be sent in full.
 pub(crate) enum SendBodyError {
     /// The body itself failed (a message too large, a compression error). The
     /// stream has been reset.
-    Body(tonic::Status),
+    Body(RpcError),
     /// The stream or the connection failed (reset by the peer, connection lost). The response
     /// future reports the same failure (with the server's status if it answered before the
     /// reset), so callers await that instead.
@@ -85,10 +87,10 @@ impl SendBody {
                     // The body ended without saying so in its last frame: END_STREAM on its own.
                     return Poll::Ready(self.stream.send_data(Bytes::new(), true).map_err(|_| SendBodyError::Stream));
                 }
-                Poll::Ready(Some(Err(status))) => {
+                Poll::Ready(Some(Err(err))) => {
                     // As hyper did: the server learns the request is incomplete.
                     self.stream.send_reset(Reason::INTERNAL_ERROR);
-                    return Poll::Ready(Err(SendBodyError::Body(status)));
+                    return Poll::Ready(Err(SendBodyError::Body(err)));
                 }
                 Poll::Ready(Some(Ok(frame))) => frame,
             };

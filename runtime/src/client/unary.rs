@@ -1,29 +1,29 @@
 //! A unary call without a stream encoder and decoder, when the request is not compressed.
 //!
-//! Why: tonic's `Grpc` rebuilds the request headers per call (the accept-encoding value from a
-//! list each time), wraps the message in a stream encoder and the response in a stream decoder
-//! that is read three times (message, no second message, trailers). That was about a third of
-//! the client's instructions per unary call. Here the message is encoded once, sent as one
-//! frame with END_STREAM, and the response body is read to its end and decoded once.
+//! Why: a stream codec (tonic's `Grpc`, which this replaced) rebuilds the request headers per
+//! call, wraps the message in a stream encoder and the response in a stream decoder that is read
+//! three times (message, no second message, trailers): a large share of the client's
+//! instructions per unary call (BENCHMARKS.md, gain 6). Here the message is encoded once, sent
+//! as one frame with END_STREAM, and the response body is read to its end and decoded once.
 //!
 //! Only the plain answer is read here: HTTP 200, no `grpc-status` in the headers
 //! (trailers-only), no `grpc-encoding`. A non-200 answer without `grpc-status` has already been
-//! turned into its gRPC code by `Channel::send`, for every kind of call; anything else is read
+//! turned into its gRPC code by `Channel::send` (`exchange.rs`), for every kind of call; anything else is read
 //! exactly as the streaming path reads it (`decoder.rs`: a trailers-only status, or a
 //! compressed answer). A compressed request goes through the streaming path too.
 
 use std::time::Instant;
 
-use crate::client::call::{Response, no_response_message, single, with_headers};
-use crate::client::channel::Outgoing;
 use crate::client::decoder;
+use crate::client::exchange::Outgoing;
 use crate::client::request_head::request_head;
+use crate::client::response::{Response, no_response_message, single, with_headers};
 use crate::client::response_body::ResponseBody;
-use crate::client::status::check_status;
-use crate::client::{RECEIVE_LIMIT, SEND_LIMIT};
-use crate::frame::{self, CollectError};
-use crate::headers::{GRPC_ENCODING, GRPC_STATUS};
-use crate::{CallOptions, Channel, Metadata, Result, RpcError};
+use crate::wire::frame::{self, CollectError};
+use crate::wire::headers::{GRPC_ENCODING, GRPC_STATUS};
+use crate::wire::limits::Limit;
+use crate::wire::status;
+use crate::{CallOptions, Channel, Metadata, Result};
 
 /// Makes a unary call with `options` (the channel's defaults already merged in), whose request
 /// is not compressed.
@@ -41,11 +41,10 @@ where
     let settings = channel.settings();
     let receive_limit = settings.max_receive_message_length;
     let send_limit = settings.max_send_message_length.unwrap_or(usize::MAX);
-    let frame = frame::encode(&request, send_limit).map_err(|err| err.into_rpc_error("request", SEND_LIMIT))?;
+    let frame = frame::encode(&request, send_limit).map_err(|err| err.into_rpc_error(Limit::CLIENT_SEND))?;
     drop(request);
     let head = request_head(&channel, path, options.metadata, None, deadline)?;
-    let response =
-        channel.send(head, Outgoing::Frame(frame), options.wait_for_ready).await.map_err(RpcError::from_tonic)?;
+    let response = channel.send(head, Outgoing::Frame(frame), options.wait_for_ready).await?;
     let (parts, mut body) = response.into_parts();
     let plain = parts.status == http::StatusCode::OK
         && !parts.headers.contains_key(&GRPC_STATUS)
@@ -55,16 +54,16 @@ where
     }
     let initial = Metadata::from_received_headers(parts.headers);
     let (data, trailers) = frame::collect(&mut body, receive_limit).await.map_err(|err| match err {
-        CollectError::Body(status) => with_headers(RpcError::from_tonic(status), &initial),
-        CollectError::Frame(err) => with_headers(err.into_rpc_error("response", RECEIVE_LIMIT), &initial),
+        CollectError::Body(err) => with_headers(err, &initial),
+        CollectError::Frame(err) => with_headers(err.into_rpc_error(Limit::CLIENT_RECEIVE), &initial),
     })?;
     drop(body);
     let trailers = trailers.unwrap_or_default();
-    check_status(&trailers).map_err(|err| with_headers(err, &initial))?;
+    status::check(&trailers).map_err(|err| with_headers(err, &initial))?;
     let message = frame::decode_single(data, receive_limit).map_err(|err| {
         let err = match err {
             frame::FrameError::Empty => no_response_message(),
-            err => err.into_rpc_error("response", RECEIVE_LIMIT),
+            err => err.into_rpc_error(Limit::CLIENT_RECEIVE),
         };
         with_headers(err, &initial)
     })?;

@@ -7,12 +7,14 @@ use std::time::Instant;
 
 use hyper::body::Incoming;
 use tokio::sync::Semaphore;
-use tonic::body::Body;
 
-use crate::headers::{GRPC_ACCEPT_ENCODING, GRPC_ENCODING, GRPC_TIMEOUT};
-use crate::server::dispatch::{CallEnv, Limits, Shared, error_response};
+use crate::server::env::{CallEnv, Limits, Shared};
+use crate::server::response::{Body, error_response, plain_http};
 use crate::server::service::{BoxFuture, Handler};
 use crate::server::stop::StopSignal;
+use crate::wire::compress::Accepted;
+use crate::wire::headers::{GRPC_ENCODING, GRPC_TIMEOUT};
+use crate::wire::timeout;
 use crate::{Compression, Metadata, RpcError, ServiceDefinition, ServicerContext};
 
 /// Every method of every service on a server, frozen when the server starts.
@@ -23,17 +25,6 @@ pub(crate) struct Router {
     shared: Arc<Shared>,
     default_compression: Option<Compression>,
     concurrency: Option<Arc<Semaphore>>,
-}
-
-fn plain_http(status: http::StatusCode, text: &'static str) -> http::Response<Body> {
-    let mut response = http::Response::new(Body::new(http_body_full(text)));
-    *response.status_mut() = status;
-    response.headers_mut().insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("text/plain"));
-    response
-}
-
-fn http_body_full(text: &'static str) -> tonic::body::Body {
-    tonic::body::Body::new(String::from(text))
 }
 
 impl Router {
@@ -87,7 +78,7 @@ impl Router {
         let headers = request.headers();
         let deadline = match headers.get(&GRPC_TIMEOUT) {
             None => None,
-            Some(value) => match crate::deadline::parse_grpc_timeout(value.as_bytes()) {
+            Some(value) => match timeout::parse_grpc_timeout(value.as_bytes()) {
                 Ok(timeout) => Some(Instant::now().checked_add(timeout).unwrap_or_else(far_future)),
                 Err(bad) => {
                     let err = RpcError::internal(format!("malformed grpc-timeout {:?}", bad.0));
@@ -95,33 +86,18 @@ impl Router {
                 }
             },
         };
-        let request_encoding = match headers.get(&GRPC_ENCODING).map(|v| v.to_str().unwrap_or("?")) {
-            None | Some("identity") => None,
-            Some(name) => match Compression::from_name(name) {
-                Some(c) => Some(c),
-                None => {
-                    let err = RpcError::unimplemented(format!(
-                        "message compression {name:?} is not supported; this server accepts {}",
-                        Compression::ACCEPT_ENCODING
-                    ));
-                    let mut response = error_response(err, Metadata::new());
-                    response
-                        .headers_mut()
-                        .insert(&GRPC_ACCEPT_ENCODING, http::HeaderValue::from_static(Compression::ACCEPT_ENCODING));
-                    return reply(response);
-                }
-            },
+        let request_encoding = match Compression::from_header(headers.get(&GRPC_ENCODING)) {
+            Ok(encoding) => encoding,
+            Err(name) => {
+                // The answer's `grpc-accept-encoding` tells the client what to use instead.
+                let err = RpcError::unimplemented(format!(
+                    "message compression {name:?} is not supported; this server accepts {}",
+                    Compression::ACCEPT_ENCODING
+                ));
+                return reply(error_response(err, Metadata::new()));
+            }
         };
-        let (accepts_gzip, accepts_zstd) = headers
-            .get_all(&GRPC_ACCEPT_ENCODING)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
-            .fold((false, false), |(g, z), name| match Compression::from_name(name) {
-                Some(Compression::Gzip) => (true, z),
-                Some(Compression::Zstd) => (g, true),
-                None => (g, z),
-            });
+        let accepted = Accepted::from_headers(headers);
         let permit = match &self.concurrency {
             None => None,
             Some(limit) => match limit.clone().try_acquire_owned() {
@@ -139,7 +115,7 @@ impl Router {
         let headers = std::mem::take(request.headers_mut());
         let context =
             ServicerContext::new(method, headers, peer, deadline, request_encoding, self.default_compression, permit);
-        let env = CallEnv { shared: self.shared.clone(), request_encoding, accepts_gzip, accepts_zstd };
+        let env = CallEnv { shared: self.shared.clone(), request_encoding, accepted };
         handler(request.into_body(), context, env)
     }
 

@@ -11,9 +11,11 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use hyper::body::Incoming;
-use tonic::body::Body;
 
-use crate::server::dispatch::{self, CallEnv};
+use crate::server::dispatch;
+use crate::server::env::CallEnv;
+use crate::server::response::Body;
+use crate::server::single_request::single_request;
 use crate::{RequestStream, ResponseStream, Result, ServicerContext};
 
 pub(crate) type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
@@ -100,7 +102,7 @@ impl<S: Send + Sync + 'static> ServiceBuilder<S> {
         self.add(method, move |servicer, mut requests, context| {
             let f = f.clone();
             async move {
-                let request = dispatch::single_request(&mut requests).await?;
+                let request = single_request(&mut requests).await?;
                 Ok(ResponseStream::once(f(servicer, request, context).await?))
             }
         })
@@ -118,7 +120,7 @@ impl<S: Send + Sync + 'static> ServiceBuilder<S> {
         self.add(method, move |servicer, mut requests, context| {
             let f = f.clone();
             async move {
-                let request = dispatch::single_request(&mut requests).await?;
+                let request = single_request(&mut requests).await?;
                 f(servicer, request, context).await
             }
         })

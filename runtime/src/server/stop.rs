@@ -1,9 +1,23 @@
-//! The server's stop signal, as the connections and calls see it.
+//! The server's stop, as its listeners, connections and calls see it.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use tokio_util::sync::{CancellationToken, WaitForCancellationFuture, WaitForCancellationFutureOwned};
+use tokio_util::task::TaskTracker;
+
+/// The stages of a server's stop, and the tasks it waits for.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Shutdown {
+    /// Stop accepting and drain: connections are told GOAWAY, in-flight calls go on.
+    pub(crate) draining: CancellationToken,
+    /// The grace period is over: in-flight calls end with UNAVAILABLE and connections close.
+    pub(crate) stopped: StopSignal,
+    /// Everything has ended.
+    pub(crate) terminated: CancellationToken,
+    /// The listener and connection tasks.
+    pub(crate) tasks: TaskTracker,
+}
 
 /// Fires when the server's grace period is over: every call still running ends with UNAVAILABLE.
 ///

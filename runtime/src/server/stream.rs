@@ -7,8 +7,9 @@ use futures_core::Stream;
 
 use hyper::body::Incoming;
 
-use crate::deframe::{MessageStream, Reader};
-use crate::server::RECEIVE_LIMIT;
+use crate::wire::deframe::MessageStream;
+use crate::wire::limits::Limit;
+use crate::wire::status;
 use crate::{Compression, Result, RpcError};
 
 /// The request messages of a client-streaming or bidirectional call, as the servicer sees them.
@@ -26,7 +27,7 @@ pub struct RequestStream<M> {
 #[allow(clippy::large_enum_variant)]
 enum Source<M> {
     /// Unread, so the unary path can take the body and decode its one message itself (see
-    /// `unary_request.rs`); anything else turns it into a decoder on the first read.
+    /// `single_request.rs`); anything else turns it into a decoder on the first read.
     Unread(Option<Unread<M>>),
     Decoding(MessageStream<Incoming, M>),
 }
@@ -42,14 +43,27 @@ pub(crate) struct Unread<M> {
     pub(crate) decoding: fn(Incoming, Option<Compression>, usize) -> MessageStream<Incoming, M>,
 }
 
-/// How the server reports a request body that failed (the client reset the stream, the
-/// connection went): as tonic maps it.
-pub(crate) fn body_error(err: hyper::Error) -> RpcError {
-    RpcError::from_tonic(tonic::Status::from_error(Box::new(err)))
+impl<M: prost::Message + Default + Send + 'static> Unread<M> {
+    /// The request `body`, with `grpc-encoding` `encoding`, read under `limit`.
+    pub(crate) fn new(body: Incoming, encoding: Option<Compression>, limit: usize) -> Self {
+        Unread { body, encoding, limit, decoding: decoding::<M> }
+    }
 }
 
-/// How the server's decoder words its errors.
-pub(crate) const READER: Reader = Reader { what: "request", limit_name: RECEIVE_LIMIT };
+/// The decoder of `M` messages over a request body with `grpc-encoding` `encoding`.
+fn decoding<M: prost::Message + Default + Send + 'static>(
+    body: Incoming,
+    encoding: Option<Compression>,
+    limit: usize,
+) -> MessageStream<Incoming, M> {
+    MessageStream::new(body, limit, encoding, Limit::SERVER_RECEIVE, body_error)
+}
+
+/// How the server reports a request body that failed (the client reset the stream, the
+/// connection went).
+fn body_error(err: hyper::Error) -> RpcError {
+    status::from_hyper(&err)
+}
 
 impl<M> RequestStream<M> {
     pub(crate) fn new(unread: Unread<M>) -> Self {

@@ -1,11 +1,10 @@
 //! The response body of a call that answers with one uncompressed message: the message's frame,
 //! encoded as soon as the handler returns, then the trailers.
 //!
-//! Why not tonic's `EncodeBody` for these: it is a stream encoder (a buffer it encodes into and
-//! splits, a state machine, the status turned into trailers through `Status::to_header_map`,
-//! and an error-mapping wrapper around it), which was about a tenth of the server's instructions
-//! per unary call. Uncompressed streams go through `stream_body.rs`; compressed responses still
-//! go through it.
+//! Why not a stream encoder for these (tonic's `EncodeBody`, which this replaced): it keeps a
+//! buffer it encodes into and splits, a state machine, and turns the status into trailers
+//! through a general-purpose path, about a tenth of the server's instructions per unary call.
+//! Streams and compressed responses go through `stream_body.rs`.
 
 use std::convert::Infallible;
 use std::pin::Pin;
@@ -14,9 +13,9 @@ use std::task::{Context, Poll};
 use bytes::Bytes;
 use http_body::Frame;
 
-use crate::frame;
-use crate::headers::GRPC_STATUS;
-use crate::server::SEND_LIMIT;
+use crate::wire::frame;
+use crate::wire::limits::Limit;
+use crate::wire::status::ok_trailers;
 use crate::{Metadata, Result};
 
 /// One message frame, then the trailers with `grpc-status: 0`.
@@ -32,7 +31,7 @@ impl UnaryBody {
     /// Encodes `message` as one uncompressed frame. A message over `limit` bytes is
     /// RESOURCE_EXHAUSTED, as in grpc-go and grpc-java (and as the streaming path reports it).
     pub(crate) fn encode<M: prost::Message>(message: &M, limit: usize) -> Result<Self> {
-        let frame = frame::encode(message, limit).map_err(|err| err.into_rpc_error("response", SEND_LIMIT))?;
+        let frame = frame::encode(message, limit).map_err(|err| err.into_rpc_error(Limit::SERVER_SEND))?;
         Ok(UnaryBody { frame: Some(frame), trailers: None })
     }
 
@@ -41,13 +40,6 @@ impl UnaryBody {
         self.trailers = Some(ok_trailers(trailing));
         self
     }
-}
-
-/// The trailers of a call that ends OK: `trailing` metadata and `grpc-status: 0`.
-pub(crate) fn ok_trailers(trailing: Metadata) -> http::HeaderMap {
-    let mut trailers = if trailing.is_empty() { http::HeaderMap::with_capacity(1) } else { trailing.into_headers() };
-    trailers.insert(&GRPC_STATUS, http::HeaderValue::from_static("0"));
-    trailers
 }
 
 impl http_body::Body for UnaryBody {

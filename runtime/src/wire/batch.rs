@@ -10,16 +10,30 @@
 //! it as OUT_OF_RANGE; here the limit is on the message, compressed or not, as gRPC C-core (and
 //! so Python) checks it, and is RESOURCE_EXHAUSTED.
 
-use bytes::{BufMut, Bytes, BytesMut};
+use std::task::{Context, Poll};
+
+use bytes::{Bytes, BytesMut};
 
 use crate::Compression;
-use crate::compress::Compressor;
-use crate::frame::{FrameError, HEADER_LEN};
+use crate::wire::compress::Compressor;
+use crate::wire::frame::{FrameError, HEADER_LEN, checked_len, put_prefix};
 
 /// The bytes gathered before a batch is handed on even though more messages are ready, as
 /// tonic does (its yield threshold is 32 KiB too): the peer starts reading sooner, and one
 /// endless ready stream cannot hold the connection.
 const BATCH_BYTES: usize = 32 * 1024;
+
+/// Where [`Batch::fill`] stopped.
+pub(crate) enum Fill<E> {
+    /// The source has nothing ready, or the batch is full: hand on what it holds.
+    Open,
+    /// The source has ended.
+    Ended,
+    /// The source failed with this.
+    Failed(E),
+    /// A message was over the limit; the messages before it are still in the batch.
+    Refused(FrameError),
+}
 
 /// The messages gathered for the next DATA chunk, each with its encoded length.
 #[derive(Debug)]
@@ -40,11 +54,34 @@ impl<M: prost::Message> Batch<M> {
     /// Adds `message`, unless it is over the limit.
     pub(crate) fn push(&mut self, message: M) -> Result<(), FrameError> {
         let len = message.encoded_len();
-        let limit = self.limit;
-        let prefix = u32::try_from(len).ok().filter(|_| len <= limit).ok_or(FrameError::TooLarge { len, limit })?;
+        let prefix = checked_len(len, self.limit)?;
         self.bytes += HEADER_LEN + len;
         self.messages.push((message, prefix));
         Ok(())
+    }
+
+    /// Gathers the messages `next` has ready, until it has none, ends or fails, or the batch is
+    /// full. The one loop of both sides' message bodies (`client/request_body.rs`,
+    /// `server/stream_body.rs`).
+    #[inline]
+    pub(crate) fn fill<E>(
+        &mut self,
+        cx: &mut Context<'_>,
+        mut next: impl FnMut(&mut Context<'_>) -> Poll<Option<Result<M, E>>>,
+    ) -> Fill<E> {
+        while !self.is_full() {
+            match next(cx) {
+                Poll::Pending => return Fill::Open,
+                Poll::Ready(Some(Ok(message))) => {
+                    if let Err(err) = self.push(message) {
+                        return Fill::Refused(err);
+                    }
+                }
+                Poll::Ready(Some(Err(err))) => return Fill::Failed(err),
+                Poll::Ready(None) => return Fill::Ended,
+            }
+        }
+        Fill::Open
     }
 
     /// Holds enough to be handed on now.
@@ -71,8 +108,7 @@ impl<M: prost::Message> Batch<M> {
         let Some(compression) = self.compression else {
             let mut buf = BytesMut::with_capacity(bytes);
             for (message, len) in self.messages.drain(..) {
-                buf.put_u8(0);
-                buf.put_u32(len);
+                put_prefix(&mut buf, false, len);
                 // Cannot fail: the buffer has room for exactly these messages, and `BytesMut`
                 // grows rather than fail anyway.
                 let _ = message.encode(&mut buf);
@@ -91,8 +127,7 @@ impl<M: prost::Message> Batch<M> {
             // Cannot fail: a `Vec` grows to fit.
             let _ = message.encode(&mut scratch);
             let start = buf.len();
-            buf.put_u8(1);
-            buf.put_u32(0); // the compressed length, written below
+            put_prefix(&mut buf, true, 0); // the compressed length, written below
             compressor.compress(&scratch, &mut buf).map_err(FrameError::Compress)?;
             let compressed = buf.len() - start - HEADER_LEN;
             let prefix =
@@ -147,7 +182,8 @@ mod tests {
                 assert_eq!(data[0], 1, "{compression:?}: compressed flag");
                 let len = u32::from_be_bytes([data[1], data[2], data[3], data[4]]) as usize;
                 let frame = data.split_to(HEADER_LEN + len);
-                let plain = crate::compress::decompress(compression, &frame[HEADER_LEN..], 2000).expect("decompresses");
+                let plain =
+                    crate::wire::compress::decompress(compression, &frame[HEADER_LEN..], 2000).expect("decompresses");
                 assert_eq!(plain, prost::Message::encode_to_vec(message), "{compression:?}");
             }
             assert!(data.is_empty(), "{compression:?}: nothing after the frames");

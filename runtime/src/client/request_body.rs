@@ -1,6 +1,7 @@
 //! The request body of a streaming or compressed call: the request messages that are ready,
-//! encoded together (see `batch.rs`).
+//! encoded together (see `wire/batch.rs`).
 
+use std::convert::Infallible;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -8,15 +9,15 @@ use bytes::Bytes;
 use futures_core::Stream;
 use http_body::Frame;
 
-use crate::Compression;
-use crate::batch::Batch;
-use crate::client::SEND_LIMIT;
+use crate::wire::batch::{Batch, Fill};
+use crate::wire::limits::Limit;
+use crate::{Compression, RpcError};
 
 pin_project_lite::pin_project! {
     /// Request messages as DATA chunks. It knows it has ended as soon as its last chunk is
     /// taken (the batch is gathered until the stream is `Pending` or over), so the last message
     /// goes out with END_STREAM.
-    pub(crate) struct MessageBody<S: Stream> {
+    pub(crate) struct RequestBody<S: Stream> {
         #[pin]
         requests: S,
         batch: Batch<S::Item>,
@@ -24,7 +25,7 @@ pin_project_lite::pin_project! {
     }
 }
 
-impl<S> MessageBody<S>
+impl<S> RequestBody<S>
 where
     S: Stream,
     S::Item: prost::Message,
@@ -32,34 +33,33 @@ where
     /// Sends the messages of `requests`, each of at most `limit` bytes, compressed with
     /// `compression` if set.
     pub(crate) fn new(requests: S, limit: usize, compression: Option<Compression>) -> Self {
-        MessageBody { requests, batch: Batch::new(limit, compression), ended: false }
+        RequestBody { requests, batch: Batch::new(limit, compression), ended: false }
     }
 }
 
-impl<S> http_body::Body for MessageBody<S>
+impl<S> http_body::Body for RequestBody<S>
 where
     S: Stream,
     S::Item: prost::Message,
 {
     type Data = Bytes;
-    type Error = tonic::Status;
+    type Error = RpcError;
 
-    fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, tonic::Status>>> {
+    fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, RpcError>>> {
         let mut this = self.project();
-        while !*this.ended && !this.batch.is_full() {
-            match this.requests.as_mut().poll_next(cx) {
-                Poll::Pending => break,
-                Poll::Ready(Some(message)) => {
-                    if let Err(err) = this.batch.push(message) {
-                        // The call fails with this; the stream is reset, so what was gathered
-                        // would never be read.
-                        *this.ended = true;
-                        this.batch.clear();
-                        let err = err.into_rpc_error("request", SEND_LIMIT);
-                        return Poll::Ready(Some(Err(err.into_tonic())));
-                    }
+        if !*this.ended {
+            let requests = &mut this.requests;
+            match this.batch.fill(cx, |cx| requests.as_mut().poll_next(cx).map(|next| next.map(Ok::<_, Infallible>))) {
+                Fill::Open => {}
+                Fill::Ended => *this.ended = true,
+                Fill::Failed(never) => match never {},
+                Fill::Refused(err) => {
+                    // The call fails with this; the stream is reset, so what was gathered
+                    // would never be read.
+                    *this.ended = true;
+                    this.batch.clear();
+                    return Poll::Ready(Some(Err(err.into_rpc_error(Limit::CLIENT_SEND))));
                 }
-                Poll::Ready(None) => *this.ended = true,
             }
         }
         match this.batch.take() {
@@ -68,7 +68,7 @@ where
             Ok(None) => Poll::Pending,
             Err(err) => {
                 *this.ended = true;
-                Poll::Ready(Some(Err(err.into_rpc_error("request", SEND_LIMIT).into_tonic())))
+                Poll::Ready(Some(Err(err.into_rpc_error(Limit::CLIENT_SEND))))
             }
         }
     }

@@ -1,10 +1,12 @@
-//! gRPC message framing for calls that carry one uncompressed message each way: a compressed
-//! flag, a 4-byte big-endian length, then the message.
+//! gRPC message framing: a compressed flag, a 4-byte big-endian length, then the message.
 //!
-//! The unary paths of the client (`client/unary.rs`) and the server (`server/unary_request.rs`,
-//! `server/unary_body.rs`) use these instead of tonic's stream codec, which was about a tenth of
-//! the server's and a third of the client's instructions per unary call. Streams, and compressed
-//! messages of any kind, use `deframe.rs` and `batch.rs`; the error type here is theirs too.
+//! The prefix is written and read here for every path ([`put_prefix`], [`read_prefix`], with
+//! the limit check). The rest is for calls that carry one uncompressed message each way: the
+//! unary paths of the client (`client/unary.rs`) and the server (`server/single_request.rs`,
+//! `server/unary_body.rs`) use these instead of a stream codec, which was about a tenth of
+//! the server's and a third of the client's instructions per unary call (tonic's). Streams, and
+//! compressed messages of any kind, use `deframe.rs` and `batch.rs`; the error type here is
+//! theirs too.
 
 use std::pin::Pin;
 use std::result::Result;
@@ -13,6 +15,7 @@ use bytes::{Buf, BufMut, Bytes, BytesMut};
 use http_body::Body;
 
 use crate::RpcError;
+use crate::wire::limits::Limit;
 
 /// The length prefix of a message frame.
 pub(crate) const HEADER_LEN: usize = 5;
@@ -42,9 +45,10 @@ pub(crate) enum FrameError {
 }
 
 impl FrameError {
-    /// The status gRPC gives it: RESOURCE_EXHAUSTED over a limit, INTERNAL otherwise. `what` is
-    /// "request" or "response", `limit` names the limit ("the server's receive limit").
-    pub(crate) fn into_rpc_error(self, what: &str, limit_name: &str) -> RpcError {
+    /// The status gRPC gives it: RESOURCE_EXHAUSTED over a limit, INTERNAL otherwise, worded
+    /// for the limit it broke or the side that read it.
+    pub(crate) fn into_rpc_error(self, limit: Limit) -> RpcError {
+        let Limit { what, name: limit_name } = limit;
         match self {
             FrameError::TooLarge { len, limit } => RpcError::resource_exhausted(format!(
                 "the {what} message is {len} bytes, over {limit_name} of {limit} bytes"
@@ -70,13 +74,51 @@ impl FrameError {
     }
 }
 
+/// The length to write in the prefix of a message of `len` bytes, unless it is over `limit`.
+#[inline]
+pub(crate) fn checked_len(len: usize, limit: usize) -> Result<u32, FrameError> {
+    u32::try_from(len).ok().filter(|_| len <= limit).ok_or(FrameError::TooLarge { len, limit })
+}
+
+/// Writes a frame's prefix: the compressed flag and the message length.
+#[inline]
+pub(crate) fn put_prefix(buf: &mut impl BufMut, compressed: bool, len: u32) {
+    buf.put_u8(u8::from(compressed));
+    buf.put_u32(len);
+}
+
+/// Reads the prefix `data` starts with: whether the message is compressed, and its length;
+/// `None` until the five bytes are in. Fails for a compressed flag where the body has no
+/// `grpc-encoding` (`compression_allowed` false), for a flag other than 0 and 1, and for a
+/// message over `limit` (so an oversized message is refused before it is held).
+#[inline]
+pub(crate) fn read_prefix(
+    data: &[u8],
+    limit: usize,
+    compression_allowed: bool,
+) -> Result<Option<(bool, usize)>, FrameError> {
+    let Some(&[flag, a, b, c, d]) = data.get(..HEADER_LEN) else {
+        return Ok(None);
+    };
+    let compressed = match flag {
+        0 => false,
+        1 if compression_allowed => true,
+        1 => return Err(FrameError::CompressedWithoutEncoding),
+        flag => return Err(FrameError::BadFlag(flag)),
+    };
+    let len = usize::try_from(u32::from_be_bytes([a, b, c, d])).unwrap_or(usize::MAX);
+    if len > limit {
+        return Err(FrameError::TooLarge { len, limit });
+    }
+    Ok(Some((compressed, len)))
+}
+
 /// Encodes `message` as one uncompressed frame, unless it is over `limit` bytes.
 pub(crate) fn encode<M: prost::Message>(message: &M, limit: usize) -> Result<Bytes, FrameError> {
     let len = message.encoded_len();
-    let prefix = u32::try_from(len).ok().filter(|_| len <= limit).ok_or(FrameError::TooLarge { len, limit })?;
+    let prefix = checked_len(len, limit)?;
     let mut frame = BytesMut::with_capacity(HEADER_LEN + len);
-    frame.put_u8(0);
-    frame.put_u32(prefix);
+    put_prefix(&mut frame, false, prefix);
     message.encode(&mut frame).map_err(|_| FrameError::TooLarge { len, limit })?;
     Ok(frame.freeze())
 }
@@ -122,16 +164,7 @@ pub(crate) fn decode_single<M: prost::Message + Default>(mut data: Bytes, limit:
     if data.is_empty() {
         return Err(FrameError::Empty);
     }
-    let len = message_len(&data).ok_or(FrameError::Truncated)?;
-    match data.first() {
-        Some(0) => {}
-        Some(1) => return Err(FrameError::CompressedWithoutEncoding),
-        Some(&flag) => return Err(FrameError::BadFlag(flag)),
-        None => return Err(FrameError::Empty),
-    }
-    if len > limit {
-        return Err(FrameError::TooLarge { len, limit });
-    }
+    let (_, len) = read_prefix(&data, limit, false)?.ok_or(FrameError::Truncated)?;
     match data.len().cmp(&(HEADER_LEN + len)) {
         std::cmp::Ordering::Less => return Err(FrameError::Truncated),
         std::cmp::Ordering::Greater => return Err(FrameError::MoreThanOne),
@@ -141,7 +174,8 @@ pub(crate) fn decode_single<M: prost::Message + Default>(mut data: Bytes, limit:
     M::decode(data).map_err(FrameError::Decode)
 }
 
-/// The length in a frame's prefix, once `frame` holds the prefix.
+/// The length in a frame's prefix, once `frame` holds the prefix (flag not checked: while the
+/// data is collected, only its size matters).
 fn message_len(frame: &[u8]) -> Option<usize> {
     let len: [u8; 4] = frame.get(1..HEADER_LEN)?.try_into().ok()?;
     usize::try_from(u32::from_be_bytes(len)).ok()

@@ -16,8 +16,9 @@ use bytes::{Buf, Bytes, BytesMut};
 use futures_core::Stream;
 use http_body::Body;
 
-use crate::compress::decompress;
-use crate::frame::{FrameError, HEADER_LEN};
+use crate::wire::compress::decompress;
+use crate::wire::frame::{FrameError, HEADER_LEN, read_prefix};
+use crate::wire::limits::Limit;
 use crate::{Compression, RpcError};
 
 /// Cuts message frames out of data chunks, checking each prefix before its message is held.
@@ -119,32 +120,10 @@ impl Deframer {
 
     /// The message length of the frame `data` starts with, once its prefix is in; fails for a
     /// compressed flag on a body without an encoding and for a message over the limit.
+    #[inline]
     fn frame_len(&self, data: &[u8]) -> Result<Option<usize>, FrameError> {
-        let Some(prefix) = data.get(..HEADER_LEN) else {
-            return Ok(None);
-        };
-        match prefix[0] {
-            0 => {}
-            1 if self.compression.is_some() => {}
-            1 => return Err(FrameError::CompressedWithoutEncoding),
-            flag => return Err(FrameError::BadFlag(flag)),
-        }
-        let len = usize::try_from(u32::from_be_bytes([prefix[1], prefix[2], prefix[3], prefix[4]]))
-            .map_err(|_| FrameError::TooLarge { len: usize::MAX, limit: self.limit })?;
-        if len > self.limit {
-            return Err(FrameError::TooLarge { len, limit: self.limit });
-        }
-        Ok(Some(len))
+        Ok(read_prefix(data, self.limit, self.compression.is_some())?.map(|(_, len)| len))
     }
-}
-
-/// Which end reads, for the wording of errors.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Reader {
-    /// "request" or "response".
-    pub(crate) what: &'static str,
-    /// The limit's name, as in "the server's receive limit".
-    pub(crate) limit_name: &'static str,
 }
 
 /// The messages of a body, as a stream of results; the body's trailers are kept for the
@@ -157,7 +136,8 @@ pub(crate) struct Reader {
 pub(crate) struct MessageStream<B: Body, M> {
     body: B,
     deframer: Deframer,
-    reader: Reader,
+    /// The receive limit, for the wording of errors.
+    limit: Limit,
     body_error: fn(B::Error) -> RpcError,
     /// The message type's decoder: a plain function, so the stream needs no bounds on `M`.
     decode: fn(Bytes) -> Result<M, prost::DecodeError>,
@@ -172,13 +152,13 @@ impl<B: Body, M: prost::Message + Default> MessageStream<B, M> {
         body: B,
         limit: usize,
         compression: Option<Compression>,
-        reader: Reader,
+        limit_name: Limit,
         body_error: fn(B::Error) -> RpcError,
     ) -> Self {
         MessageStream {
             body,
             deframer: Deframer::new(limit, compression),
-            reader,
+            limit: limit_name,
             body_error,
             decode: |data| M::decode(data),
             trailers: None,
@@ -196,7 +176,7 @@ impl<B: Body, M> MessageStream<B, M> {
 
     fn fail(&mut self, err: FrameError) -> RpcError {
         self.done = true;
-        err.into_rpc_error(self.reader.what, self.reader.limit_name)
+        err.into_rpc_error(self.limit)
     }
 }
 
@@ -341,7 +321,7 @@ mod tests {
         let long = b"squeeze me ".repeat(500);
         for compression in [Compression::Gzip, Compression::Zstd] {
             let mut packed = bytes::BytesMut::new();
-            crate::compress::compress(compression, &long, &mut packed).expect("compresses");
+            crate::wire::compress::compress(compression, &long, &mut packed).expect("compresses");
             let mut data = framed(&packed);
             data[0] = 1;
             // A sender may leave some messages of a compressed stream uncompressed.

@@ -1,14 +1,86 @@
-//! gzip and zstd for single messages, at the levels tonic and grpc-go use by default (gzip 6,
-//! zstd 3). A compressed message is framed like any other, with the compressed flag set (see
-//! `batch.rs`, `frame.rs` and `deframe.rs`).
+//! Message compression: the algorithms (`Compression`), how the headers name and negotiate them
+//! (`grpc-encoding`, `grpc-accept-encoding`), and gzip and zstd for single messages at the
+//! levels tonic and grpc-go use by default (gzip 6, zstd 3). A compressed message is framed like
+//! any other, with the compressed flag set (see `batch.rs`, `frame.rs` and `deframe.rs`).
 
 use std::io::{self, Read};
 use std::sync::{Mutex, PoisonError};
 
 use bytes::{BufMut, Bytes, BytesMut};
 
-use crate::Compression;
-use crate::frame::FrameError;
+use crate::wire::frame::FrameError;
+
+/// A message compression algorithm, negotiated through `grpc-accept-encoding`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Compression {
+    /// gzip (`grpc-encoding: gzip`).
+    Gzip,
+    /// Zstandard (`grpc-encoding: zstd`).
+    Zstd,
+}
+
+impl Compression {
+    /// The name used in `grpc-encoding` headers.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Compression::Gzip => "gzip",
+            Compression::Zstd => "zstd",
+        }
+    }
+
+    /// The algorithm a `grpc-encoding` name stands for; `None` for `identity` and unknown names.
+    pub fn from_name(name: &str) -> Option<Compression> {
+        match name.trim() {
+            "gzip" => Some(Compression::Gzip),
+            "zstd" => Some(Compression::Zstd),
+            _ => None,
+        }
+    }
+
+    /// The value both sides advertise in `grpc-accept-encoding`.
+    pub(crate) const ACCEPT_ENCODING: &'static str = "gzip,zstd";
+
+    /// The compression a received `grpc-encoding` header names: `Ok(None)` without one or for
+    /// `identity`, `Err(name)` for an algorithm this crate does not have.
+    pub(crate) fn from_header(value: Option<&http::HeaderValue>) -> Result<Option<Compression>, String> {
+        match value.map(|v| v.to_str().unwrap_or("?")) {
+            None | Some("identity") => Ok(None),
+            Some(name) => Compression::from_name(name).map(Some).ok_or_else(|| name.to_owned()),
+        }
+    }
+}
+
+/// The algorithms of ours that a peer's `grpc-accept-encoding` lists.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Accepted {
+    gzip: bool,
+    zstd: bool,
+}
+
+impl Accepted {
+    /// Reads every `grpc-accept-encoding` value in `headers`.
+    pub(crate) fn from_headers(headers: &http::HeaderMap) -> Self {
+        let names = headers
+            .get_all(&crate::wire::headers::GRPC_ACCEPT_ENCODING)
+            .into_iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','));
+        names.fold(Accepted::default(), |accepted, name| match Compression::from_name(name) {
+            Some(Compression::Gzip) => Accepted { gzip: true, ..accepted },
+            Some(Compression::Zstd) => Accepted { zstd: true, ..accepted },
+            None => accepted,
+        })
+    }
+
+    /// Whether the peer reads `compression`.
+    pub(crate) fn has(self, compression: Compression) -> bool {
+        match compression {
+            Compression::Gzip => self.gzip,
+            Compression::Zstd => self.zstd,
+        }
+    }
+}
 
 /// gzip's level: zlib's default, as tonic and grpc-go use.
 const GZIP_LEVEL: u32 = 6;

@@ -1,0 +1,50 @@
+//! Opening the byte stream under a connection: TCP or a Unix socket, under TLS when the channel
+//! has credentials.
+
+use crate::client::target::Target;
+use crate::credentials::ChannelCredentials;
+use crate::transport::io::IoStream;
+
+/// Why a connection could not be had; calls report it as UNAVAILABLE.
+#[derive(Debug)]
+pub(crate) struct ConnectFailure(pub(crate) String);
+
+/// Connects to `target`; `authority` names it in errors.
+pub(crate) async fn open(
+    target: &Target,
+    tls: Option<&ChannelCredentials>,
+    authority: &str,
+) -> Result<Box<dyn IoStream>, ConnectFailure> {
+    match target {
+        Target::Unix(path) => {
+            let stream = tokio::net::UnixStream::connect(path)
+                .await
+                .map_err(|e| ConnectFailure(format!("failed to connect to unix:{}: {e}", path.display())))?;
+            maybe_tls(stream, tls, "localhost", authority).await
+        }
+        Target::Tcp { host, port, .. } => {
+            let stream = tokio::net::TcpStream::connect((host.as_str(), *port))
+                .await
+                .map_err(|e| ConnectFailure(format!("failed to connect to {authority}: {e}")))?;
+            let _ = stream.set_nodelay(true);
+            maybe_tls(stream, tls, host, authority).await
+        }
+    }
+}
+
+async fn maybe_tls<S: IoStream>(
+    stream: S,
+    tls: Option<&ChannelCredentials>,
+    host: &str,
+    authority: &str,
+) -> Result<Box<dyn IoStream>, ConnectFailure> {
+    let Some(credentials) = tls else {
+        return Ok(Box::new(stream));
+    };
+    let (connector, name) = credentials.connector(host).map_err(|e| ConnectFailure(e.to_string()))?;
+    let tls = connector
+        .connect(name, stream)
+        .await
+        .map_err(|e| ConnectFailure(format!("TLS handshake with {authority} failed: {e}")))?;
+    Ok(Box::new(tls))
+}

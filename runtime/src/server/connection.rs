@@ -1,0 +1,73 @@
+//! Serving one connection with hyper's HTTP/2 server: its settings, routing each request, and
+//! the stages of a stop (GOAWAY when the server drains, a last flush when grace ends).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+
+use crate::server::builder::ServerBuilder;
+use crate::server::router::Router;
+use crate::server::stop::Shutdown;
+use crate::transport::coalesce::OpenCalls;
+use crate::transport::http2::MAX_HEADER_LIST_SIZE;
+use crate::transport::io::IoStream;
+
+/// How long a stopping server keeps driving a connection after grace, for the calls' final
+/// UNAVAILABLE statuses to go out. A status may wait behind a stream's queued data (up to its
+/// flow-control window) that the client has yet to read; 100 ms proved too short for that on a
+/// loaded machine.
+const FINAL_FLUSH: Duration = Duration::from_secs(1);
+
+/// Serves one connection; `calls` counts its calls from their request to their response's
+/// headers (so the connection task knows when there is something to batch).
+pub(crate) async fn serve(
+    io: Box<dyn IoStream>,
+    peer: Option<SocketAddr>,
+    router: Arc<Router>,
+    calls: OpenCalls,
+    config: &ServerBuilder,
+    shutdown: &Shutdown,
+) {
+    let mut builder = hyper::server::conn::http2::Builder::new(TokioExecutor::new());
+    builder
+        .timer(TokioTimer::new())
+        // gRPC has no use for a `date` header (grpc-go and grpc-java send none); hyper's
+        // adds a header to every response and a clock read and format each second.
+        .auto_date_header(false)
+        .initial_stream_window_size(config.http2.stream_window)
+        .initial_connection_window_size(config.http2.connection_window)
+        .max_header_list_size(MAX_HEADER_LIST_SIZE);
+    if let Some(streams) = config.max_concurrent_streams {
+        builder.max_concurrent_streams(streams);
+    }
+    if let Some((interval, timeout)) = config.http2.keepalive() {
+        builder.keep_alive_interval(interval).keep_alive_timeout(timeout);
+    }
+    let service = hyper::service::service_fn(move |request| {
+        let open = calls.open();
+        let response = router.route(request, peer);
+        async move {
+            let response = response.await;
+            drop(open);
+            Ok::<_, std::convert::Infallible>(response)
+        }
+    });
+    let connection = builder.serve_connection(TokioIo::new(io), service);
+    tokio::pin!(connection);
+    tokio::select! {
+        _ = connection.as_mut() => return,
+        _ = shutdown.draining.cancelled() => {}
+    }
+    connection.as_mut().graceful_shutdown();
+    tokio::select! {
+        _ = connection.as_mut() => return,
+        _ = shutdown.stopped.stopped() => {}
+    }
+    // Grace is over: every call on the connection now ends with UNAVAILABLE (its handler is
+    // dropped, its response body stops). Drive the connection a little longer so those
+    // statuses reach the clients, instead of cutting the socket under them, but not for
+    // long: a client that stopped reading must not hold the stop up for more than a second.
+    let _ = tokio::time::timeout(FINAL_FLUSH, connection.as_mut()).await;
+}

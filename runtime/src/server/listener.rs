@@ -1,0 +1,154 @@
+//! A server's ports: binding them (`add_insecure_port`, `add_secure_port`) and, once the server
+//! starts, accepting connections on them until it drains.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::error::{Error, ErrorKind};
+use crate::server::builder::ServerBuilder;
+use crate::server::connection;
+use crate::server::router::Router;
+use crate::server::stop::Shutdown;
+use crate::transport::coalesce::{Coalesce, OpenCalls};
+use crate::transport::io::IoStream;
+
+/// How long a client may take over its TLS handshake.
+const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A bound socket, not yet accepting.
+pub(crate) struct Listener {
+    socket: Socket,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+}
+
+enum Socket {
+    Tcp(std::net::TcpListener),
+    Unix(std::os::unix::net::UnixListener, PathBuf),
+}
+
+fn bind_error(addr: &str, err: std::io::Error) -> Error {
+    Error::new(ErrorKind::Bind, format!("could not bind {addr}: {err}")).with_source(err)
+}
+
+/// Binds `address` (`[::]:50051`, `localhost:0`, `unix:/path`): every address it names, all on
+/// the port the first one got. Gives the listeners and that port (0 for a Unix socket).
+pub(crate) fn bind(address: &str, tls: Option<tokio_rustls::TlsAcceptor>) -> Result<(Vec<Listener>, u16), Error> {
+    let mut bound = Vec::new();
+    let port = if let Some(path) = address.strip_prefix("unix:") {
+        let path = PathBuf::from(path.strip_prefix("//").unwrap_or(path));
+        let listener = std::os::unix::net::UnixListener::bind(&path).map_err(|e| bind_error(address, e))?;
+        listener.set_nonblocking(true).map_err(|e| bind_error(address, e))?;
+        bound.push(Socket::Unix(listener, path));
+        0
+    } else {
+        let addrs: Vec<SocketAddr> =
+            std::net::ToSocketAddrs::to_socket_addrs(address).map_err(|e| bind_error(address, e))?.collect();
+        let mut port = None;
+        let mut last_error = None;
+        for mut addr in addrs {
+            if let Some(port) = port {
+                // Every address of a name like `localhost` gets the port the first one got.
+                addr.set_port(port);
+            }
+            match std::net::TcpListener::bind(addr) {
+                Ok(listener) => {
+                    listener.set_nonblocking(true).map_err(|e| bind_error(address, e))?;
+                    let local = listener.local_addr().map_err(|e| bind_error(address, e))?;
+                    port.get_or_insert(local.port());
+                    bound.push(Socket::Tcp(listener));
+                }
+                Err(e) => last_error = Some(e),
+            }
+        }
+        match (port, last_error) {
+            (Some(port), _) => port,
+            (None, Some(e)) => return Err(bind_error(address, e)),
+            (None, None) => {
+                return Err(Error::new(ErrorKind::Bind, format!("could not bind {address}: it names no address")));
+            }
+        }
+    };
+    let listeners = bound.into_iter().map(|socket| Listener { socket, tls: tls.clone() }).collect();
+    Ok((listeners, port))
+}
+
+impl Listener {
+    /// Hands the socket to the current Tokio runtime.
+    pub(crate) fn listen(self) -> Result<Accepting, Error> {
+        let socket = match self.socket {
+            Socket::Tcp(l) => tokio::net::TcpListener::from_std(l).map(Accept::Tcp),
+            Socket::Unix(l, path) => tokio::net::UnixListener::from_std(l).map(|l| Accept::Unix(l, path)),
+        }
+        .map_err(|e| Error::new(ErrorKind::Bind, format!("could not listen: {e}")).with_source(e))?;
+        Ok(Accepting { socket, tls: self.tls })
+    }
+}
+
+/// A socket accepting connections.
+pub(crate) struct Accepting {
+    socket: Accept,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+}
+
+enum Accept {
+    Tcp(tokio::net::TcpListener),
+    Unix(tokio::net::UnixListener, PathBuf),
+}
+
+impl Accept {
+    async fn accept(&self) -> std::io::Result<(Box<dyn IoStream>, Option<SocketAddr>)> {
+        match self {
+            Accept::Tcp(listener) => {
+                let (stream, peer) = listener.accept().await?;
+                let _ = stream.set_nodelay(true);
+                Ok((Box::new(stream), Some(peer)))
+            }
+            Accept::Unix(listener, _) => {
+                let (stream, _) = listener.accept().await?;
+                Ok((Box::new(stream), None))
+            }
+        }
+    }
+}
+
+impl Accepting {
+    /// Accepts connections until the server drains, serving each on a task of its own.
+    pub(crate) async fn run(self, router: Arc<Router>, config: Arc<ServerBuilder>, shutdown: Shutdown) {
+        loop {
+            let accepted = tokio::select! {
+                _ = shutdown.draining.cancelled() => break,
+                accepted = self.socket.accept() => accepted,
+            };
+            let (stream, peer) = match accepted {
+                Ok(accepted) => accepted,
+                Err(_) => {
+                    // Out of file descriptors and the like: back off briefly instead of spinning.
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            };
+            let (router, config, tls, connection_shutdown) =
+                (router.clone(), config.clone(), self.tls.clone(), shutdown.clone());
+            shutdown.tasks.spawn(async move {
+                let io: Box<dyn IoStream> = match tls {
+                    None => stream,
+                    Some(acceptor) => {
+                        match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+                            Ok(Ok(tls)) => Box::new(tls),
+                            _ => return,
+                        }
+                    }
+                };
+                // Responses ready together go out in one write (see transport/coalesce.rs).
+                let calls = OpenCalls::default();
+                let serving = connection::serve(io, peer, router, calls.clone(), &config, &connection_shutdown);
+                Coalesce::new(serving, calls).await;
+            });
+        }
+        if let Accept::Unix(_, path) = &self.socket {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
