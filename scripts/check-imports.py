@@ -183,7 +183,12 @@ def main(args):
     root = Path(__file__).resolve().parent.parent
     failed = False
     for d in dirs:
-        graph = Crate(root / d if not Path(d).is_absolute() else Path(d)).edges()
+        path = root / d if not Path(d).is_absolute() else Path(d)
+        if not (path / "lib.rs").is_file():
+            # Checking nothing must not pass.
+            print(f"{d}: no crate here ({path / 'lib.rs'} is missing)", file=sys.stderr)
+            return 2
+        graph = Crate(path).edges()
         if show_graph:
             for file, deps in sorted(graph.items()):
                 for dep in deps:
