@@ -1,0 +1,114 @@
+#!/usr/bin/env python3
+"""Instructions per operation, client and server, for rust-rpc and tonic (callgrind).
+
+Each measurement runs the bench server and its load client (target/release/rpc-bench) under
+valgrind's callgrind, once for a short and once for a long load, and divides the difference in
+instructions by the difference in operations, so start-up, warm-up and shutdown cancel out. The
+figures do not depend on the machine's load, which is why BENCHMARKS.md keeps them beside the
+timed ones: a change to the call path must not raise them without a reason written there.
+
+Usage: scripts/bench-instructions.py [--scenarios unary,stream,pingpong] [--impls rust-rpc,tonic]
+                                     [--short S] [--long S] [--no-build]
+
+Scenarios: unary (helloworld SayHello, one call at a time), stream (server streaming of 1 KiB
+messages: per message), pingpong (bidirectional, 1 KiB, one message in flight: per round trip).
+Needs valgrind (Debian's `valgrind` package). Takes about two minutes once built.
+"""
+
+import argparse
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+BIN = Path(os.environ.get("CARGO_TARGET_DIR", REPO / "target")) / "release" / "rpc-bench"
+SCENARIOS = {
+    # name: (service, load arguments, what one operation is)
+    "unary": ("greeter", [], "unary call"),
+    "stream": ("bench", ["--scenario", "stream", "--size", "1024"], "streamed 1 KiB message"),
+    "pingpong": ("bench", ["--scenario", "pingpong", "--size", "1024"], "ping-pong round trip"),
+}
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def collected(stderr):
+    """The instruction count callgrind reports when its program exits."""
+    found = re.findall(r"Collected\s*:\s*(\d+)", stderr)
+    if not found:
+        raise RuntimeError(f"callgrind reported no count:\n{stderr[-2000:]}")
+    return int(found[-1])
+
+
+def callgrind(out_dir, name):
+    return ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out_dir}/{name}.%p"]
+
+
+def measure(impl, scenario, seconds, out_dir):
+    """(client instructions, server instructions, operations) for one load of `seconds`."""
+    service, load_args, _ = SCENARIOS[scenario]
+    port = free_port()
+    server = subprocess.Popen(
+        [*callgrind(out_dir, "server"), str(BIN), "server", "--impl", impl, "--port", str(port),
+         "--service", service],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = server.stdout.readline()
+        if "listening" not in line:
+            raise RuntimeError(f"{impl} server did not start: {server.stderr.read()[-2000:]}")
+        client = subprocess.run(
+            [*callgrind(out_dir, "client"), str(BIN), "load", "--impl", impl, "--port", str(port),
+             "--connections", "1", "--concurrency", "1", "--seconds", str(seconds), "--warmup-ms", "200",
+             *load_args],
+            capture_output=True, text=True, timeout=seconds * 20 + 300)
+        if client.returncode != 0:
+            raise RuntimeError(f"load failed: {client.stderr[-2000:]}")
+        calls = int(re.search(r"calls=(\d+)", client.stdout).group(1))
+        client_instructions = collected(client.stderr)
+    finally:
+        # callgrind writes its totals when the program dies of the signal, too.
+        server.send_signal(signal.SIGTERM)
+        _, server_err = server.communicate(timeout=120)
+    return client_instructions, collected(server_err), calls
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--scenarios", default=",".join(SCENARIOS))
+    parser.add_argument("--impls", default="rust-rpc,tonic")
+    parser.add_argument("--short", type=float, default=1.0, help="seconds of the short load")
+    parser.add_argument("--long", type=float, default=4.0, help="seconds of the long load")
+    parser.add_argument("--no-build", action="store_true", help="use target/release/rpc-bench as it is")
+    options = parser.parse_args()
+    if not options.no_build:
+        subprocess.run(["cargo", "build", "--release", "--locked", "-p", "benches", "--bin", "rpc-bench"],
+                       cwd=REPO, check=True)
+    impls = options.impls.split(",")
+    print(f"{'operation':<26} {'side':<7}" + "".join(f" {impl:>10}" for impl in impls))
+    with tempfile.TemporaryDirectory() as out_dir:
+        for scenario in options.scenarios.split(","):
+            per_op = {}
+            for impl in impls:
+                c1, s1, n1 = measure(impl, scenario, options.short, out_dir)
+                c2, s2, n2 = measure(impl, scenario, options.long, out_dir)
+                if n2 <= n1:
+                    raise RuntimeError(f"{impl} {scenario}: the long run made no more operations ({n1}, {n2})")
+                per_op[impl] = ((c2 - c1) / (n2 - n1), (s2 - s1) / (n2 - n1))
+            what = SCENARIOS[scenario][2]
+            for side, index in (("client", 0), ("server", 1)):
+                cells = "".join(f" {per_op[impl][index]:>10,.0f}" for impl in impls)
+                print(f"{what if index == 0 else '':<26} {side:<7}{cells}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
