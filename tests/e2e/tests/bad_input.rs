@@ -192,3 +192,17 @@ async fn compressed_calls_work_both_ways() {
         assert_eq!(reply.message.len(), 10_006);
     }
 }
+
+#[tokio::test]
+async fn a_method_path_that_is_not_a_path_fails_the_call_instead_of_panicking() {
+    let (_server, port) = start_greeter(TestGreeter::default());
+    let channel = rust_rpc::insecure_channel(&format!("127.0.0.1:{port}")).expect("channel");
+    // `PathAndQuery::from_static` panicked on these before.
+    for path in ["helloworld.Greeter/SayHello", "/helloworld.Greeter/Say Hello", "/helloworld.Greeter/Say\nHello", ""] {
+        let err =
+            channel.unary::<_, e2e::helloworld::HelloReply>(path, hello("x")).await.expect_err("an invalid path fails");
+        assert_eq!(err.code(), Code::Internal, "{path:?}: {err}");
+        assert!(err.details().contains("invalid method path"), "{path:?}: {err}");
+    }
+    still_serving(port).await;
+}

@@ -252,3 +252,38 @@ async fn a_response_over_the_receive_limit_is_resource_exhausted() {
     // The control: the same answer under a limit it fits.
     check_with(script, Ok(&big), |c| c.max_receive_message_length(1024)).await;
 }
+
+#[tokio::test]
+async fn status_details_that_are_not_base64_are_internal_not_a_panic() {
+    // tonic's status parser (which the client used before) panicked on this.
+    let trailers = vec![("grpc-status", "5"), ("grpc-message", "gone"), ("grpc-status-details-bin", "not base64!")];
+    check(Script::grpc(vec![], Some(trailers.clone())), Err(Code::Internal)).await;
+    // The same status in a trailers-only answer.
+    let script = Script {
+        status: 200,
+        headers: [&[("content-type", "application/grpc")][..], &trailers].concat(),
+        data: vec![],
+        trailers: None,
+    };
+    check(script, Err(Code::Internal)).await;
+}
+
+#[tokio::test]
+async fn a_status_message_that_is_not_utf8_keeps_its_code_and_text() {
+    let trailers = vec![("grpc-status", "9"), ("grpc-message", "bad%FFbyte")];
+    let port = serve(Script::grpc(vec![], Some(trailers))).await;
+    let channel = rust_rpc::insecure_channel(&format!("127.0.0.1:{port}")).expect("channel");
+    for (compression, streaming) in paths() {
+        let err = call(&channel, compression, streaming).await.expect_err("fails");
+        assert_eq!(err.code(), Code::FailedPrecondition, "{err}");
+        assert_eq!(err.details(), "bad\u{fffd}byte");
+    }
+}
+
+#[tokio::test]
+async fn a_status_code_out_of_range_is_unknown() {
+    for code in ["17", "99", "-1", "x"] {
+        let trailers = vec![("grpc-status", code)];
+        check(Script::grpc(vec![reply("hi")], Some(trailers)), Err(Code::Unknown)).await;
+    }
+}
