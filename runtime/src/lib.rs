@@ -42,20 +42,20 @@
 //! # mod helloworld {
 //! #     #[derive(Clone, PartialEq, prost::Message)] pub struct HelloRequest { #[prost(string, tag = "1")] pub name: String }
 //! #     #[derive(Clone, PartialEq, prost::Message)] pub struct HelloReply { #[prost(string, tag = "1")] pub message: String }
-//! #     pub trait Greeter: Send + Sync + 'static {
+//! #     pub trait GreeterServicer: Send + Sync + 'static {
 //! #         fn say_hello(&self, r: HelloRequest, c: rust_rpc::ServicerContext) -> impl std::future::Future<Output = rust_rpc::Result<HelloReply>> + Send;
 //! #     }
-//! #     pub fn add_greeter_servicer_to_server<S: Greeter>(s: S, server: &rust_rpc::Server) -> Result<(), rust_rpc::Error> {
+//! #     pub fn add_greeter_servicer_to_server<S: GreeterServicer>(s: S, server: &rust_rpc::Server) -> Result<(), rust_rpc::Error> {
 //! #         server.add_service(rust_rpc::ServiceDefinition::builder("helloworld.Greeter", s)
 //! #             .unary("SayHello", |s: std::sync::Arc<S>, r, c| async move { s.say_hello(r, c).await }).build())
 //! #     }
 //! # }
-//! use helloworld::{Greeter, HelloReply, HelloRequest}; // generated
+//! use helloworld::{GreeterServicer, HelloReply, HelloRequest}; // generated
 //! use rust_rpc::{Result, RpcError, ServicerContext};
 //!
 //! struct MyGreeter;
 //!
-//! impl Greeter for MyGreeter {
+//! impl GreeterServicer for MyGreeter {
 //!     async fn say_hello(&self, request: HelloRequest, _context: ServicerContext) -> Result<HelloReply> {
 //!         if request.name.is_empty() {
 //!             return Err(RpcError::invalid_argument("name must not be empty"));

@@ -41,11 +41,10 @@ impl ClientConnection {
         // One change: DATA frames of up to 64 KiB from the server (the default, and hyper's, is
         // 16 KiB). h2 writes each DATA frame with a `writev` of its own, so a server streaming
         // 1 KiB messages made three per 32 KiB batch, and the system time of those writes was
-        // most of its CPU. With 64 KiB frames, rust-rpc's server streaming 1 KiB messages went
-        // from 3.3M to 5.7-6.4M messages in 3 s (tonic's pair: 3.2-3.6M), and 1 MiB echo from
-        // parity to 1.05-1.3x. The server keeps 16 KiB for what it receives: with 64 KiB frames
-        // there, 16 MiB echo calls ran at about 60% of tonic's, the server taking some 8,300
-        // page faults a call (glibc returned the freed 16 MiB buffers to the kernel each call).
+        // most of its CPU; with 64 KiB frames a batch leaves in one. The server keeps 16 KiB for
+        // what it receives: with 64 KiB frames there, 16 MiB echo calls got much slower, the
+        // server taking thousands of page faults a call (glibc returned the freed 16 MiB buffers
+        // to the kernel each call). BENCHMARKS.md, gain 10, has the figures.
         builder
             .enable_push(false)
             .initial_window_size(settings.stream_window)

@@ -106,7 +106,7 @@ async fn send_body(
 /// that has any. Only user metadata could bring one.
 ///
 /// One pass looks for them first: removing each name unconditionally hashed six names per call
-/// (about 1,200 instructions), and a request almost never has any.
+/// (measurable per call), and a request almost never has any.
 fn strip_connection_headers(headers: &mut http::HeaderMap) {
     const FORBIDDEN: [&str; 5] = ["connection", "transfer-encoding", "upgrade", "keep-alive", "proxy-connection"];
     let te_other_than_trailers =

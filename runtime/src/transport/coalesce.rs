@@ -23,10 +23,9 @@ pin_project_lite::pin_project! {
     /// so well that the two ends took turns (100 requests read at once became 100 responses in
     /// one `writev`, and a client that also batched then sent the next 100 only after reading
     /// them all). Since each call costs the client far less, batching on the server wins
-    /// instead: rust-rpc against itself, interleaved runs on this 2-core machine, 1 x 100 went
-    /// from 58-124k to 92-112k calls per 2 s and 50 x 10 from 117-131k to 135-219k, and the
-    /// server's `writev` calls per call fell from 1.0 to 0.01 (1 x 100) and 0.34 to 0.11
-    /// (50 x 10). A lone call (1 x 1) is unchanged: one `writev` each, no yield.
+    /// instead: more calls per second at 1 x 100 and 50 x 10, and far fewer `writev` calls per
+    /// call (BENCHMARKS.md, gain 1, has the figures). A lone call (1 x 1) is unchanged: one
+    /// `writev` each, no yield.
     pub(crate) struct Coalesce<F> {
         #[pin]
         inner: F,

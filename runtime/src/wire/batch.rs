@@ -5,8 +5,8 @@
 //!
 //! Why not tonic's `EncodeBody`: it encodes each message into a buffer it grows as it goes and
 //! splits off every batch, so a new batch allocates again and copies what it has while it
-//! grows; that growth (`BytesMut::reserve_inner`) was 38% of the server's instructions per
-//! streamed 1 KiB message. And it checked the send limit on the compressed size and reported
+//! grows; that growth (`BytesMut::reserve_inner`) was the largest item in the server's
+//! instructions per streamed message (BENCHMARKS.md, gain 9). And it checked the send limit on the compressed size and reported
 //! it as OUT_OF_RANGE; here the limit is on the message, compressed or not, as gRPC C-core (and
 //! so Python) checks it, and is RESOURCE_EXHAUSTED.
 

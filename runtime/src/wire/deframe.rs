@@ -93,7 +93,7 @@ impl Deframer {
 
     /// The message of a whole `frame` (whose prefix `frame_len` has checked), decompressed if
     /// it is marked compressed. Inlined, and the plain case first: as a call of its own it was
-    /// about 3% of the client's instructions per streamed 1 KiB message.
+    /// measurable in the client's instructions per streamed message (BENCHMARKS.md, gain 12).
     #[inline]
     fn message(&self, mut frame: Bytes) -> Result<Option<Bytes>, FrameError> {
         if let Some(compression) = self.compression

@@ -195,7 +195,7 @@ impl Received {
     /// Data in more than one chunk is copied into one buffer of the message's size, allocated
     /// once the prefix is in: growing it by doubling took a fresh mapping each call for large
     /// messages (a 16 MiB message ends in a 32 MiB buffer, which glibc maps and unmaps every
-    /// time), about 4,000 page faults a 16 MiB call.
+    /// time), thousands of page faults per 16 MiB call (BENCHMARKS.md, gain 7).
     fn push(&mut self, data: Bytes, limit: usize) -> Result<(), FrameError> {
         if data.is_empty() {
             return Ok(());
