@@ -53,10 +53,12 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-BIN = REPO / "target" / "release" / "rpc-bench"
+# Where cargo builds: CARGO_TARGET_DIR when set, as cargo itself does.
+TARGET = Path(os.environ.get("CARGO_TARGET_DIR", REPO / "target"))
+BIN = TARGET / "release" / "rpc-bench"
 # connectrpc 0.9 (benches/connectrpc, a workspace of its own), built into target/connectrpc.
 CONNECT_DIR = REPO / "benches" / "connectrpc"
-CONNECT_TARGET = REPO / "target" / "connectrpc"
+CONNECT_TARGET = TARGET / "connectrpc"
 CONNECT_BIN = CONNECT_TARGET / "release" / "connect-bench"
 PYTHON_SERVER = REPO / "benches" / "grpcio-server.py"
 SETUP = REPO / "tests" / "interop" / "peers" / "setup.sh"
