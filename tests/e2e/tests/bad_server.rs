@@ -165,12 +165,17 @@ async fn a_message_split_across_data_frames_is_joined() {
 #[tokio::test]
 async fn an_error_status_after_a_message_is_that_error() {
     let trailers = vec![("grpc-status", "7"), ("grpc-message", "no%20way")];
-    let port = serve(Script::grpc(vec![reply("hi")], Some(trailers))).await;
+    check_error(Script::grpc(vec![reply("hi")], Some(trailers)), Code::PermissionDenied, "no way").await;
+}
+
+/// Checks that every client path ends with `code` and `details`.
+async fn check_error(script: Script, code: Code, details: &str) {
+    let port = serve(script).await;
     let channel = rust_rpc::insecure_channel(&format!("127.0.0.1:{port}")).expect("channel");
     for (compression, streaming) in paths() {
         let err = call(&channel, compression, streaming).await.expect_err("fails");
-        assert_eq!(err.code(), Code::PermissionDenied, "{err}");
-        assert_eq!(err.details(), "no way");
+        assert_eq!(err.code(), code, "{compression:?}, streaming {streaming}: {err}");
+        assert_eq!(err.details(), details, "{compression:?}, streaming {streaming}");
     }
 }
 
@@ -271,13 +276,7 @@ async fn status_details_that_are_not_base64_are_internal_not_a_panic() {
 #[tokio::test]
 async fn a_status_message_that_is_not_utf8_keeps_its_code_and_text() {
     let trailers = vec![("grpc-status", "9"), ("grpc-message", "bad%FFbyte")];
-    let port = serve(Script::grpc(vec![], Some(trailers))).await;
-    let channel = rust_rpc::insecure_channel(&format!("127.0.0.1:{port}")).expect("channel");
-    for (compression, streaming) in paths() {
-        let err = call(&channel, compression, streaming).await.expect_err("fails");
-        assert_eq!(err.code(), Code::FailedPrecondition, "{err}");
-        assert_eq!(err.details(), "bad\u{fffd}byte");
-    }
+    check_error(Script::grpc(vec![], Some(trailers)), Code::FailedPrecondition, "bad\u{fffd}byte").await;
 }
 
 #[tokio::test]
