@@ -8,7 +8,10 @@ figures do not depend on the machine's load, which is why BENCHMARKS.md keeps th
 timed ones: a change to the call path must not raise them without a reason written there.
 
 Usage: scripts/bench-instructions.py [--scenarios unary,stream,pingpong] [--impls rust-rpc,tonic]
-                                     [--short S] [--long S] [--no-build]
+                                     [--short S] [--long S] [--no-build] [--bin PATH]
+
+--bin runs another build of rpc-bench (a copy of an earlier commit's, say) instead of building
+this tree's: the way to compare a change with what it changes.
 
 Scenarios: unary (helloworld SayHello, one call at a time), stream (server streaming of 1 KiB
 messages: per message), pingpong (bidirectional, 1 KiB, one message in flight: per round trip).
@@ -88,8 +91,12 @@ def main():
     parser.add_argument("--short", type=float, default=1.0, help="seconds of the short load")
     parser.add_argument("--long", type=float, default=4.0, help="seconds of the long load")
     parser.add_argument("--no-build", action="store_true", help="use target/release/rpc-bench as it is")
+    parser.add_argument("--bin", help="measure this rpc-bench binary (implies --no-build)")
     options = parser.parse_args()
-    if not options.no_build:
+    global BIN
+    if options.bin:
+        BIN = Path(options.bin)
+    elif not options.no_build:
         subprocess.run(["cargo", "build", "--release", "--locked", "-p", "benches", "--bin", "rpc-bench"],
                        cwd=REPO, check=True)
     impls = options.impls.split(",")

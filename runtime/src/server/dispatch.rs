@@ -90,7 +90,7 @@ fn unary_response<M: prost::Message>(
     };
     drop(call);
     match checked {
-        Ok(body) => grpc_response(Body::Unary(body.with_trailing(trailing)), initial, None),
+        Ok(body) => grpc_response(Body::Unary(Box::new(body.with_trailing(trailing))), initial, None),
         Err(mut err) => {
             err.metadata_mut().extend(trailing);
             error_response(err, initial)

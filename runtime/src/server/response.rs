@@ -15,12 +15,15 @@ use crate::wire::status;
 use crate::{Compression, Metadata, RpcError};
 
 /// A response body: nothing (trailers-only), a text (plain HTTP errors), one message
-/// (`UnaryBody`, kept unboxed), or a stream of messages (`StreamBody`, boxed: it is generic over
-/// the message type).
+/// (`UnaryBody`), or a stream of messages (`StreamBody`, generic over the message type).
+///
+/// Two words and a tag: hyper moves the body several times on its way to the connection, and
+/// with a `UnaryBody` inline (a frame and a header map, about 130 bytes) those copies cost more
+/// per call than the one allocation of the box (measured with callgrind; BENCHMARKS.md).
 pub(crate) enum Body {
     Empty,
-    Text(Option<Bytes>),
-    Unary(UnaryBody),
+    Text(Option<&'static str>),
+    Unary(Box<UnaryBody>),
     Stream(Pin<Box<dyn http_body::Body<Data = Bytes, Error = Infallible> + Send>>),
 }
 
@@ -31,8 +34,10 @@ impl http_body::Body for Body {
     fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
         match self.get_mut() {
             Body::Empty => Poll::Ready(None),
-            Body::Text(text) => Poll::Ready(text.take().map(|text| Ok(Frame::data(text)))),
-            Body::Unary(body) => Pin::new(body).poll_frame(cx),
+            Body::Text(text) => {
+                Poll::Ready(text.take().map(|text| Ok(Frame::data(Bytes::from_static(text.as_bytes())))))
+            }
+            Body::Unary(body) => Pin::new(&mut **body).poll_frame(cx),
             Body::Stream(body) => body.as_mut().poll_frame(cx),
         }
     }
@@ -80,7 +85,7 @@ pub(crate) fn error_response(err: RpcError, initial: Metadata) -> http::Response
 
 /// A plain HTTP error, for a request that is not gRPC.
 pub(crate) fn plain_http(status: http::StatusCode, text: &'static str) -> http::Response<Body> {
-    let mut response = http::Response::new(Body::Text(Some(Bytes::from_static(text.as_bytes()))));
+    let mut response = http::Response::new(Body::Text(Some(text)));
     *response.status_mut() = status;
     response.headers_mut().insert(http::header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
     response

@@ -51,35 +51,51 @@ impl Compression {
     }
 }
 
-/// The algorithms of ours that a peer's `grpc-accept-encoding` lists.
-#[derive(Clone, Copy, Debug, Default)]
-pub(crate) struct Accepted {
-    gzip: bool,
-    zstd: bool,
+/// A peer's `grpc-accept-encoding`, kept as it came and read only when asked: a response is
+/// compressed on few calls, so most calls never need it split and matched.
+#[derive(Clone, Debug, Default)]
+pub(crate) enum Accepted {
+    /// No header: the peer reads only uncompressed messages.
+    #[default]
+    Nothing,
+    /// One header value, unread.
+    One(http::HeaderValue),
+    /// Several header values (rare), read at once.
+    Read { gzip: bool, zstd: bool },
 }
 
 impl Accepted {
-    /// Reads every `grpc-accept-encoding` value in `headers`.
+    /// Takes what `headers` hold: a cheap copy of the one value there usually is.
     pub(crate) fn from_headers(headers: &http::HeaderMap) -> Self {
-        let names = headers
-            .get_all(&crate::wire::headers::GRPC_ACCEPT_ENCODING)
-            .into_iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','));
-        names.fold(Accepted::default(), |accepted, name| match Compression::from_name(name) {
-            Some(Compression::Gzip) => Accepted { gzip: true, ..accepted },
-            Some(Compression::Zstd) => Accepted { zstd: true, ..accepted },
-            None => accepted,
-        })
+        let values = headers.get_all(&crate::wire::headers::GRPC_ACCEPT_ENCODING);
+        let mut iter = values.iter();
+        match (iter.next(), iter.next()) {
+            (None, _) => Accepted::Nothing,
+            (Some(value), None) => Accepted::One(value.clone()),
+            _ => Accepted::Read {
+                gzip: values.iter().any(|v| lists(v, Compression::Gzip)),
+                zstd: values.iter().any(|v| lists(v, Compression::Zstd)),
+            },
+        }
     }
 
     /// Whether the peer reads `compression`.
-    pub(crate) fn has(self, compression: Compression) -> bool {
-        match compression {
-            Compression::Gzip => self.gzip,
-            Compression::Zstd => self.zstd,
+    pub(crate) fn has(&self, compression: Compression) -> bool {
+        match self {
+            Accepted::Nothing => false,
+            Accepted::One(value) => lists(value, compression),
+            Accepted::Read { gzip, zstd } => match compression {
+                Compression::Gzip => *gzip,
+                Compression::Zstd => *zstd,
+            },
         }
     }
+}
+
+/// Whether a `grpc-accept-encoding` value (`gzip,zstd`, `identity, deflate, gzip`) names
+/// `compression`.
+fn lists(value: &http::HeaderValue, compression: Compression) -> bool {
+    value.to_str().is_ok_and(|names| names.split(',').any(|name| Compression::from_name(name) == Some(compression)))
 }
 
 /// gzip's level: zlib's default, as tonic and grpc-go use.
@@ -246,6 +262,23 @@ pub(crate) fn decompress(compression: Compression, data: &[u8], limit: usize) ->
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn accept_encoding_is_read_from_one_value_or_several() {
+        let accepted = |values: &[&'static str]| {
+            let mut headers = http::HeaderMap::new();
+            for value in values {
+                headers.append("grpc-accept-encoding", http::HeaderValue::from_static(value));
+            }
+            let accepted = Accepted::from_headers(&headers);
+            (accepted.has(Compression::Gzip), accepted.has(Compression::Zstd))
+        };
+        assert_eq!(accepted(&[]), (false, false));
+        assert_eq!(accepted(&["gzip,zstd"]), (true, true));
+        assert_eq!(accepted(&["identity, deflate, gzip"]), (true, false));
+        assert_eq!(accepted(&["identity", " zstd "]), (false, true));
+        assert_eq!(accepted(&["gzipx,zst"]), (false, false));
+    }
 
     #[test]
     fn both_round_trip_and_really_compress() {
