@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use crate::client::builder::ChannelBuilder;
 use crate::client::connect::ConnectFailure;
-use crate::client::connection::ClientConnection;
 use crate::client::subchannel::Subchannel;
 use crate::client::target::Target;
 use crate::credentials::ChannelCredentials;
@@ -144,11 +143,6 @@ impl Channel {
     /// clones share the closed state.
     pub fn close(&self) {
         self.inner.subchannel.close();
-    }
-
-    /// A live connection for a call, connecting if needed (see `Subchannel::connection`).
-    pub(crate) async fn connection(&self, wait_for_ready: bool) -> Result<ClientConnection, ConnectFailure> {
-        self.inner.subchannel.connection(wait_for_ready).await
     }
 }
 

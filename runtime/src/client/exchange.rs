@@ -34,7 +34,7 @@ impl Channel {
         // restarted, or it is gone) is retried once on a fresh connection, as gRPC's transparent
         // retry allows.
         for _attempt in 0..2 {
-            let connection = self.connection(wait).await.map_err(|f| RpcError::unavailable(f.0))?;
+            let connection = self.subchannel().connection(wait).await.map_err(|f| RpcError::unavailable(f.0))?;
             let mut sender = connection.sender();
             if std::future::poll_fn(|cx| sender.poll_ready(cx)).await.is_err() {
                 self.subchannel().forget(&connection);
