@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::{Error, Options, generate};
+use crate::{Error, Files, Options, generate};
 
 /// Generates code for `protos` (found through `includes`) into `$OUT_DIR`, with default options.
 /// Include it with `rust_rpc::include_proto!("package")`.
@@ -131,11 +131,7 @@ impl Builder {
     }
 
     /// Generates code for `protos`, returning the files (path -> contents) without writing them.
-    pub fn generate(
-        &self,
-        protos: &[impl AsRef<Path>],
-        includes: &[impl AsRef<Path>],
-    ) -> Result<generate::Files, Error> {
+    pub fn generate(&self, protos: &[impl AsRef<Path>], includes: &[impl AsRef<Path>]) -> Result<Files, Error> {
         let protos: Vec<PathBuf> = protos.iter().map(|p| p.as_ref().to_path_buf()).collect();
         let includes: Vec<PathBuf> = includes.iter().map(|p| p.as_ref().to_path_buf()).collect();
         let parsed = crate::parse::parse(&protos, &includes)?;
@@ -179,7 +175,7 @@ impl Builder {
 
 /// Writes generated files under `dir`, leaving unchanged files untouched (so cargo does not
 /// rebuild needlessly).
-pub fn write_files(dir: &Path, files: &generate::Files) -> Result<(), Error> {
+pub fn write_files(dir: &Path, files: &Files) -> Result<(), Error> {
     for (name, content) in files {
         let path = dir.join(name);
         if std::fs::read(&path).is_ok_and(|old| old == content.as_bytes()) {
