@@ -49,12 +49,7 @@ pub fn generate(all: &[FileDescriptorProto], to_generate: &[String], options: &O
     // prost-build panics on some inputs it cannot handle; turn that into an error.
     let generated = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| config.generate(requests)))
         .map_err(|panic| {
-            let why = panic
-                .downcast_ref::<String>()
-                .cloned()
-                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-                .unwrap_or_default();
-            Error::Messages(format!("prost-build failed: {why}"))
+            Error::Messages(format!("prost-build failed: {}", crate::error::panic_message(panic.as_ref())))
         })?
         .map_err(|e| Error::Messages(e.to_string()))?;
     let errors = std::mem::take(&mut state.borrow_mut().errors);
@@ -181,7 +176,7 @@ fn package_extras(
         });
     }
     let file = syn::parse2::<syn::File>(tokens).map_err(|e| Error::InvalidOutput {
-        service: format!("package {package}"),
+        item: format!("package {package}"),
         error: e.to_string(),
         code: String::new(),
     })?;
