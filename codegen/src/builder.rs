@@ -154,13 +154,13 @@ impl Builder {
 
     /// Generates code for `protos` and writes it (only files whose contents changed), printing
     /// `cargo:rerun-if-changed` for every input.
+    ///
+    /// Writes into [`Builder::out_dir`] if set, else into `$OUT_DIR`, which cargo sets for
+    /// build scripts; with neither, fails with [`Error::OutDirNotSet`].
     pub fn compile(&self, protos: &[impl AsRef<Path>], includes: &[impl AsRef<Path>]) -> Result<(), Error> {
         let out_dir = match &self.out_dir {
             Some(dir) => dir.clone(),
-            None => std::env::var_os("OUT_DIR").map(PathBuf::from).ok_or_else(|| Error::InvalidOption {
-                option: "out_dir".into(),
-                reason: "OUT_DIR is not set: call this from build.rs, or set Builder::out_dir".into(),
-            })?,
+            None => std::env::var_os("OUT_DIR").map(PathBuf::from).ok_or(Error::OutDirNotSet)?,
         };
         let protos: Vec<PathBuf> = protos.iter().map(|p| p.as_ref().to_path_buf()).collect();
         let includes: Vec<PathBuf> = includes.iter().map(|p| p.as_ref().to_path_buf()).collect();
