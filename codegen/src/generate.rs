@@ -25,7 +25,7 @@ pub fn generate(all: &[FileDescriptorProto], to_generate: &[String], options: &O
         let file = by_name.get(name.as_str()).ok_or_else(|| Error::MissingFile(name.clone()))?;
         selected.push((*file).clone());
     }
-    check_attributes(options)?;
+    check_options(options)?;
     crate::validate::check(all)?;
     let ctx = Ctx::new(options)?;
 
@@ -83,8 +83,17 @@ pub fn generate(all: &[FileDescriptorProto], to_generate: &[String], options: &O
     crate::layout::arrange(files, &packages, options)
 }
 
-/// Refuses attribute options that do not parse, before prost-build would panic on them.
-fn check_attributes(options: &Options) -> Result<(), Error> {
+/// Refuses option values that are Rust code and do not parse, before prost-build would panic on
+/// them (attributes) or write them into code that does not compile (extern paths).
+fn check_options(options: &Options) -> Result<(), Error> {
+    for (proto, rust) in &options.extern_paths {
+        if syn::parse_str::<syn::Path>(rust).is_err() {
+            return Err(Error::InvalidOption {
+                option: "extern_path".to_owned(),
+                reason: format!("{rust:?} (for {proto}) is not a Rust path such as ::my_crate::types"),
+            });
+        }
+    }
     let kinds = [("type_attribute", &options.type_attributes), ("field_attribute", &options.field_attributes)];
     for (option, attributes) in kinds {
         for (path, attribute) in attributes {
