@@ -47,6 +47,12 @@ impl Builder {
         Ok(Builder { options: parameter.parse()?, out_dir: None })
     }
 
+    /// Settings from an [`Options`] value (made with `Options::default()` and its fields),
+    /// output in `$OUT_DIR`.
+    pub fn from_options(options: Options) -> Self {
+        Builder { options, out_dir: None }
+    }
+
     /// The settings.
     pub fn options(&self) -> &Options {
         &self.options
