@@ -47,7 +47,7 @@ pub(crate) fn format_all(sources: &[(String, String)]) -> Result<Vec<String>, Er
         .collect()
 }
 
-/// [`format`], with a panic in syn or prettyplease turned into an error naming the package.
+/// [`format()`], with a panic in syn or prettyplease turned into an error naming the package.
 fn format_caught(package: &str, source: &str) -> Result<String, Error> {
     caught(package, || format(package, source))
 }
