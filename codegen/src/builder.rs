@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::{Error, Options, generate};
+use crate::{Error, Files, Options, generate};
 
 /// Generates code for `protos` (found through `includes`) into `$OUT_DIR`, with default options.
 /// Include it with `rust_rpc::include_proto!("package")`.
@@ -45,6 +45,12 @@ impl Builder {
     /// Settings from a plugin parameter string, such as `"client=false,btree_map=."`.
     pub fn from_parameter(parameter: &str) -> Result<Self, Error> {
         Ok(Builder { options: parameter.parse()?, out_dir: None })
+    }
+
+    /// Settings from an [`Options`] value (made with `Options::default()` and its fields),
+    /// output in `$OUT_DIR`.
+    pub fn from_options(options: Options) -> Self {
+        Builder { options, out_dir: None }
     }
 
     /// The settings.
@@ -131,11 +137,7 @@ impl Builder {
     }
 
     /// Generates code for `protos`, returning the files (path -> contents) without writing them.
-    pub fn generate(
-        &self,
-        protos: &[impl AsRef<Path>],
-        includes: &[impl AsRef<Path>],
-    ) -> Result<generate::Files, Error> {
+    pub fn generate(&self, protos: &[impl AsRef<Path>], includes: &[impl AsRef<Path>]) -> Result<Files, Error> {
         let protos: Vec<PathBuf> = protos.iter().map(|p| p.as_ref().to_path_buf()).collect();
         let includes: Vec<PathBuf> = includes.iter().map(|p| p.as_ref().to_path_buf()).collect();
         let parsed = crate::parse::parse(&protos, &includes)?;
@@ -158,13 +160,13 @@ impl Builder {
 
     /// Generates code for `protos` and writes it (only files whose contents changed), printing
     /// `cargo:rerun-if-changed` for every input.
+    ///
+    /// Writes into [`Builder::out_dir`] if set, else into `$OUT_DIR`, which cargo sets for
+    /// build scripts; with neither, fails with [`Error::OutDirNotSet`].
     pub fn compile(&self, protos: &[impl AsRef<Path>], includes: &[impl AsRef<Path>]) -> Result<(), Error> {
         let out_dir = match &self.out_dir {
             Some(dir) => dir.clone(),
-            None => std::env::var_os("OUT_DIR").map(PathBuf::from).ok_or_else(|| Error::InvalidOption {
-                option: "out_dir".into(),
-                reason: "OUT_DIR is not set: call this from build.rs, or set Builder::out_dir".into(),
-            })?,
+            None => std::env::var_os("OUT_DIR").map(PathBuf::from).ok_or(Error::OutDirNotSet)?,
         };
         let protos: Vec<PathBuf> = protos.iter().map(|p| p.as_ref().to_path_buf()).collect();
         let includes: Vec<PathBuf> = includes.iter().map(|p| p.as_ref().to_path_buf()).collect();
@@ -179,7 +181,7 @@ impl Builder {
 
 /// Writes generated files under `dir`, leaving unchanged files untouched (so cargo does not
 /// rebuild needlessly).
-pub fn write_files(dir: &Path, files: &generate::Files) -> Result<(), Error> {
+pub fn write_files(dir: &Path, files: &Files) -> Result<(), Error> {
     for (name, content) in files {
         let path = dir.join(name);
         if std::fs::read(&path).is_ok_and(|old| old == content.as_bytes()) {

@@ -40,15 +40,32 @@ pub enum Error {
     #[error("generating message types failed: {0}")]
     Messages(String),
     /// Code generated for a service or package did not parse as Rust: a generator bug.
-    #[error("generated code for {service} does not parse ({error}); please report this with the .proto:\n{code}")]
+    #[error("generated code for {item} does not parse ({error}); please report this with the .proto:\n{code}")]
     InvalidOutput {
         /// What the code was for: `service pkg.Svc` or `package pkg`.
-        service: String,
+        item: String,
         /// The parser's complaint.
         error: String,
         /// The generated code, line-numbered.
         code: String,
     },
+    /// Formatting a package's generated code failed (the formatter panicked): a generator bug.
+    #[error(
+        "formatting the generated code for package {package:?} failed: {reason}; please report this with the .proto"
+    )]
+    Format {
+        /// The proto package (empty for files without a package).
+        package: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// [`Builder::compile`](crate::Builder::compile) had nowhere to write: no
+    /// [`Builder::out_dir`](crate::Builder::out_dir) and no `OUT_DIR` in the environment.
+    #[error(
+        "no output directory: OUT_DIR is not set; call this from build.rs, where cargo sets OUT_DIR, or set one with \
+         Builder::out_dir"
+    )]
+    OutDirNotSet,
     /// Reading or writing a file failed.
     #[error("{action} {}: {source}", path.display())]
     Io {
@@ -70,4 +87,13 @@ pub enum Error {
     /// Several errors, all reported at once.
     #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
     Many(Vec<Error>),
+}
+
+/// The message of a caught panic, when it is text.
+pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| payload.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+        .unwrap_or_default()
 }

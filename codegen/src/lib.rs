@@ -40,6 +40,7 @@ mod builder;
 mod descriptors;
 mod docs;
 mod error;
+mod files;
 mod format;
 mod generate;
 mod ident;
@@ -53,6 +54,7 @@ mod validate;
 
 pub use builder::{Builder, compile_protos, write_files};
 pub use error::Error;
-pub use generate::{Files, generate};
+pub use files::Files;
+pub use generate::generate;
 pub use options::Options;
 pub use plugin::{execute, respond};

@@ -7,7 +7,22 @@ use crate::Error;
 
 /// What to generate and how. Each field is one plugin parameter (`name=value`) and one
 /// [`Builder`](crate::Builder) method; the README lists them side by side.
+///
+/// New options may be added in any release, so the struct is `#[non_exhaustive]`: outside this
+/// crate, make one with [`Options::default`] and set fields, or parse a plugin parameter
+/// string, or use the [`Builder`](crate::Builder) methods.
+///
+/// ```
+/// use rust_rpc_codegen::Options;
+///
+/// let mut options = Options::default();
+/// options.server = false;
+/// options.btree_maps.push(".".to_owned());
+/// assert_eq!(options, "server=false,btree_map=.".parse::<Options>()?);
+/// # Ok::<(), rust_rpc_codegen::Error>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Options {
     /// `client=BOOL`: generate client stubs (default true).
     pub client: bool,

@@ -4,9 +4,9 @@
 use proc_macro2::TokenStream;
 use quote::quote;
 
+use super::common::{Ctx, deprecated, docs, type_path};
 use crate::ident::ident;
 use crate::model::{Kind, Service};
-use crate::render::{Ctx, deprecated, docs, type_path};
 
 pub(crate) fn server(service: &Service, ctx: &Ctx) -> Result<TokenStream, crate::Error> {
     let rt = &ctx.rt;

@@ -83,14 +83,70 @@ fn undecodable_request_is_an_error() {
 
 #[test]
 fn malformed_options_are_errors_on_both_paths() {
-    for bad in ["client=maybe", "module_tree=main.rs", "crate=a b", "extern_path=.a", "runtime_crate=::not a path"] {
+    for bad in [
+        "client=maybe",
+        "module_tree=main.rs",
+        "crate=a b",
+        "extern_path=.a",
+        "extern_path=.helloworld=::not a path",
+        "runtime_crate=::not a path",
+    ] {
         let request = CodeGeneratorRequest { parameter: Some(bad.into()), ..Default::default() };
         let response = rust_rpc_codegen::respond(&request);
         assert!(response.error.as_deref().is_some_and(|e| e.contains("invalid option")), "{bad}: {response:?}");
         let from_builder = rust_rpc_codegen::Builder::from_parameter(bad)
             .and_then(|b| b.generate(&[repo().join("protos/helloworld.proto")], &[repo().join("protos")]).map(|_| ()));
-        assert!(from_builder.is_err(), "{bad}");
+        assert!(matches!(from_builder, Err(rust_rpc_codegen::Error::InvalidOption { .. })), "{bad}: {from_builder:?}");
     }
+}
+
+#[test]
+fn an_extern_path_that_is_not_a_rust_path_is_refused_before_generating() {
+    let err = rust_rpc_codegen::Builder::new()
+        .extern_path(".helloworld", "::hello world")
+        .generate(&[repo().join("protos/helloworld.proto")], &[repo().join("protos")])
+        .expect_err("not a path");
+    assert!(matches!(&err, rust_rpc_codegen::Error::InvalidOption { option, .. } if option == "extern_path"), "{err}");
+    assert!(err.to_string().contains("\"::hello world\" (for .helloworld) is not a Rust path"), "{err}");
+}
+
+/// Set in the child process [`compile_without_out_dir_is_an_error_that_says_what_to_do`] starts.
+const CHILD: &str = "CODEGEN_TESTS_NO_OUT_DIR_CHILD";
+
+/// `Builder::compile` outside build.rs, with no `out_dir`: an error saying what to do. Cargo
+/// may set `OUT_DIR` for the test process, and removing it here would race with other tests
+/// (and `unsafe_code` is forbidden), so the check runs in a child process of this test binary
+/// started without it.
+#[test]
+fn compile_without_out_dir_is_an_error_that_says_what_to_do() {
+    let output = std::process::Command::new(std::env::current_exe().expect("the test binary"))
+        .args(["--exact", "errors::compile_without_out_dir_child", "--nocapture", "--test-threads=1"])
+        .env(CHILD, "1")
+        .env_remove("OUT_DIR")
+        .output()
+        .expect("run the test binary");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+    assert!(stdout.contains("1 passed"), "the child test did not run:\n{stdout}");
+}
+
+/// The child half of [`compile_without_out_dir_is_an_error_that_says_what_to_do`]; does
+/// nothing in a normal run.
+#[test]
+fn compile_without_out_dir_child() {
+    if std::env::var_os(CHILD).is_none() {
+        return;
+    }
+    assert!(std::env::var_os("OUT_DIR").is_none());
+    let err = rust_rpc_codegen::Builder::new()
+        .compile(&[repo().join("protos/helloworld.proto")], &[repo().join("protos")])
+        .expect_err("nowhere to write");
+    assert!(matches!(err, rust_rpc_codegen::Error::OutDirNotSet), "{err:?}");
+    let text = err.to_string();
+    assert!(
+        text.contains("OUT_DIR is not set") && text.contains("build.rs") && text.contains("Builder::out_dir"),
+        "{text}"
+    );
 }
 
 #[test]
