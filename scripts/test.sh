@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
-# Every test, with the lints and docs checks CI enforces. Needs only a Rust toolchain; protoc
-# comes from the protoc-bin-vendored crate. Exits non-zero when anything fails.
+# Every test, with the lints and docs checks CI enforces. Needs a Rust toolchain, python3 and
+# node/npm, and a network path to the package registries: the tests install what else they use
+# (protoc from the protoc-bin-vendored crate, buf and googleapis protos from npm, the interop
+# peers from PyPI and npm) into .cache/. Exits non-zero when anything fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
+echo "== no import cycles between the files of runtime/src and codegen/src"
+python3 scripts/check-imports.py
 echo "== cargo clippy (generated code included)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== cargo doc"
