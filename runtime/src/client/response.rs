@@ -3,7 +3,8 @@
 use crate::client::decoder::Decoder;
 use crate::{Metadata, Result, RpcError};
 
-/// What a single-response call gives with [`Call::with_call`]: the message and the metadata.
+/// What a single-response call gives with [`Call::with_call`](crate::Call::with_call): the message
+/// and the metadata.
 #[derive(Debug, Clone)]
 pub struct Response<M> {
     message: M,
