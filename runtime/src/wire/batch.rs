@@ -51,7 +51,10 @@ impl<M: prost::Message> Batch<M> {
         Batch { messages: Vec::new(), bytes: 0, limit, compression }
     }
 
-    /// Adds `message`, unless it is over the limit.
+    /// Adds `message`, unless it is over the limit. Inlined: it runs once per message inside
+    /// `fill`'s loop, where a call of its own cost the server a few percent of its instructions
+    /// per streamed message (callgrind).
+    #[inline]
     pub(crate) fn push(&mut self, message: M) -> Result<(), FrameError> {
         let len = message.encoded_len();
         let prefix = checked_len(len, self.limit)?;
@@ -85,6 +88,7 @@ impl<M: prost::Message> Batch<M> {
     }
 
     /// Holds enough to be handed on now.
+    #[inline]
     pub(crate) fn is_full(&self) -> bool {
         self.bytes >= BATCH_BYTES
     }
