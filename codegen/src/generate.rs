@@ -152,7 +152,7 @@ impl prost_build::ServiceGenerator for ServiceGenerator {
     fn generate(&mut self, service: prost_build::Service, buf: &mut String) {
         let mut state = self.state.borrow_mut();
         let model = Service::from_prost(&service, state.taken.entry(service.package.clone()).or_default());
-        let ctx = Ctx { rt: self.rt.clone() };
+        let ctx = Ctx { rt: self.rt.clone(), descriptors: self.options.file_descriptor_set };
         // As text: format.rs parses the whole file once, and reports code that does not parse.
         match render::service(&model, &self.options, &ctx) {
             Ok(tokens) => buf.push_str(&tokens.to_string()),

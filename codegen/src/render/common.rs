@@ -9,6 +9,9 @@ use crate::Options;
 pub(crate) struct Ctx {
     /// `::rust_rpc::__codegen`
     pub(crate) rt: TokenStream,
+    /// The package file has a `FILE_DESCRIPTOR_SET` for registrations to hand to the server
+    /// (for reflection).
+    pub(crate) descriptors: bool,
 }
 
 impl Ctx {
@@ -17,7 +20,7 @@ impl Ctx {
             option: "runtime_crate".into(),
             reason: format!("{:?} is not a Rust path: {e}", options.runtime_crate),
         })?;
-        Ok(Ctx { rt: quote!(#runtime::__codegen) })
+        Ok(Ctx { rt: quote!(#runtime::__codegen), descriptors: options.file_descriptor_set })
     }
 }
 

@@ -64,6 +64,9 @@ pub(crate) fn server(service: &Service, ctx: &Ctx) -> Result<TokenStream, crate:
         format!(" The server side of `{full_name}`: implement the methods you serve; the others answer UNIMPLEMENTED.");
     let fn_doc = format!(" The `{full_name}` service served by `servicer`, for `Server::add_service`.");
     let add_doc = format!(" Serves `{full_name}` with `servicer` on `server` (Python's `{}`).", service.add_fn);
+    // The package's descriptors travel with the service, so server reflection describes it with
+    // no line of user code.
+    let descriptors = ctx.descriptors.then(|| quote!(.file_descriptor_set(FILE_DESCRIPTOR_SET)));
     Ok(quote! {
         #service_docs
         #[doc = ""]
@@ -78,6 +81,7 @@ pub(crate) fn server(service: &Service, ctx: &Ctx) -> Result<TokenStream, crate:
         pub fn #service_fn<#generic: #servicer>(servicer: #generic) -> #rt::ServiceDefinition {
             #rt::ServiceDefinition::builder(#full_name, servicer)
                 #(#registrations)*
+                #descriptors
                 .build()
         }
 

@@ -60,11 +60,28 @@ struct Shared {
     shutdown: Shutdown,
 }
 
+/// What `stop` does first, before it drains: set by services that must tell clients (the health
+/// service turns every status to NOT_SERVING).
+type StopHook = Box<dyn Fn() + Send + Sync>;
+
 #[derive(Default)]
 struct State {
     services: HashMap<String, ServiceDefinition>,
     listeners: Vec<Listener>,
     started: bool,
+    on_stop: Vec<StopHook>,
+}
+
+/// A server that does not keep it alive, for services the server itself holds (reflection
+/// asks it for the other services' descriptors).
+#[derive(Clone)]
+pub(crate) struct WeakServer(std::sync::Weak<Shared>);
+
+impl WeakServer {
+    /// The server, unless it has been dropped.
+    pub(crate) fn upgrade(&self) -> Option<Server> {
+        self.0.upgrade().map(|shared| Server { shared })
+    }
 }
 
 impl ServerBuilder {
@@ -114,6 +131,25 @@ impl Server {
         }
         state.services.insert(service.name().to_owned(), service);
         Ok(())
+    }
+
+    /// A handle that does not keep the server alive.
+    pub(crate) fn downgrade(&self) -> WeakServer {
+        WeakServer(Arc::downgrade(&self.shared))
+    }
+
+    /// Every service's name and descriptors, sorted by name.
+    pub(crate) fn service_descriptors(&self) -> Vec<(String, Option<&'static [u8]>)> {
+        let state = self.state();
+        let mut services: Vec<_> =
+            state.services.values().map(|s| (s.name().to_owned(), s.file_descriptor_set())).collect();
+        services.sort();
+        services
+    }
+
+    /// Runs `hook` when [`stop`](Self::stop) begins, before the server drains.
+    pub(crate) fn on_stop(&self, hook: impl Fn() + Send + Sync + 'static) {
+        self.state().on_stop.push(Box::new(hook));
     }
 
     /// Listens without TLS on `address` (`[::]:50051`, `0.0.0.0:0`, `localhost:8080`,
@@ -180,6 +216,9 @@ impl Server {
     /// close (each gets up to a second more to deliver those statuses). Returns when
     /// everything has ended. Calling it again only waits.
     pub async fn stop(&self, grace: Option<Duration>) {
+        for hook in std::mem::take(&mut self.state().on_stop) {
+            hook();
+        }
         let shutdown = &self.shared.shutdown;
         shutdown.draining.cancel();
         shutdown.tasks.close();

@@ -31,13 +31,15 @@ pub(crate) type Handler =
 pub struct ServiceDefinition {
     name: String,
     pub(crate) methods: HashMap<String, Handler>,
+    /// The encoded `FileDescriptorSet` that describes the service, for server reflection.
+    descriptors: Option<&'static [u8]>,
 }
 
 impl ServiceDefinition {
     /// Starts a definition for the service `name` (`package.Service`) served by `servicer`.
     pub fn builder<S: Send + Sync + 'static>(name: impl Into<String>, servicer: S) -> ServiceBuilder<S> {
         ServiceBuilder {
-            definition: ServiceDefinition { name: name.into(), methods: HashMap::new() },
+            definition: ServiceDefinition { name: name.into(), methods: HashMap::new(), descriptors: None },
             servicer: Arc::new(servicer),
         }
     }
@@ -45,6 +47,12 @@ impl ServiceDefinition {
     /// The full service name, `package.Service`.
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// The encoded `google.protobuf.FileDescriptorSet` describing the service (its file and
+    /// every file that one imports), if it was given one.
+    pub fn file_descriptor_set(&self) -> Option<&'static [u8]> {
+        self.descriptors
     }
 
     /// The method names, sorted.
@@ -150,6 +158,15 @@ impl<S: Send + Sync + 'static> ServiceBuilder<S> {
         Fut: Future<Output = Result<ResponseStream<Resp>>> + Send + 'static,
     {
         self.add(method, f)
+    }
+
+    /// Describes the service with `descriptors`, an encoded `google.protobuf.FileDescriptorSet`
+    /// holding the service's `.proto` file and every file it imports. Server reflection serves
+    /// these, so tools such as grpcurl and `buf curl` can call the service without the `.proto`
+    /// files. Generated code passes its package's `FILE_DESCRIPTOR_SET`.
+    pub fn file_descriptor_set(mut self, descriptors: &'static [u8]) -> Self {
+        self.definition.descriptors = Some(descriptors);
+        self
     }
 
     /// The finished definition.

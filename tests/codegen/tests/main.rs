@@ -7,5 +7,6 @@ mod hostile_names;
 mod names;
 mod no_panic;
 mod plugin;
+mod runtime_protos;
 mod snapshots;
 mod support;
