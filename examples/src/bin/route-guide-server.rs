@@ -117,6 +117,10 @@ async fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
     let server = Server::new();
     let guide = RouteGuide { features: examples::route_guide_features(), notes: Arc::default() };
     add_route_guide_servicer_to_server(guide, &server)?;
+    // The standard health service: probes and load balancers ask it whether we serve.
+    let health = rust_rpc::health::Health::new();
+    health.set_status("routeguide.RouteGuide", rust_rpc::health::ServingStatus::Serving);
+    rust_rpc::health::add_health_servicer_to_server(health, &server)?;
     let port = server.add_insecure_port(&addr)?;
     server.start()?;
     println!("route-guide-server listening on port {port}");

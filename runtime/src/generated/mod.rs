@@ -3,18 +3,24 @@
 //! `the_runtimes_generated_code_is_up_to_date` in `tests/codegen` fails when these files are stale,
 //! and `UPDATE_GENERATED=1 cargo test -p codegen-tests runtime_protos` rewrites them.
 
+// Generated code makes every item `pub`, as it must for users' crates; here the public modules
+// (`health`, `reflection`) re-export what the runtime offers, and the rest stays inside.
+
 /// `grpc.health.v1`: the health checking service.
-pub mod health_v1 {
+#[allow(unreachable_pub)]
+pub(crate) mod health_v1 {
     include!("grpc.health.v1.rs");
 }
 
 /// `grpc.reflection.v1`: the server reflection service.
-pub mod reflection_v1 {
+#[allow(unreachable_pub)]
+pub(crate) mod reflection_v1 {
     include!("grpc.reflection.v1.rs");
 }
 
 /// `grpc.reflection.v1alpha`: the server reflection service as older tools (Evans, Postman
 /// before v11) know it.
-pub mod reflection_v1alpha {
+#[allow(unreachable_pub)]
+pub(crate) mod reflection_v1alpha {
     include!("grpc.reflection.v1alpha.rs");
 }
