@@ -87,6 +87,7 @@ mod client;
 mod code;
 mod credentials;
 mod error;
+pub mod error_details;
 mod generated;
 pub mod health;
 mod metadata;
