@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the interop peers into a cache (default <repo>/.cache/interop), idempotently:
-#   $CACHE/venv   Python venv with grpcio + grpcio-tools (pins below)
+#   $CACHE/venv   Python venv with grpcio, grpcio-tools, grpcio-status, grpcio-health-checking and
+#                 grpcio-reflection (pins below)
 #   $CACHE/node   npm prefix with @grpc/grpc-js + @grpc/proto-loader (pins in node/package.json)
 # Each part is skipped when its stamp file already holds the same pins. Prints one line per
 # thing installed and nothing else on success; exits non-zero with a message on any failure.
