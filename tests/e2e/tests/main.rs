@@ -5,6 +5,7 @@ mod bad_server;
 mod calls;
 mod client_keepalive;
 mod lifecycle;
+mod reflection;
 mod settings;
 mod support;
 mod transport;
