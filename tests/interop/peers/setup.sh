@@ -8,7 +8,7 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 cache="${1:-$here/../../../.cache/interop}"
 
-PY_PINS="grpcio==1.85.1 grpcio-tools==1.85.1"
+PY_PINS="grpcio==1.85.1 grpcio-tools==1.85.1 grpcio-status==1.85.1 grpcio-health-checking==1.85.1 grpcio-reflection==1.85.1"
 
 die() { echo "setup.sh: $*" >&2; exit 1; }
 
