@@ -20,6 +20,7 @@ async fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
     let addr = examples::flag("addr").unwrap_or_else(|| "[::]:50051".to_owned());
     let server = Server::new();
     add_greeter_servicer_to_server(Greeter, &server)?;
+    rust_rpc::reflection::enable_server_reflection(&server)?;
     let port = match (examples::flag("tls_cert_file"), examples::flag("tls_key_file")) {
         (Some(cert), Some(key)) => {
             let credentials = rust_rpc::ServerCredentials::new(std::fs::read(cert)?, std::fs::read(key)?);

@@ -117,6 +117,7 @@ async fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
     let server = Server::new();
     let guide = RouteGuide { features: examples::route_guide_features(), notes: Arc::default() };
     add_route_guide_servicer_to_server(guide, &server)?;
+    rust_rpc::reflection::enable_server_reflection(&server)?;
     let port = server.add_insecure_port(&addr)?;
     server.start()?;
     println!("route-guide-server listening on port {port}");
