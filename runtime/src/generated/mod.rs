@@ -9,12 +9,12 @@ pub mod health_v1 {
 }
 
 /// `grpc.reflection.v1`: the server reflection service.
-pub mod reflection_v1 {
+pub(crate) mod reflection_v1 {
     include!("grpc.reflection.v1.rs");
 }
 
 /// `grpc.reflection.v1alpha`: the server reflection service as older tools (Evans, Postman
 /// before v11) know it.
-pub mod reflection_v1alpha {
+pub(crate) mod reflection_v1alpha {
     include!("grpc.reflection.v1alpha.rs");
 }

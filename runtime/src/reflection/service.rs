@@ -9,8 +9,8 @@ use futures_core::Stream;
 use prost::Message;
 use tokio_stream::StreamExt;
 
+use crate::generated::{reflection_v1 as v1, reflection_v1alpha as v1alpha};
 use crate::reflection::index::Index;
-use crate::reflection::{v1, v1alpha};
 use crate::server::WeakServer;
 use crate::{Code, RequestStream, ResponseStream, Result, RpcError, ServicerContext};
 
