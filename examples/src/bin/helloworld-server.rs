@@ -24,6 +24,8 @@ async fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
     let health = rust_rpc::health::Health::new();
     health.set_status("helloworld.Greeter", rust_rpc::health::ServingStatus::Serving);
     rust_rpc::health::add_health_servicer_to_server(health, &server)?;
+    // Server reflection: grpcurl, buf curl, Evans and Postman discover our services.
+    rust_rpc::reflection::enable_server_reflection(&server)?;
     let port = match (examples::flag("tls_cert_file"), examples::flag("tls_key_file")) {
         (Some(cert), Some(key)) => {
             let credentials = rust_rpc::ServerCredentials::new(std::fs::read(cert)?, std::fs::read(key)?);

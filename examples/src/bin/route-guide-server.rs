@@ -121,6 +121,8 @@ async fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
     let health = rust_rpc::health::Health::new();
     health.set_status("routeguide.RouteGuide", rust_rpc::health::ServingStatus::Serving);
     rust_rpc::health::add_health_servicer_to_server(health, &server)?;
+    // Server reflection: grpcurl, buf curl, Evans and Postman discover our services.
+    rust_rpc::reflection::enable_server_reflection(&server)?;
     let port = server.add_insecure_port(&addr)?;
     server.start()?;
     println!("route-guide-server listening on port {port}");

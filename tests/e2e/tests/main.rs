@@ -6,6 +6,7 @@ mod calls;
 mod client_keepalive;
 mod health;
 mod lifecycle;
+mod reflection;
 mod settings;
 mod support;
 mod transport;
