@@ -20,7 +20,7 @@ fn the_runtimes_generated_code_is_up_to_date() {
     for (proto, file) in PROTOS {
         let files = rust_rpc_codegen::Builder::new()
             .runtime_crate("crate")
-            .generate(&[protos.join(proto)], &[protos.clone()])
+            .generate(&[protos.join(proto)], std::slice::from_ref(&protos))
             .unwrap_or_else(|e| panic!("{proto}: {e}"));
         let code = files.get(file).unwrap_or_else(|| panic!("{proto} made no {file}: {:?}", files.keys()));
         let path = out.join(file);
