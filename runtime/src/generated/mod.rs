@@ -7,12 +7,14 @@
 // (`health`, `reflection`) re-export what the runtime offers, and the rest stays inside.
 
 /// `grpc.health.v1`: the health checking service.
+#[cfg(feature = "health")]
 #[allow(unreachable_pub)]
 pub(crate) mod health_v1 {
     include!("grpc.health.v1.rs");
 }
 
 /// `grpc.reflection.v1`: the server reflection service.
+#[cfg(feature = "reflection")]
 #[allow(unreachable_pub)]
 pub(crate) mod reflection_v1 {
     include!("grpc.reflection.v1.rs");
@@ -20,6 +22,7 @@ pub(crate) mod reflection_v1 {
 
 /// `grpc.reflection.v1alpha`: the server reflection service as older tools (Evans, Postman
 /// before v11) know it.
+#[cfg(feature = "reflection")]
 #[allow(unreachable_pub)]
 pub(crate) mod reflection_v1alpha {
     include!("grpc.reflection.v1alpha.rs");

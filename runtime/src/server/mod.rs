@@ -74,9 +74,11 @@ struct State {
 
 /// A server that does not keep it alive, for services the server itself holds (reflection
 /// asks it for the other services' descriptors).
+#[cfg(feature = "reflection")]
 #[derive(Clone)]
 pub(crate) struct WeakServer(std::sync::Weak<Shared>);
 
+#[cfg(feature = "reflection")]
 impl WeakServer {
     /// The server, unless it has been dropped.
     pub(crate) fn upgrade(&self) -> Option<Server> {
@@ -134,11 +136,13 @@ impl Server {
     }
 
     /// A handle that does not keep the server alive.
+    #[cfg(feature = "reflection")]
     pub(crate) fn downgrade(&self) -> WeakServer {
         WeakServer(Arc::downgrade(&self.shared))
     }
 
     /// Every service's name and descriptors, sorted by name.
+    #[cfg(feature = "reflection")]
     pub(crate) fn service_descriptors(&self) -> Vec<(String, Option<&'static [u8]>)> {
         let state = self.state();
         let mut services: Vec<_> =
@@ -148,6 +152,7 @@ impl Server {
     }
 
     /// Runs `hook` when [`stop`](Self::stop) begins, before the server drains.
+    #[cfg(feature = "health")]
     pub(crate) fn on_stop(&self, hook: impl Fn() + Send + Sync + 'static) {
         self.state().on_stop.push(Box::new(hook));
     }
