@@ -200,3 +200,47 @@ impl Drop for Peer {
         let _ = self.child.wait();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sh(script: &str, timeout: Duration) -> Peer {
+        let mut command = Command::new("sh");
+        command.args(["-c", script]);
+        Peer::spawn(command, timeout)
+    }
+
+    #[test]
+    fn reads_lines_then_the_rest_and_the_exit() {
+        let mut peer = sh("printf 'one\\r\\ntwo\\n'; echo warned >&2; printf 'three\\nfour'", Duration::from_secs(10));
+        assert_eq!(peer.line("the first line"), "one");
+        assert_eq!(peer.output(), "two\nthree\nfour\n");
+        let mut peer = sh("echo warned >&2", Duration::from_secs(10));
+        assert_eq!(peer.wait(), "warned\n");
+    }
+
+    #[test]
+    #[should_panic(expected = "failed with exit status: 3")]
+    fn a_failed_exit_fails_the_test() {
+        sh("exit 3", Duration::from_secs(10)).wait();
+    }
+
+    #[test]
+    #[should_panic(expected = "exited before the answer; stderr:\nbye")]
+    fn a_peer_that_ends_early_fails_the_test_with_its_stderr() {
+        sh("echo bye >&2", Duration::from_secs(10)).line("the answer");
+    }
+
+    #[test]
+    #[should_panic(expected = "printed no answer within 200ms")]
+    fn a_silent_peer_is_killed_at_the_timeout() {
+        sh("sleep 30", Duration::from_millis(200)).line("answer");
+    }
+
+    #[test]
+    #[should_panic(expected = "hung for 200ms")]
+    fn output_is_bounded_by_the_timeout() {
+        let _ = sh("sleep 30", Duration::from_millis(200)).output();
+    }
+}
