@@ -1,28 +1,17 @@
 //! `buf generate` with a local plugin entry, as the README shows it, writes the same files as
 //! protoc with the same options. buf comes from npm (`@bufbuild/buf-<platform>`, the binary
-//! the `@bufbuild/buf` package installs), fetched into `.cache/npm` on first run.
+//! the `@bufbuild/buf` package installs, at `test_support::BUF_VERSION`), fetched into
+//! `.cache/npm` on first run.
 
 use std::process::Command;
 
-use crate::support::{diff, npm_package, plugin, repo, run_plugin, scratch};
+use test_support::buf;
 
-/// The buf release the test runs.
-const BUF_VERSION: &str = "1.75.0";
-
-/// `@bufbuild/buf`'s binary package for this platform.
-fn buf_package() -> &'static str {
-    match (std::env::consts::OS, std::env::consts::ARCH) {
-        ("linux", "x86_64") => "@bufbuild/buf-linux-x64",
-        ("linux", "aarch64") => "@bufbuild/buf-linux-aarch64",
-        ("macos", "x86_64") => "@bufbuild/buf-darwin-x64",
-        ("macos", "aarch64") => "@bufbuild/buf-darwin-arm64",
-        (os, arch) => panic!("no @bufbuild/buf binary package is known for {os}/{arch}: add it here"),
-    }
-}
+use crate::support::{diff, plugin, repo, run_plugin, scratch};
 
 #[test]
 fn buf_generate_with_a_local_plugin_writes_what_protoc_writes() {
-    let buf = npm_package(buf_package(), BUF_VERSION).join("bin/buf");
+    let buf = buf();
     let work = scratch("buf-generate");
     let protos = repo().join("protos");
     std::fs::create_dir_all(work.join("protos")).expect("create protos dir");

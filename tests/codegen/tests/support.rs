@@ -3,10 +3,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// The repository root.
-pub fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("repository root")
-}
+/// Shared with the other test crates (`tests/support`).
+pub use test_support::{repo, target_dir};
 
 /// The vendored protoc.
 pub fn protoc() -> PathBuf {
@@ -16,11 +14,6 @@ pub fn protoc() -> PathBuf {
 /// The cargo running the tests (`$CARGO`), else the one on `PATH`.
 pub fn cargo() -> String {
     std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
-}
-
-/// The workspace's target directory: `$CARGO_TARGET_DIR` when set, else `<repo>/target`.
-pub fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| repo().join("target"))
 }
 
 /// The plugin binary, built from this workspace's current sources.
@@ -186,28 +179,4 @@ pub fn check_generated_crate(name: &str, protos: &[PathBuf], includes: &[PathBuf
         .expect("run cargo");
     let _ = std::fs::remove_dir_all(&root);
     if output.status.success() { Ok(()) } else { Err(String::from_utf8_lossy(&output.stderr).into_owned()) }
-}
-
-/// The npm package `name@version` unpacked under `<repo>/.cache/npm/<name>-<version>/package`,
-/// fetched with `npm pack` on first use.
-pub fn npm_package(name: &str, version: &str) -> PathBuf {
-    let cache = repo().join(".cache/npm");
-    let dir = cache.join(format!("{}-{version}", name.trim_start_matches('@').replace('/', "-")));
-    let package = dir.join("package");
-    if package.join("package.json").exists() {
-        return package;
-    }
-    let download = cache.join("download");
-    std::fs::create_dir_all(&download).expect("create .cache/npm/download");
-    let output = Command::new("npm")
-        .args(["pack", "--silent", &format!("{name}@{version}")])
-        .current_dir(&download)
-        .output()
-        .expect("npm must be installed: this test fetches a package from the npm registry");
-    assert!(output.status.success(), "npm pack {name}@{version} failed: {}", String::from_utf8_lossy(&output.stderr));
-    let tarball = download.join(String::from_utf8_lossy(&output.stdout).trim());
-    std::fs::create_dir_all(&dir).expect("create the package dir");
-    let status = Command::new("tar").arg("xzf").arg(&tarball).arg("-C").arg(&dir).status().expect("run tar");
-    assert!(status.success(), "unpacking {} failed", tarball.display());
-    package
 }

@@ -7,6 +7,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use test_support::{npm_package, repo, target_dir};
+
 /// npm packages and versions, pinned so the test sees the same protos every run.
 const PACKAGES: [(&str, &str); 3] =
     [("google-proto-files", "6.0.1"), ("grpc-health-check", "2.1.0"), ("@grpc/reflection", "1.0.4")];
@@ -35,46 +37,10 @@ const SERVICE_DIRS: [&str; 20] = [
     "google/type",
 ];
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("repository root")
-}
-
-fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| repo().join("target"))
-}
-
 fn run(command: &mut Command) {
     let shown = format!("{command:?}");
     let status = command.status().unwrap_or_else(|e| panic!("could not run {shown}: {e}"));
     assert!(status.success(), "{shown} failed with {status}");
-}
-
-/// Unpacks each npm package into `.cache/npm/<name>-<version>/`, fetching it if absent.
-fn fetch() -> PathBuf {
-    let cache = repo().join(".cache/npm");
-    std::fs::create_dir_all(&cache).expect("create .cache/npm");
-    for (name, version) in PACKAGES {
-        let dir = cache.join(format!("{}-{version}", name.replace('/', "-").trim_start_matches('@')));
-        if dir.join("package/package.json").exists() {
-            continue;
-        }
-        let download = cache.join("download");
-        std::fs::create_dir_all(&download).expect("create download dir");
-        let output = Command::new("npm")
-            .args(["pack", "--silent", &format!("{name}@{version}")])
-            .current_dir(&download)
-            .output()
-            .expect("npm must be installed: this test fetches protos from the npm registry");
-        assert!(
-            output.status.success(),
-            "npm pack {name}@{version} failed: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        let tarball = download.join(String::from_utf8_lossy(&output.stdout).trim());
-        std::fs::create_dir_all(&dir).expect("create package dir");
-        run(Command::new("tar").arg("xzf").arg(&tarball).arg("-C").arg(&dir));
-    }
-    cache
 }
 
 fn protos_under(root: &Path, dir: &str) -> Vec<PathBuf> {
@@ -89,10 +55,9 @@ fn protos_under(root: &Path, dir: &str) -> Vec<PathBuf> {
 
 #[test]
 fn googleapis_health_and_reflection_compile_clippy_clean_and_document() {
-    let cache = fetch();
-    let googleapis = cache.join("google-proto-files-6.0.1/package");
-    let health = cache.join("grpc-health-check-2.1.0/package/proto");
-    let reflection = cache.join("grpc-reflection-1.0.4/package/build/proto");
+    let [googleapis, health, reflection] = PACKAGES.map(|(name, version)| npm_package(name, version));
+    let health = health.join("proto");
+    let reflection = reflection.join("build/proto");
 
     let mut protos = Vec::new();
     for dir in SERVICE_DIRS {

@@ -11,11 +11,7 @@
 //! `<repo>/.cache/interop` once). Every wait on a peer is bounded by `PEER_TIMEOUT`.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::{OnceLock, mpsc};
-use std::thread;
 use std::time::Duration;
 
 use interop::pb::{
@@ -29,6 +25,7 @@ use rust_rpc::error_details::{
 use rust_rpc::prost::Message;
 use rust_rpc::prost_types::{Any, Duration as ProtoDuration};
 use rust_rpc::{Code, Result, RpcError, Server, ServicerContext};
+use test_support::Peer;
 
 /// How long a peer may take to start, or to run its call and exit.
 const PEER_TIMEOUT: Duration = Duration::from_secs(60);
@@ -38,91 +35,9 @@ fn peers() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("peers")
 }
 
-/// The venv's python, after `setup.sh` has run (once per test binary).
-fn python() -> PathBuf {
-    static PYTHON: OnceLock<std::result::Result<PathBuf, String>> = OnceLock::new();
-    let python = PYTHON.get_or_init(|| {
-        let cache = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.cache/interop");
-        let out = Command::new("bash")
-            .arg(peers().join("setup.sh"))
-            .arg(&cache)
-            .output()
-            .map_err(|e| format!("cannot run peers/setup.sh: {e}"))?;
-        if !out.status.success() {
-            return Err(format!("peers/setup.sh failed ({}): {}", out.status, String::from_utf8_lossy(&out.stderr)));
-        }
-        Ok(cache.join("venv/bin/python"))
-    });
-    python.clone().unwrap_or_else(|e| panic!("{e}"))
-}
-
-/// `peers/python/rich_details.py` with `args`, its output read by threads: stdout line by line,
-/// stderr whole at the end. Killed when dropped.
-struct Peer {
-    child: Child,
-    _stdin: ChildStdin,
-    stdout: mpsc::Receiver<String>,
-    stderr: mpsc::Receiver<String>,
-}
-
-impl Peer {
-    fn spawn(args: &[&str]) -> Peer {
-        let mut child = Command::new(python())
-            .arg(peers().join("python/rich_details.py"))
-            .args(args)
-            .current_dir(peers().join("python"))
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn the python peer");
-        let (stdin, stdout, mut stderr) = (
-            child.stdin.take().expect("piped stdin"),
-            child.stdout.take().expect("piped stdout"),
-            child.stderr.take().expect("piped stderr"),
-        );
-        let (line_tx, lines) = mpsc::channel();
-        thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(|line| line.ok()) {
-                if line_tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let (err_tx, err_rx) = mpsc::channel();
-        thread::spawn(move || {
-            let mut text = String::new();
-            let _ = stderr.read_to_string(&mut text);
-            let _ = err_tx.send(text);
-        });
-        Peer { child, _stdin: stdin, stdout: lines, stderr: err_rx }
-    }
-
-    /// The next stdout line; panics, with the peer's stderr, if it exits or times out first.
-    fn line(&mut self, waiting_for: &str) -> String {
-        match self.stdout.recv_timeout(PEER_TIMEOUT) {
-            Ok(line) => line,
-            Err(mpsc::RecvTimeoutError::Timeout) => {
-                let _ = self.child.kill();
-                panic!("the python peer printed no {waiting_for} within {PEER_TIMEOUT:?}; stderr:\n{}", self.stderr())
-            }
-            Err(mpsc::RecvTimeoutError::Disconnected) => {
-                panic!("the python peer exited before {waiting_for}; stderr:\n{}", self.stderr())
-            }
-        }
-    }
-
-    /// Everything on stderr (the peer must have exited or been killed).
-    fn stderr(&self) -> String {
-        self.stderr.recv_timeout(PEER_TIMEOUT).unwrap_or_else(|_| "(stderr not readable)".into())
-    }
-}
-
-impl Drop for Peer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// `peers/python/rich_details.py` with `args`, in its directory; killed when dropped.
+fn rich_details(args: &[&str]) -> Peer {
+    Peer::python(peers().join("python/rich_details.py"), args, PEER_TIMEOUT)
 }
 
 fn map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
@@ -252,7 +167,7 @@ fn rust_server_details() -> Vec<ErrorDetail> {
 async fn details_from_a_grpcio_server_are_read_back_typed() {
     // Killed when dropped, at the end of the test.
     let (_server, line) = tokio::task::spawn_blocking(|| {
-        let mut peer = Peer::spawn(&["server"]);
+        let mut peer = rich_details(&["server"]);
         let line = peer.line("`listening on P` line");
         (peer, line)
     })
@@ -306,11 +221,10 @@ async fn details_from_a_rust_rpc_server_are_read_by_grpcio_status() {
     server.start().expect("start the server");
 
     let (verdict, stderr) = tokio::task::spawn_blocking(move || {
-        let mut peer = Peer::spawn(&["client", "--port", &port.to_string()]);
+        let mut peer = rich_details(&["client", "--port", &port.to_string()]);
         let verdict = peer.line("verdict");
-        let status = peer.child.wait().expect("wait for the python client");
-        let stderr = peer.stderr();
-        assert!(status.success(), "the python client failed ({status}): {stderr}");
+        // Fails the test unless the client exits successfully.
+        let stderr = peer.wait();
         (verdict, stderr)
     })
     .await
