@@ -104,6 +104,7 @@ mod generated;
 pub mod health;
 mod metadata;
 mod options;
+mod outcome;
 #[cfg(feature = "reflection")]
 pub mod reflection;
 mod server;
@@ -115,6 +116,7 @@ pub use client::call::{
     BidiStreamingCall, Call, ClientStreamingCall, Many, ServerStreamingCall, Single, SingleRequest, UnaryCall,
 };
 pub use client::channel::{Channel, insecure_channel, secure_channel};
+pub use client::interceptor::{ClientCall, ClientInterceptor};
 pub use client::response::Response;
 pub use client::streaming::Streaming;
 pub use code::Code;
@@ -122,9 +124,11 @@ pub use credentials::{ChannelCredentials, ServerCredentials};
 pub use error::{Error, Result, RichStatus, RpcError};
 pub use metadata::{Metadata, MetadataError, MetadataValue};
 pub use options::CallOptions;
+pub use outcome::CallOutcome;
 pub use server::Server;
 pub use server::builder::ServerBuilder;
 pub use server::context::ServicerContext;
+pub use server::interceptor::ServerInterceptor;
 pub use server::service::{ServiceBuilder, ServiceDefinition};
 pub use server::stream::{RequestStream, ResponseSender, ResponseStream};
 pub use wire::compress::Compression;

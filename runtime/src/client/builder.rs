@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use crate::client::interceptor::{ClientInterceptor, Interceptors};
 use crate::credentials::ChannelCredentials;
 use crate::options::CallOptions;
 use crate::transport::http2::Http2Settings;
@@ -30,6 +31,7 @@ pub struct ChannelBuilder {
     pub(crate) connect_timeout: Duration,
     pub(crate) http2: Http2Settings,
     pub(crate) user_agent: Option<String>,
+    pub(crate) interceptors: Interceptors,
 }
 
 impl ChannelBuilder {
@@ -44,6 +46,7 @@ impl ChannelBuilder {
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             http2: Http2Settings::default(),
             user_agent: None,
+            interceptors: Interceptors::default(),
         }
     }
 
@@ -91,6 +94,13 @@ impl ChannelBuilder {
     pub fn http2_windows(mut self, stream: u32, connection: u32) -> Self {
         self.http2.stream_window = stream;
         self.http2.connection_window = connection;
+        self
+    }
+
+    /// Runs `interceptor` around every call on the channel, after the ones added before it
+    /// (see [`ClientInterceptor`]).
+    pub fn interceptor(mut self, interceptor: impl ClientInterceptor) -> Self {
+        self.interceptors.push(interceptor);
         self
     }
 

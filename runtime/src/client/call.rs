@@ -12,6 +12,7 @@ use futures_core::Stream;
 
 use crate::client::decoder::{self, Decoder};
 use crate::client::exchange::Outgoing;
+use crate::client::interceptor::{Chain, Completion};
 use crate::client::request_body::RequestBody;
 use crate::client::request_head::request_head;
 use crate::client::response::{Response, single};
@@ -210,7 +211,12 @@ where
         // The channel's defaults first: a default timeout is this call's deadline too.
         let options = channel.settings().default_options.merged_with(options);
         let deadline = options.effective_deadline();
+        let interceptors = channel.interceptors();
         Until::new(deadline, cancel, async move {
+            if let Some(chain) = interceptors {
+                // Boxed, so calls on channels without interceptors do not carry this state.
+                return Box::pin(intercepted(chain, channel, path, requests, options, deadline)).await;
+            }
             if options.compression.is_none()
                 && let Some(request) = take_single::<Req, S>(&mut requests)
             {
@@ -224,6 +230,43 @@ where
             .await
         })
     }
+}
+
+/// A single-response call on a channel with interceptors: they run first (and may fail it),
+/// then the call as it would run without them, then they hear how it ended.
+async fn intercepted<Req, Resp, S>(
+    chain: Chain,
+    channel: Channel,
+    path: &'static str,
+    mut requests: S,
+    mut options: CallOptions,
+    deadline: Option<Instant>,
+) -> Result<Response<Resp>>
+where
+    Req: prost::Message + Send + Sync + 'static,
+    Resp: prost::Message + Default + Send + Sync + 'static,
+    S: Stream<Item = Req> + Send + 'static,
+{
+    let completion = Completion::new(chain, path, deadline);
+    if let Err(err) = completion.interception().run(&mut options.metadata).await {
+        completion.report(Some(&err), &Metadata::new());
+        return Err(err);
+    }
+    let result = if options.compression.is_none()
+        && let Some(request) = take_single::<Req, S>(&mut requests)
+    {
+        crate::client::unary::call(channel, path, request, options, deadline).await
+    } else {
+        match start(channel, path, requests, options, deadline).await {
+            Ok((headers, stream)) => single(headers, stream).await,
+            Err(err) => Err(err),
+        }
+    };
+    match &result {
+        Ok(response) => completion.report(None, response.trailing_metadata()),
+        Err(err) => completion.report(Some(err), &Metadata::new()),
+    }
+    result
 }
 
 impl<Req, Resp, S> IntoFuture for Call<S, Single<Resp>>
@@ -256,8 +299,20 @@ where
         let Call { channel, path, requests, options, cancel, .. } = self;
         let options = channel.settings().default_options.merged_with(options);
         let deadline = options.effective_deadline();
-        let starting: StartFuture<Resp> = Box::pin(start(channel, path, requests, options, deadline));
-        let mut streaming = Streaming::new(starting, deadline, cancel);
+        let (starting, completion): (StartFuture<Resp>, _) = match channel.interceptors() {
+            None => (Box::pin(start(channel, path, requests, options, deadline)), None),
+            Some(chain) => {
+                let completion = Completion::new(chain, path, deadline);
+                let interception = completion.interception();
+                let mut options = options;
+                let starting = async move {
+                    interception.run(&mut options.metadata).await?;
+                    start(channel, path, requests, options, deadline).await
+                };
+                (Box::pin(starting), Some(completion))
+            }
+        };
+        let mut streaming = Streaming::new(starting, deadline, cancel, completion);
         Box::pin(async move {
             // One poll sends the request headers (and lets the request stream flow) or finds the
             // connection failing; either way the caller learns on its first read.

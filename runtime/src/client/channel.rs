@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use crate::client::builder::ChannelBuilder;
 use crate::client::connect::ConnectFailure;
+use crate::client::interceptor::Chain;
 use crate::client::subchannel::Subchannel;
 use crate::client::target::Target;
 use crate::credentials::ChannelCredentials;
@@ -41,6 +42,8 @@ struct Inner {
     /// The `user-agent` header of every request.
     user_agent: http::HeaderValue,
     subchannel: Subchannel,
+    /// The interceptors every call runs; `None` for most channels, whose calls skip them.
+    interceptors: Option<Chain>,
 }
 
 impl ChannelBuilder {
@@ -63,7 +66,8 @@ impl ChannelBuilder {
             creds.connector(host)?;
         }
         let subchannel = Subchannel::new(target, self.credentials.clone(), self.connect_timeout, self.http2.clone());
-        Ok(Channel { inner: Arc::new(Inner { origin, settings: self, user_agent, subchannel }) })
+        let interceptors = self.interceptors.chain();
+        Ok(Channel { inner: Arc::new(Inner { origin, settings: self, user_agent, subchannel, interceptors }) })
     }
 }
 
@@ -106,6 +110,10 @@ impl Channel {
 
     pub(crate) fn user_agent(&self) -> &http::HeaderValue {
         &self.inner.user_agent
+    }
+
+    pub(crate) fn interceptors(&self) -> Option<Chain> {
+        self.inner.interceptors.clone()
     }
 
     pub(crate) fn subchannel(&self) -> &Subchannel {

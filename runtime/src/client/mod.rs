@@ -18,6 +18,7 @@ pub(crate) mod connect;
 pub(crate) mod connection;
 pub(crate) mod decoder;
 pub(crate) mod exchange;
+pub(crate) mod interceptor;
 pub(crate) mod keepalive;
 pub(crate) mod request_body;
 pub(crate) mod request_head;

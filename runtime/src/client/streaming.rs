@@ -8,6 +8,7 @@ use std::time::Instant;
 use futures_core::Stream;
 
 use crate::client::decoder::Decoder;
+use crate::client::interceptor::Completion;
 use crate::client::response::with_headers;
 use crate::client::until::{CancelSignal, cancelled_error};
 use crate::{Metadata, Result, RpcError};
@@ -38,12 +39,21 @@ pub struct Streaming<M> {
     trailing_metadata: Option<Metadata>,
     deadline: Option<Pin<Box<tokio::time::Sleep>>>,
     cancel: Option<CancelSignal>,
+    /// Boxed: one word in the stream of a channel without interceptors.
+    completion: Option<Box<Completion>>,
 }
 
 impl<M> Streaming<M> {
-    /// A call that is starting with `starting`, ended early by `deadline` or `cancel`.
-    pub(crate) fn new(starting: StartFuture<M>, deadline: Option<Instant>, cancel: Option<CancelSignal>) -> Self {
+    /// A call that is starting with `starting`, ended early by `deadline` or `cancel`;
+    /// `completion` tells the channel's interceptors, if it has any, how it ends.
+    pub(crate) fn new(
+        starting: StartFuture<M>,
+        deadline: Option<Instant>,
+        cancel: Option<CancelSignal>,
+        completion: Option<Completion>,
+    ) -> Self {
         Streaming {
+            completion: completion.map(Box::new),
             state: State::Starting(starting),
             initial_metadata: None,
             trailing_metadata: None,
@@ -117,6 +127,9 @@ impl<M> Streaming<M> {
             Some(headers) => with_headers(err, headers),
             None => err,
         };
+        if let Some(completion) = self.completion.take() {
+            completion.report(Some(&err), &Metadata::new());
+        }
         Poll::Ready(Some(Err(err)))
     }
 }
@@ -152,6 +165,9 @@ impl<M> Stream for Streaming<M> {
             Poll::Ready(None) => match inner.finish() {
                 Err(err) => this.fail(err),
                 Ok(trailing) => {
+                    if let Some(completion) = this.completion.take() {
+                        completion.report(None, &trailing);
+                    }
                     this.trailing_metadata = Some(trailing);
                     this.state = State::Finished;
                     Poll::Ready(None)

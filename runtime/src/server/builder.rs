@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use crate::Compression;
+use crate::server::interceptor::{Interceptors, ServerInterceptor};
 use crate::transport::http2::Http2Settings;
 use crate::wire::limits::DEFAULT_MAX_RECEIVE_MESSAGE_LENGTH;
 
@@ -22,6 +23,7 @@ pub struct ServerBuilder {
     pub(crate) max_concurrent_rpcs: Option<usize>,
     pub(crate) http2: Http2Settings,
     pub(crate) compression: Option<Compression>,
+    pub(crate) interceptors: Interceptors,
 }
 
 impl Default for ServerBuilder {
@@ -33,6 +35,7 @@ impl Default for ServerBuilder {
             max_concurrent_rpcs: None,
             http2: Http2Settings::default(),
             compression: None,
+            interceptors: Interceptors::default(),
         }
     }
 }
@@ -77,6 +80,13 @@ impl ServerBuilder {
     pub fn http2_windows(mut self, stream: u32, connection: u32) -> Self {
         self.http2.stream_window = stream;
         self.http2.connection_window = connection;
+        self
+    }
+
+    /// Runs `interceptor` around every call of the server, after the ones added before it (see
+    /// [`ServerInterceptor`] for the order).
+    pub fn interceptor(mut self, interceptor: impl ServerInterceptor) -> Self {
+        self.interceptors.push(interceptor);
         self
     }
 

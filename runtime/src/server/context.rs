@@ -55,6 +55,8 @@ struct ResponseState {
     initial: Metadata,
     trailing: Metadata,
     compression: Option<Compression>,
+    /// Values interceptors attach for the handler (empty, and unallocated, on most calls).
+    extensions: http::Extensions,
 }
 
 impl ServicerContext {
@@ -157,6 +159,27 @@ impl ServicerContext {
     /// Adds metadata to the trailers sent with the final status, OK or not.
     pub fn set_trailing_metadata(&self, metadata: Metadata) {
         self.response().trailing.extend(metadata);
+    }
+
+    /// Attaches `value` to the call, for the handler and later interceptors to read with
+    /// [`extension`](Self::extension): how an interceptor hands on what it learned (the caller's
+    /// identity, a request id). A second value of the same type replaces the first.
+    ///
+    /// ```
+    /// # fn demo(context: &rust_rpc::ServicerContext) {
+    /// #[derive(Clone, Debug, PartialEq)]
+    /// struct User(String);
+    /// context.insert_extension(User("ada".into()));
+    /// assert_eq!(context.extension::<User>(), Some(User("ada".into())));
+    /// # }
+    /// ```
+    pub fn insert_extension<T: Clone + Send + Sync + 'static>(&self, value: T) {
+        self.response().extensions.insert(value);
+    }
+
+    /// The value of type `T` attached with [`insert_extension`](Self::insert_extension), if any.
+    pub fn extension<T: Clone + Send + Sync + 'static>(&self) -> Option<T> {
+        self.response().extensions.get::<T>().cloned()
     }
 
     /// Compresses the response messages with `compression` if the client accepts it.

@@ -10,11 +10,12 @@ use hyper::body::Incoming;
 
 use crate::server::context::CancelOnDrop;
 use crate::server::env::CallEnv;
+use crate::server::interceptor::{Chain, Completion};
 use crate::server::response::{Body, error_response, grpc_response};
 use crate::server::stream::Unread;
 use crate::server::stream_body::StreamBody;
 use crate::server::unary_body::UnaryBody;
-use crate::{RequestStream, ResponseStream, Result, RpcError, ServicerContext};
+use crate::{Metadata, RequestStream, ResponseStream, Result, RpcError, ServicerContext};
 
 async fn sleep_until(deadline: Option<Instant>) {
     match deadline {
@@ -43,18 +44,19 @@ where
     // because the client reset the stream.
     let call = context.cancel_on_drop();
     let deadline = context.deadline();
-    let work = AssertUnwindSafe(handler(requests, context)).catch_unwind();
-    let outcome = tokio::select! {
-        biased;
-        _ = env.shared.stop.stopped() => Err(RpcError::unavailable("the server is shutting down")),
-        _ = sleep_until(deadline) => Err(RpcError::deadline_exceeded("deadline exceeded")),
-        result = work => result.unwrap_or_else(|_| Err(RpcError::internal("the method handler panicked"))),
+    let (outcome, completion) = match env.interceptors.clone() {
+        None => (run(&env, deadline, handler(requests, context)).await, None),
+        // Boxed: the intercepted path's state stays out of the future of every other call.
+        Some(chain) => Box::pin(intercepted(chain, &env, deadline, handler, requests, context)).await,
     };
     let context = call.context();
     let mut stream = match outcome {
         Ok(stream) => stream,
         Err(mut err) => {
             err.metadata_mut().extend(context.take_trailing_metadata());
+            if let Some(completion) = completion {
+                completion.report(Some(&err), &Metadata::new());
+            }
             return error_response(err, context.take_initial_metadata());
         }
     };
@@ -62,11 +64,46 @@ where
     if compression.is_none()
         && let Some(message) = stream.take_once()
     {
-        return unary_response(&message, call, &env, deadline);
+        return unary_response(&message, call, &env, deadline, completion);
     }
     let initial = context.take_initial_metadata();
-    let body = StreamBody::new(stream, call, env.shared.clone(), deadline, compression);
+    let body = StreamBody::new(stream, call, env.shared.clone(), deadline, compression, completion);
     grpc_response(Body::Stream(Box::pin(body)), initial, compression)
+}
+
+/// Runs `work` (the handler, or the interceptors and then the handler) until it finishes, the
+/// deadline passes or the server stops. A panic in it fails the call, not the server.
+async fn run<T>(env: &CallEnv, deadline: Option<Instant>, work: impl Future<Output = Result<T>>) -> Result<T> {
+    let work = AssertUnwindSafe(work).catch_unwind();
+    tokio::select! {
+        biased;
+        _ = env.shared.stop.stopped() => Err(RpcError::unavailable("the server is shutting down")),
+        _ = sleep_until(deadline) => Err(RpcError::deadline_exceeded("deadline exceeded")),
+        result = work => result.unwrap_or_else(|_| Err(RpcError::unknown("the method handler or an interceptor panicked"))),
+    }
+}
+
+/// The interceptors of `chain`, then (unless one failed) the handler, all under `run`. Gives the
+/// `Completion` that tells the interceptors how the call ends.
+async fn intercepted<Req, Resp, H, Fut>(
+    chain: Chain,
+    env: &CallEnv,
+    deadline: Option<Instant>,
+    handler: H,
+    requests: RequestStream<Req>,
+    context: ServicerContext,
+) -> (Result<ResponseStream<Resp>>, Option<Completion>)
+where
+    H: FnOnce(RequestStream<Req>, ServicerContext) -> Fut,
+    Fut: Future<Output = Result<ResponseStream<Resp>>> + Send,
+{
+    let mut completion = Completion::new(chain, context.clone());
+    let outcome = run(env, deadline, async {
+        completion.intercept().await?;
+        handler(requests, context).await
+    })
+    .await;
+    (outcome, Some(completion))
 }
 
 /// The response of a call that answered with one message and no compression, encoded at once
@@ -76,6 +113,7 @@ fn unary_response<M: prost::Message>(
     call: CancelOnDrop,
     env: &CallEnv,
     deadline: Option<Instant>,
+    completion: Option<Completion>,
 ) -> http::Response<Body> {
     let context = call.context();
     let initial = context.take_initial_metadata();
@@ -90,9 +128,17 @@ fn unary_response<M: prost::Message>(
     };
     drop(call);
     match checked {
-        Ok(body) => grpc_response(Body::Unary(Box::new(body.with_trailing(trailing))), initial, None),
+        Ok(body) => {
+            if let Some(completion) = completion {
+                completion.report(None, &trailing);
+            }
+            grpc_response(Body::Unary(Box::new(body.with_trailing(trailing))), initial, None)
+        }
         Err(mut err) => {
             err.metadata_mut().extend(trailing);
+            if let Some(completion) = completion {
+                completion.report(Some(&err), &Metadata::new());
+            }
             error_response(err, initial)
         }
     }

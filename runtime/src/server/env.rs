@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use crate::Compression;
+use crate::server::interceptor::Chain;
 use crate::server::stop::StopSignal;
 use crate::wire::compress::Accepted;
 
@@ -32,4 +33,6 @@ pub(crate) struct CallEnv {
     pub(crate) request_encoding: Option<Compression>,
     /// What the client's `grpc-accept-encoding` lists.
     pub(crate) accepted: Accepted,
+    /// The method's interceptors; `None` for most servers, which then skip all of it.
+    pub(crate) interceptors: Option<Chain>,
 }

@@ -12,6 +12,7 @@ pub(crate) mod connection;
 pub(crate) mod context;
 pub(crate) mod dispatch;
 pub(crate) mod env;
+pub(crate) mod interceptor;
 pub(crate) mod listener;
 pub(crate) mod response;
 pub(crate) mod router;
@@ -206,6 +207,7 @@ impl Server {
             shutdown.stopped.clone(),
             config.compression,
             config.max_concurrent_rpcs,
+            &config.interceptors,
         ));
         let _enter = runtime.enter();
         let accepting = state.listeners.drain(..).map(Listener::listen).collect::<Result<Vec<_>, _>>()?;

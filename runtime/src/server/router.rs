@@ -9,6 +9,7 @@ use hyper::body::Incoming;
 use tokio::sync::Semaphore;
 
 use crate::server::env::{CallEnv, Limits, Shared};
+use crate::server::interceptor::{Chain, Interceptors};
 use crate::server::response::{Body, error_response, plain_http};
 use crate::server::service::{BoxFuture, Handler};
 use crate::server::stop::StopSignal;
@@ -17,10 +18,17 @@ use crate::wire::headers::{GRPC_ENCODING, GRPC_TIMEOUT};
 use crate::wire::timeout;
 use crate::{Compression, Metadata, RpcError, ServiceDefinition, ServicerContext};
 
+/// One method: its path (shared with the calls' contexts), handler and interceptors.
+struct Method {
+    path: Arc<str>,
+    handler: Handler,
+    interceptors: Option<Chain>,
+}
+
 /// Every method of every service on a server, frozen when the server starts.
 pub(crate) struct Router {
     /// By path; the path is kept as an `Arc<str>` too, for the calls' contexts to share.
-    methods: HashMap<String, (Arc<str>, Handler)>,
+    methods: HashMap<String, Method>,
     services: Vec<String>,
     shared: Arc<Shared>,
     default_compression: Option<Compression>,
@@ -34,12 +42,14 @@ impl Router {
         stop: StopSignal,
         default_compression: Option<Compression>,
         max_concurrent_rpcs: Option<usize>,
+        server_interceptors: &Interceptors,
     ) -> Router {
         let mut methods = HashMap::new();
         for (name, service) in services {
             for (method, handler) in &service.methods {
                 let path = format!("/{name}/{method}");
-                methods.insert(path.clone(), (Arc::from(path), handler.clone()));
+                let interceptors = server_interceptors.chain(&service.interceptors);
+                methods.insert(path.clone(), Method { path: Arc::from(path), handler: handler.clone(), interceptors });
             }
         }
         Router {
@@ -72,7 +82,7 @@ impl Router {
             ));
         }
         let path = request.uri().path();
-        let Some((method, handler)) = self.methods.get(path) else {
+        let Some(Method { path: method, handler, interceptors }) = self.methods.get(path) else {
             return reply(error_response(self.unknown(path), Metadata::new()));
         };
         let headers = request.headers();
@@ -115,7 +125,8 @@ impl Router {
         let headers = std::mem::take(request.headers_mut());
         let context =
             ServicerContext::new(method, headers, peer, deadline, request_encoding, self.default_compression, permit);
-        let env = CallEnv { shared: self.shared.clone(), request_encoding, accepted };
+        let env =
+            CallEnv { shared: self.shared.clone(), request_encoding, accepted, interceptors: interceptors.clone() };
         handler(request.into_body(), context, env)
     }
 

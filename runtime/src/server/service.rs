@@ -14,6 +14,7 @@ use hyper::body::Incoming;
 
 use crate::server::dispatch;
 use crate::server::env::CallEnv;
+use crate::server::interceptor::{Interceptors, ServerInterceptor};
 use crate::server::response::Body;
 use crate::server::single_request::single_request;
 use crate::{RequestStream, ResponseStream, Result, ServicerContext};
@@ -33,13 +34,20 @@ pub struct ServiceDefinition {
     pub(crate) methods: HashMap<String, Handler>,
     /// The encoded `FileDescriptorSet` that describes the service, for server reflection.
     descriptors: Option<&'static [u8]>,
+    /// The service's own interceptors, run after the server's.
+    pub(crate) interceptors: Interceptors,
 }
 
 impl ServiceDefinition {
     /// Starts a definition for the service `name` (`package.Service`) served by `servicer`.
     pub fn builder<S: Send + Sync + 'static>(name: impl Into<String>, servicer: S) -> ServiceBuilder<S> {
         ServiceBuilder {
-            definition: ServiceDefinition { name: name.into(), methods: HashMap::new(), descriptors: None },
+            definition: ServiceDefinition {
+                name: name.into(),
+                methods: HashMap::new(),
+                descriptors: None,
+                interceptors: Interceptors::default(),
+            },
             servicer: Arc::new(servicer),
         }
     }
@@ -53,6 +61,13 @@ impl ServiceDefinition {
     /// every file that one imports), if it was given one.
     pub fn file_descriptor_set(&self) -> Option<&'static [u8]> {
         self.descriptors
+    }
+
+    /// Runs `interceptor` around every call of this service, after the server's interceptors
+    /// and the service's earlier ones (see [`ServerInterceptor`](crate::ServerInterceptor)).
+    pub fn with_interceptor(mut self, interceptor: impl ServerInterceptor) -> Self {
+        self.interceptors.push(interceptor);
+        self
     }
 
     /// The method names, sorted.

@@ -16,11 +16,12 @@ use tokio_util::sync::WaitForCancellationFutureOwned;
 
 use crate::server::context::CancelOnDrop;
 use crate::server::env::Shared;
+use crate::server::interceptor::Completion;
 use crate::server::stream::ResponseStream;
 use crate::wire::batch::{Batch, Fill};
 use crate::wire::limits::Limit;
 use crate::wire::status;
-use crate::{Compression, Result, RpcError};
+use crate::{Compression, Metadata, Result, RpcError};
 
 pin_project_lite::pin_project! {
     /// Response messages as DATA chunks, then the trailers.
@@ -45,6 +46,8 @@ pin_project_lite::pin_project! {
         trailers: Option<http::HeaderMap>,
         // The call has ended.
         ended: bool,
+        // Tells the interceptors, if the call has any, how it ended.
+        completion: Option<Completion>,
     }
 }
 
@@ -57,8 +60,10 @@ impl<M: prost::Message> StreamBody<M> {
         shared: Arc<Shared>,
         deadline: Option<Instant>,
         compression: Option<Compression>,
+        completion: Option<Completion>,
     ) -> Self {
         StreamBody {
+            completion,
             stream,
             stop: shared.stop.stopped_owned(),
             batch: Batch::new(shared.limits.max_send_message_length, compression),
@@ -113,13 +118,25 @@ fn shutting_down() -> RpcError {
 
 /// Ends the call: the trailers of `outcome` (`None` is OK), with the trailing metadata the
 /// handler set if the call was still open. Dropping the call lets handler-spawned work see it
-/// is over.
-fn finish(call: &mut Option<CancelOnDrop>, outcome: Option<RpcError>) -> http::HeaderMap {
+/// is over; the interceptors, if any, hear of the end.
+fn finish(
+    call: &mut Option<CancelOnDrop>,
+    completion: &mut Option<Completion>,
+    outcome: Option<RpcError>,
+) -> http::HeaderMap {
     let trailing = call.take().map(|call| call.context().take_trailing_metadata()).unwrap_or_default();
     match outcome {
-        None => status::ok_trailers(trailing),
+        None => {
+            if let Some(completion) = completion.take() {
+                completion.report(None, &trailing);
+            }
+            status::ok_trailers(trailing)
+        }
         Some(mut err) => {
             err.metadata_mut().extend(trailing);
+            if let Some(completion) = completion.take() {
+                completion.report(Some(&err), &Metadata::new());
+            }
             status::error_trailers(err)
         }
     }
@@ -143,7 +160,7 @@ impl<M: prost::Message> http_body::Body for StreamBody<M> {
             };
             if let Some(outcome) = end {
                 *this.ended = true;
-                *this.trailers = Some(finish(this.call, outcome));
+                *this.trailers = Some(finish(this.call, this.completion, outcome));
             }
         }
         // The messages before a final status go first.
@@ -154,7 +171,7 @@ impl<M: prost::Message> http_body::Body for StreamBody<M> {
                 // Compression failed (not expected in memory). The status replaces any already
                 // set: the messages it would have followed are lost.
                 *this.ended = true;
-                *this.trailers = Some(finish(this.call, Some(err.into_rpc_error(Limit::SERVER_SEND))));
+                *this.trailers = Some(finish(this.call, this.completion, Some(err.into_rpc_error(Limit::SERVER_SEND))));
             }
         }
         if let Some(trailers) = this.trailers.take() {

@@ -5,6 +5,7 @@ mod bad_server;
 mod calls;
 mod client_keepalive;
 mod health;
+mod interceptors;
 mod lifecycle;
 mod reflection;
 mod settings;

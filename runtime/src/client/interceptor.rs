@@ -1,0 +1,199 @@
+//! Client interceptors: code that runs around every call made on a channel.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
+use crate::outcome::CallOutcome;
+use crate::{Code, Metadata, Result, RpcError};
+
+/// Code that runs around calls on a channel: credentials, request ids, logging, metrics.
+///
+/// [`intercept`](Self::intercept) runs before the call is sent and can change its request
+/// metadata (add a token, a request id) or fail it: nothing is sent, and the caller gets the
+/// error. It runs under the call's deadline and cancellation, so one that hangs (a token refresh,
+/// say) ends with the call. [`completed`](Self::completed) runs once the call has ended: for a
+/// single-response call when its answer is in, for a streaming call when its response stream
+/// ends, and with CANCELLED (or DEADLINE_EXCEEDED) when the caller drops it unfinished.
+///
+/// Order: in the order they were added to the channel
+/// ([`ChannelBuilder::interceptor`](crate::ChannelBuilder::interceptor)); the first to fail
+/// ends the call; `completed` runs in the reverse order, for each interceptor whose `intercept`
+/// ran. A channel without interceptors runs none of this: its calls cost what they did.
+///
+/// ```
+/// use rust_rpc::{ClientCall, ClientInterceptor, Result};
+///
+/// /// Sends a bearer token with every call.
+/// struct BearerToken(String);
+///
+/// impl ClientInterceptor for BearerToken {
+///     async fn intercept(&self, call: &mut ClientCall<'_>) -> Result<()> {
+///         call.metadata_mut().insert("authorization", &format!("Bearer {}", self.0))?;
+///         Ok(())
+///     }
+/// }
+///
+/// let channel = rust_rpc::ChannelBuilder::new("localhost:50051")
+///     .interceptor(BearerToken("s3cret".into()))
+///     .build()?;
+/// # Ok::<(), rust_rpc::Error>(())
+/// ```
+pub trait ClientInterceptor: Send + Sync + 'static {
+    /// Runs before the call is sent; an error fails the call without sending it.
+    fn intercept(&self, call: &mut ClientCall<'_>) -> impl Future<Output = Result<()>> + Send {
+        let _ = call;
+        std::future::ready(Ok(()))
+    }
+
+    /// Runs once the call has ended.
+    fn completed(&self, method: &str, outcome: &CallOutcome<'_>) {
+        let _ = (method, outcome);
+    }
+}
+
+/// A call about to be sent, as a [`ClientInterceptor`] sees it.
+#[derive(Debug)]
+pub struct ClientCall<'a> {
+    method: &'static str,
+    metadata: &'a mut Metadata,
+    deadline: Option<Instant>,
+}
+
+impl ClientCall<'_> {
+    /// The method's path, `/package.Service/Method`.
+    pub fn method(&self) -> &str {
+        self.method
+    }
+
+    /// The request metadata.
+    pub fn metadata(&self) -> &Metadata {
+        self.metadata
+    }
+
+    /// The request metadata, to add to or change.
+    pub fn metadata_mut(&mut self) -> &mut Metadata {
+        self.metadata
+    }
+
+    /// When the call's deadline passes, if it has one.
+    pub fn deadline(&self) -> Option<Instant> {
+        self.deadline
+    }
+}
+
+type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// [`ClientInterceptor`] with its future boxed, so interceptors of different types can chain.
+pub(crate) trait DynClientInterceptor: Send + Sync + 'static {
+    fn intercept<'a>(&'a self, call: &'a mut ClientCall<'_>) -> BoxFuture<'a, Result<()>>;
+    fn completed(&self, method: &str, outcome: &CallOutcome<'_>);
+}
+
+impl<T: ClientInterceptor> DynClientInterceptor for T {
+    fn intercept<'a>(&'a self, call: &'a mut ClientCall<'_>) -> BoxFuture<'a, Result<()>> {
+        Box::pin(ClientInterceptor::intercept(self, call))
+    }
+
+    fn completed(&self, method: &str, outcome: &CallOutcome<'_>) {
+        ClientInterceptor::completed(self, method, outcome);
+    }
+}
+
+/// A channel's interceptors, in order.
+pub(crate) type Chain = Arc<[Arc<dyn DynClientInterceptor>]>;
+
+/// Interceptors as a `ChannelBuilder` holds them, in the order they were added.
+#[derive(Clone, Default)]
+pub(crate) struct Interceptors(pub(crate) Vec<Arc<dyn DynClientInterceptor>>);
+
+impl Interceptors {
+    pub(crate) fn push(&mut self, interceptor: impl ClientInterceptor) {
+        self.0.push(Arc::new(interceptor));
+    }
+
+    /// The chain; `None` when there are none, so calls skip it all.
+    pub(crate) fn chain(&self) -> Option<Chain> {
+        (!self.0.is_empty()).then(|| self.0.iter().cloned().collect())
+    }
+}
+
+impl std::fmt::Debug for Interceptors {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} interceptor(s)", self.0.len())
+    }
+}
+
+/// One call's run through its chain: `intercept` before it is sent, and one report of its end
+/// to those whose `intercept` ran.
+pub(crate) struct Completion {
+    chain: Chain,
+    /// How many `intercept`s ran; shared with the future that runs them (a streaming call's
+    /// start), which may finish after this has moved into the response stream.
+    ran: Arc<AtomicUsize>,
+    method: &'static str,
+    deadline: Option<Instant>,
+    started: Instant,
+    reported: bool,
+}
+
+impl Completion {
+    /// The completion of a call to `method` starting now.
+    pub(crate) fn new(chain: Chain, method: &'static str, deadline: Option<Instant>) -> Self {
+        Completion { chain, ran: Arc::default(), method, deadline, started: Instant::now(), reported: false }
+    }
+
+    /// What runs the `intercept`s: owned, so it can go into a future of its own.
+    pub(crate) fn interception(&self) -> Interception {
+        Interception { chain: self.chain.clone(), ran: self.ran.clone(), method: self.method, deadline: self.deadline }
+    }
+
+    /// Reports the call's end: OK with `trailing` metadata, or `error`.
+    pub(crate) fn report(mut self, error: Option<&RpcError>, trailing: &Metadata) {
+        self.tell(error, trailing);
+    }
+
+    fn tell(&mut self, error: Option<&RpcError>, trailing: &Metadata) {
+        self.reported = true;
+        let outcome = CallOutcome { error, trailing_metadata: trailing, duration: self.started.elapsed() };
+        let ran = self.ran.load(Ordering::Acquire);
+        for interceptor in self.chain.iter().take(ran).rev() {
+            interceptor.completed(self.method, &outcome);
+        }
+    }
+}
+
+impl Drop for Completion {
+    fn drop(&mut self) {
+        if !self.reported {
+            let err = if self.deadline.is_some_and(|deadline| deadline <= Instant::now()) {
+                RpcError::deadline_exceeded("deadline exceeded before the call finished")
+            } else {
+                RpcError::new(Code::Cancelled, "the call was dropped before it finished")
+            };
+            self.tell(Some(&err), &Metadata::new());
+        }
+    }
+}
+
+/// Runs a chain's `intercept`s over a call's metadata.
+pub(crate) struct Interception {
+    chain: Chain,
+    ran: Arc<AtomicUsize>,
+    method: &'static str,
+    deadline: Option<Instant>,
+}
+
+impl Interception {
+    /// Runs the `intercept`s in order over `metadata`, stopping at the first error.
+    pub(crate) async fn run(self, metadata: &mut Metadata) -> Result<()> {
+        let mut call = ClientCall { method: self.method, metadata, deadline: self.deadline };
+        for interceptor in self.chain.iter() {
+            self.ran.fetch_add(1, Ordering::AcqRel);
+            interceptor.intercept(&mut call).await?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,162 @@
+//! Server interceptors: code that runs around every call of a server, or of one service.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::outcome::CallOutcome;
+use crate::{Code, Metadata, Result, RpcError, ServicerContext};
+
+/// Code that runs around calls on the server: authentication, logging, metrics, request ids,
+/// rate limits.
+///
+/// [`intercept`](Self::intercept) runs before the handler, with the call's context (method,
+/// request metadata, peer, deadline). It can attach values for the handler
+/// ([`ServicerContext::insert_extension`]), set response metadata, or fail the call: the handler
+/// then never runs and the client gets the error. It runs under the call's deadline and the
+/// server's stop, like the handler. [`completed`](Self::completed) runs once the call has ended,
+/// with its status and duration (CANCELLED when the client went away before an answer).
+///
+/// Order: the server's interceptors ([`ServerBuilder::interceptor`](crate::ServerBuilder::interceptor)),
+/// in the order they were added, then the service's
+/// ([`ServiceDefinition::with_interceptor`](crate::ServiceDefinition::with_interceptor)); the first
+/// to fail ends the call. `completed` runs in the reverse order, for every interceptor whose
+/// `intercept` ran. A panic in either is caught: the call fails with UNKNOWN, the server goes on.
+///
+/// A server without interceptors runs none of this machinery: its calls cost what they did.
+///
+/// ```
+/// use rust_rpc::{Result, RpcError, ServerInterceptor, ServicerContext};
+///
+/// /// Lets through only calls that carry `authorization: Bearer <token>`.
+/// struct BearerToken(String);
+///
+/// #[derive(Clone)]
+/// struct Authenticated;
+///
+/// impl ServerInterceptor for BearerToken {
+///     async fn intercept(&self, context: &ServicerContext) -> Result<()> {
+///         let expected = format!("Bearer {}", self.0);
+///         match context.invocation_metadata().get("authorization") {
+///             Some(token) if token == expected => {
+///                 context.insert_extension(Authenticated);
+///                 Ok(())
+///             }
+///             _ => Err(RpcError::unauthenticated("a valid bearer token is required")),
+///         }
+///     }
+/// }
+///
+/// let server = rust_rpc::Server::builder().interceptor(BearerToken("s3cret".into())).build();
+/// ```
+pub trait ServerInterceptor: Send + Sync + 'static {
+    /// Runs before the handler; an error fails the call without running it.
+    fn intercept(&self, context: &ServicerContext) -> impl Future<Output = Result<()>> + Send {
+        let _ = context;
+        std::future::ready(Ok(()))
+    }
+
+    /// Runs once the call has ended.
+    fn completed(&self, context: &ServicerContext, outcome: &CallOutcome<'_>) {
+        let _ = (context, outcome);
+    }
+}
+
+type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// [`ServerInterceptor`] with its future boxed, so interceptors of different types can chain.
+pub(crate) trait DynServerInterceptor: Send + Sync + 'static {
+    fn intercept<'a>(&'a self, context: &'a ServicerContext) -> BoxFuture<'a, Result<()>>;
+    fn completed(&self, context: &ServicerContext, outcome: &CallOutcome<'_>);
+}
+
+impl<T: ServerInterceptor> DynServerInterceptor for T {
+    fn intercept<'a>(&'a self, context: &'a ServicerContext) -> BoxFuture<'a, Result<()>> {
+        Box::pin(ServerInterceptor::intercept(self, context))
+    }
+
+    fn completed(&self, context: &ServicerContext, outcome: &CallOutcome<'_>) {
+        ServerInterceptor::completed(self, context, outcome);
+    }
+}
+
+/// The interceptors of one method, in order: the server's, then its service's.
+pub(crate) type Chain = Arc<[Arc<dyn DynServerInterceptor>]>;
+
+/// Interceptors as a builder or a service holds them, in the order they were added.
+#[derive(Clone, Default)]
+pub(crate) struct Interceptors(pub(crate) Vec<Arc<dyn DynServerInterceptor>>);
+
+impl Interceptors {
+    pub(crate) fn push(&mut self, interceptor: impl ServerInterceptor) {
+        self.0.push(Arc::new(interceptor));
+    }
+
+    /// The chain of `self` then `then`; `None` when both are empty, so calls skip it all.
+    pub(crate) fn chain(&self, then: &Interceptors) -> Option<Chain> {
+        if self.0.is_empty() && then.0.is_empty() {
+            return None;
+        }
+        Some(self.0.iter().chain(&then.0).cloned().collect())
+    }
+}
+
+impl std::fmt::Debug for Interceptors {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} interceptor(s)", self.0.len())
+    }
+}
+
+/// Tells the interceptors that ran how their call ended, once: with [`Completion::report`], or
+/// as CANCELLED when dropped unreported (the client went away, or the call's future was dropped).
+pub(crate) struct Completion {
+    chain: Chain,
+    /// How many interceptors' `intercept` ran: only they hear of the end.
+    ran: usize,
+    context: ServicerContext,
+    started: Instant,
+    reported: bool,
+}
+
+impl Completion {
+    /// The completion of a call starting now, whose interceptors are `chain`.
+    pub(crate) fn new(chain: Chain, context: ServicerContext) -> Self {
+        Completion { chain, ran: 0, context, started: Instant::now(), reported: false }
+    }
+
+    /// Runs the chain's `intercept`s in order, stopping at the first error.
+    pub(crate) async fn intercept(&mut self) -> Result<()> {
+        let chain = self.chain.clone();
+        for interceptor in chain.iter() {
+            self.ran += 1;
+            interceptor.intercept(&self.context).await?;
+        }
+        Ok(())
+    }
+
+    /// Reports the call's end: OK with `trailing` metadata, or `error`.
+    pub(crate) fn report(mut self, error: Option<&RpcError>, trailing: &Metadata) {
+        self.tell(error, trailing);
+    }
+
+    fn tell(&mut self, error: Option<&RpcError>, trailing: &Metadata) {
+        self.reported = true;
+        let outcome = CallOutcome { error, trailing_metadata: trailing, duration: self.started.elapsed() };
+        for interceptor in self.chain.iter().take(self.ran).rev() {
+            // A panicking `completed` must not take the others' report, or the connection, with it.
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                interceptor.completed(&self.context, &outcome);
+            }));
+        }
+    }
+}
+
+impl Drop for Completion {
+    fn drop(&mut self) {
+        if !self.reported {
+            let cancelled = RpcError::new(Code::Cancelled, "the call ended before the server answered");
+            self.tell(Some(&cancelled), &Metadata::new());
+        }
+    }
+}
