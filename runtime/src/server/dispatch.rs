@@ -10,6 +10,7 @@ use hyper::body::Incoming;
 
 use crate::server::context::CancelOnDrop;
 use crate::server::env::CallEnv;
+use crate::server::panic::handler_panicked;
 use crate::server::response::{Body, error_response, grpc_response};
 use crate::server::stream::Unread;
 use crate::server::stream_body::StreamBody;
@@ -48,7 +49,7 @@ where
         biased;
         _ = env.shared.stop.stopped() => Err(RpcError::unavailable("the server is shutting down")),
         _ = sleep_until(deadline) => Err(RpcError::deadline_exceeded("deadline exceeded")),
-        result = work => result.unwrap_or_else(|_| Err(RpcError::internal("the method handler panicked"))),
+        result = work => result.unwrap_or_else(|payload| Err(handler_panicked(&*payload))),
     };
     let context = call.context();
     let mut stream = match outcome {

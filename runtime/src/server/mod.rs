@@ -13,6 +13,7 @@ pub(crate) mod context;
 pub(crate) mod dispatch;
 pub(crate) mod env;
 pub(crate) mod listener;
+pub(crate) mod panic;
 pub(crate) mod response;
 pub(crate) mod router;
 pub(crate) mod service;
