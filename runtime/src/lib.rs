@@ -126,6 +126,7 @@ pub use options::CallOptions;
 pub use server::Server;
 pub use server::builder::ServerBuilder;
 pub use server::context::ServicerContext;
+pub use server::peer::AuthContext;
 pub use server::service::{ServiceBuilder, ServiceDefinition};
 pub use server::stream::{RequestStream, ResponseSender, ResponseStream};
 pub use wire::compress::Compression;
