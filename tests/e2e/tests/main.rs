@@ -7,6 +7,7 @@ mod client_keepalive;
 mod handler_panics;
 mod health;
 mod lifecycle;
+mod peer_identity;
 mod reflection;
 mod settings;
 mod support;
