@@ -98,7 +98,7 @@ fn directory_string(tag: u8, value: &[u8]) -> Option<String> {
         // UTF8String, PrintableString, IA5String, and TeletexString when it holds UTF-8.
         0x0c | 0x13 | 0x16 | 0x14 => String::from_utf8(value.to_vec()).ok(),
         // BMPString: UTF-16, big-endian.
-        0x1e if value.len() % 2 == 0 => {
+        0x1e if value.len().is_multiple_of(2) => {
             let units = value.chunks_exact(2).map(|pair| u16::from_be_bytes([pair[0], pair[1]]));
             char::decode_utf16(units).collect::<Result<String, _>>().ok()
         }
