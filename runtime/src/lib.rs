@@ -78,7 +78,8 @@
 //! Defaults and wire behaviour follow grpc-go, grpc-java and Python grpc: received messages are
 //! limited to 4 MiB; an expired deadline is DEADLINE_EXCEEDED on both sides; a refused
 //! connection is UNAVAILABLE; an unknown method or service is UNIMPLEMENTED; a malformed
-//! request message is INTERNAL; a message over the limit is RESOURCE_EXHAUSTED; gzip and zstd
+//! request message is INTERNAL; a handler that panics (or whose response stream panics) fails
+//! only its call, with UNKNOWN; a message over the limit is RESOURCE_EXHAUSTED; gzip and zstd
 //! compression are negotiated through `grpc-accept-encoding`.
 
 //!
@@ -129,6 +130,7 @@ pub use server::Server;
 pub use server::builder::ServerBuilder;
 pub use server::context::ServicerContext;
 pub use server::interceptor::ServerInterceptor;
+pub use server::peer::AuthContext;
 pub use server::service::{ServiceBuilder, ServiceDefinition};
 pub use server::stream::{RequestStream, ResponseSender, ResponseStream};
 pub use wire::compress::Compression;

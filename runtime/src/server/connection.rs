@@ -1,13 +1,13 @@
 //! Serving one connection with hyper's HTTP/2 server: its settings, routing each request, and
 //! the stages of a stop (GOAWAY when the server drains, a last flush when grace ends).
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 
 use crate::server::builder::ServerBuilder;
+use crate::server::peer::Peer;
 use crate::server::router::Router;
 use crate::server::stop::Shutdown;
 use crate::transport::coalesce::OpenCalls;
@@ -24,7 +24,7 @@ const FINAL_FLUSH: Duration = Duration::from_secs(1);
 /// headers (so the connection task knows when there is something to batch).
 pub(crate) async fn serve(
     io: Box<dyn IoStream>,
-    peer: Option<SocketAddr>,
+    peer: Peer,
     router: Arc<Router>,
     calls: OpenCalls,
     config: &ServerBuilder,
@@ -47,7 +47,7 @@ pub(crate) async fn serve(
     }
     let service = hyper::service::service_fn(move |request| {
         let open = calls.open();
-        let response = router.route(request, peer);
+        let response = router.route(request, &peer);
         async move {
             let response = response.await;
             drop(open);

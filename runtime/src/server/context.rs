@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{Notify, OwnedSemaphorePermit};
 
-use crate::{Compression, Metadata};
+use crate::server::peer::Peer;
+use crate::{AuthContext, Compression, Metadata};
 
 /// The context of one call on the server, handed to every servicer method (Python's
 /// `grpc.ServicerContext`).
@@ -37,7 +38,7 @@ struct Inner {
     /// The request headers without the protocol's own, made on first use: most handlers never
     /// look, and stripping six headers per call cost more than the rest of routing.
     metadata: OnceLock<Metadata>,
-    peer: Option<SocketAddr>,
+    peer: Peer,
     deadline: Option<Instant>,
     request_compression: Option<Compression>,
     /// Set once when the call is over for the handler; `cancel_notify` wakes the waiters. Kept in
@@ -63,7 +64,7 @@ impl ServicerContext {
     pub(crate) fn new(
         method: Arc<str>,
         headers: http::HeaderMap,
-        peer: Option<SocketAddr>,
+        peer: Peer,
         deadline: Option<Instant>,
         request_compression: Option<Compression>,
         default_compression: Option<Compression>,
@@ -104,13 +105,19 @@ impl ServicerContext {
 
     /// The client's address, when the transport has one (TCP, not Unix sockets).
     pub fn peer_addr(&self) -> Option<SocketAddr> {
-        self.inner.peer
+        self.inner.peer.addr
+    }
+
+    /// The client's TLS identity (certificate chain, whether it was verified, the names in
+    /// it), for mTLS authorization; `None` on a plaintext port. See [`AuthContext`].
+    pub fn auth_context(&self) -> Option<&AuthContext> {
+        self.inner.peer.auth.as_deref()
     }
 
     /// The client's address in gRPC's form: `ipv4:127.0.0.1:5000`, `ipv6:[::1]:5000`, or
     /// `unix:` for Unix sockets.
     pub fn peer(&self) -> String {
-        match self.inner.peer {
+        match self.inner.peer.addr {
             Some(SocketAddr::V4(a)) => format!("ipv4:{a}"),
             Some(SocketAddr::V6(a)) => format!("ipv6:{a}"),
             None => "unix:".to_owned(),

@@ -11,6 +11,7 @@ use hyper::body::Incoming;
 use crate::server::context::CancelOnDrop;
 use crate::server::env::CallEnv;
 use crate::server::interceptor::{Chain, Completion};
+use crate::server::panic::handler_panicked;
 use crate::server::response::{Body, error_response, grpc_response};
 use crate::server::stream::Unread;
 use crate::server::stream_body::StreamBody;
@@ -34,7 +35,7 @@ macro_rules! run {
             biased;
             _ = $env.shared.stop.stopped() => Err(RpcError::unavailable("the server is shutting down")),
             _ = sleep_until($deadline) => Err(RpcError::deadline_exceeded("deadline exceeded")),
-            result = work => result.unwrap_or_else(|_| Err(RpcError::unknown("the method handler or an interceptor panicked"))),
+            result = work => result.unwrap_or_else(|payload| Err(handler_panicked(&*payload))),
         }
     }};
 }

@@ -9,6 +9,7 @@ use std::time::Duration;
 use crate::error::{Error, ErrorKind};
 use crate::server::builder::ServerBuilder;
 use crate::server::connection;
+use crate::server::peer::{AuthContext, Peer};
 use crate::server::router::Router;
 use crate::server::stop::Shutdown;
 use crate::transport::coalesce::{Coalesce, OpenCalls};
@@ -121,7 +122,7 @@ impl Accepting {
                 _ = shutdown.draining.cancelled() => break,
                 accepted = self.socket.accept() => accepted,
             };
-            let (stream, peer) = match accepted {
+            let (stream, addr) = match accepted {
                 Ok(accepted) => accepted,
                 Err(_) => {
                     // Out of file descriptors and the like: back off briefly instead of spinning.
@@ -132,11 +133,15 @@ impl Accepting {
             let (router, config, tls, connection_shutdown) =
                 (router.clone(), config.clone(), self.tls.clone(), shutdown.clone());
             shutdown.tasks.spawn(async move {
-                let io: Box<dyn IoStream> = match tls {
-                    None => stream,
+                let (io, peer): (Box<dyn IoStream>, Peer) = match tls {
+                    None => (stream, Peer { addr, auth: None }),
                     Some(acceptor) => {
                         match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
-                            Ok(Ok(tls)) => Box::new(tls),
+                            Ok(Ok(tls)) => {
+                                // The client's identity, read once for every call on the connection.
+                                let auth = Arc::new(AuthContext::new(tls.get_ref().1));
+                                (Box::new(tls), Peer { addr, auth: Some(auth) })
+                            }
                             _ => return,
                         }
                     }

@@ -14,6 +14,8 @@ pub(crate) mod dispatch;
 pub(crate) mod env;
 pub(crate) mod interceptor;
 pub(crate) mod listener;
+pub(crate) mod panic;
+pub(crate) mod peer;
 pub(crate) mod response;
 pub(crate) mod router;
 pub(crate) mod service;

@@ -1,7 +1,6 @@
 //! Routing: check what HTTP/2 and gRPC require of a request, then hand it to its method.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -10,6 +9,7 @@ use tokio::sync::Semaphore;
 
 use crate::server::env::{CallEnv, Limits, Shared};
 use crate::server::interceptor::{Chain, Interceptors};
+use crate::server::peer::Peer;
 use crate::server::response::{Body, error_response, plain_http};
 use crate::server::service::{BoxFuture, Handler};
 use crate::server::stop::StopSignal;
@@ -61,11 +61,7 @@ impl Router {
         }
     }
 
-    pub(crate) fn route(
-        &self,
-        mut request: http::Request<Incoming>,
-        peer: Option<SocketAddr>,
-    ) -> BoxFuture<http::Response<Body>> {
+    pub(crate) fn route(&self, mut request: http::Request<Incoming>, peer: &Peer) -> BoxFuture<http::Response<Body>> {
         let reply = |response| -> BoxFuture<http::Response<Body>> { Box::pin(std::future::ready(response)) };
         if request.method() != http::Method::POST {
             return reply(plain_http(http::StatusCode::METHOD_NOT_ALLOWED, "gRPC requests use POST\n"));
@@ -123,8 +119,15 @@ impl Router {
         // The headers go to the context as they are; it strips the protocol's own only if the
         // handler asks for its metadata.
         let headers = std::mem::take(request.headers_mut());
-        let context =
-            ServicerContext::new(method, headers, peer, deadline, request_encoding, self.default_compression, permit);
+        let context = ServicerContext::new(
+            method,
+            headers,
+            peer.clone(),
+            deadline,
+            request_encoding,
+            self.default_compression,
+            permit,
+        );
         let env =
             CallEnv { shared: self.shared.clone(), request_encoding, accepted, interceptors: interceptors.clone() };
         handler(request.into_body(), context, env)

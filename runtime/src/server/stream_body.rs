@@ -4,6 +4,7 @@
 //! the handler set.
 
 use std::convert::Infallible;
+use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -17,6 +18,7 @@ use tokio_util::sync::WaitForCancellationFutureOwned;
 use crate::server::context::CancelOnDrop;
 use crate::server::env::Shared;
 use crate::server::interceptor::Completion;
+use crate::server::panic::handler_panicked;
 use crate::server::stream::ResponseStream;
 use crate::wire::batch::{Batch, Fill};
 use crate::wire::limits::Limit;
@@ -151,12 +153,20 @@ impl<M: prost::Message> http_body::Body for StreamBody<M> {
         if !*this.ended {
             let (stream, shared) = (&mut *this.stream, &**this.shared);
             let (mut stop, mut deadline) = (this.stop.as_mut(), this.deadline.as_mut());
-            let end = match this.batch.fill(cx, |cx| poll_message(stream, shared, stop.as_mut(), deadline.as_mut(), cx))
-            {
-                Fill::Open => None,
-                Fill::Ended => Some(None),
-                Fill::Failed(err) => Some(Some(err)),
-                Fill::Refused(err) => Some(Some(err.into_rpc_error(Limit::SERVER_SEND))),
+            let batch = &mut *this.batch;
+            // Once per batch, not per message. A panic in the handler's stream ends this call
+            // with UNKNOWN instead of unwinding through hyper's stream task (which resets the
+            // stream, CANCELLED for the client). The batch holds only whole messages then: one
+            // is added after the stream hands it over.
+            let filled = std::panic::catch_unwind(AssertUnwindSafe(|| {
+                batch.fill(cx, |cx| poll_message(stream, shared, stop.as_mut(), deadline.as_mut(), cx))
+            }));
+            let end = match filled {
+                Ok(Fill::Open) => None,
+                Ok(Fill::Ended) => Some(None),
+                Ok(Fill::Failed(err)) => Some(Some(err)),
+                Ok(Fill::Refused(err)) => Some(Some(err.into_rpc_error(Limit::SERVER_SEND))),
+                Err(payload) => Some(Some(handler_panicked(&*payload))),
             };
             if let Some(outcome) = end {
                 *this.ended = true;

@@ -1,6 +1,7 @@
-//! What both sides need of a connection: the byte stream it runs on, its HTTP/2 settings, and
-//! the write coalescing its task runs under.
+//! What both sides need of a connection: the byte stream it runs on, its HTTP/2 settings, the
+//! write coalescing its task runs under, and the names in a peer's certificate.
 
 pub(crate) mod coalesce;
 pub(crate) mod http2;
 pub(crate) mod io;
+pub(crate) mod x509;
