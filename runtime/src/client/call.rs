@@ -9,6 +9,7 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use futures_core::Stream;
+use futures_util::future::Either;
 
 use crate::client::decoder::{self, Decoder};
 use crate::client::exchange::Outgoing;
@@ -211,12 +212,13 @@ where
         // The channel's defaults first: a default timeout is this call's deadline too.
         let options = channel.settings().default_options.merged_with(options);
         let deadline = options.effective_deadline();
-        let interceptors = channel.interceptors();
-        Until::new(deadline, cancel, async move {
-            if let Some(chain) = interceptors {
-                // Boxed, so calls on channels without interceptors do not carry this state.
-                return Box::pin(intercepted(chain, channel, path, requests, options, deadline)).await;
-            }
+        if let Some(chain) = channel.interceptors() {
+            // Boxed, and a future of its own: calls on channels without interceptors keep theirs
+            // as it was.
+            let intercepted = Box::pin(intercepted(chain, channel, path, requests, options, deadline));
+            return Either::Right(Until::new(deadline, cancel, intercepted));
+        }
+        Either::Left(Until::new(deadline, cancel, async move {
             if options.compression.is_none()
                 && let Some(request) = take_single::<Req, S>(&mut requests)
             {
@@ -228,7 +230,7 @@ where
                 single(headers, stream).await
             })
             .await
-        })
+        }))
     }
 }
 

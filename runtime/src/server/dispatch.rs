@@ -40,8 +40,12 @@ macro_rules! run {
     }};
 }
 
-/// Runs one call of any kind: `handler` gets the decoded request stream and gives the response
-/// stream (unary kinds wrap their single message).
+/// Runs one call of any kind on a method without interceptors: `handler` gets the decoded
+/// request stream and gives the response stream (unary kinds wrap their single message).
+///
+/// The intercepted path is a function of its own ([`serve_intercepted`]), boxed on its own by
+/// the service: what it keeps across its awaits would make this future, one per call, larger
+/// (past the allocator's small-size cache, which showed as `malloc_consolidate` per call).
 pub(crate) async fn serve<Req, Resp, H, Fut>(
     body: Incoming,
     context: ServicerContext,
@@ -60,18 +64,51 @@ where
     // because the client reset the stream.
     let call = context.cancel_on_drop();
     let deadline = context.deadline();
-    let mut completion = None;
-    let outcome = match env.interceptors.clone() {
-        // In place, not through a function: passing the handler's future to one moved it, a
-        // copy per call that showed in the server's instructions (BENCHMARKS.md).
-        None => run!(&env, deadline, handler(requests, context)),
-        // Boxed: the intercepted path's state stays out of the future of every other call.
-        Some(chain) => {
-            let (outcome, intercepted) = Box::pin(intercepted(chain, &env, deadline, handler, requests, context)).await;
-            completion = Some(intercepted);
-            outcome
-        }
-    };
+    // In place, not through a function: passing the handler's future to one moved it, a copy
+    // per call that showed in the server's instructions (BENCHMARKS.md).
+    let outcome = run!(&env, deadline, handler(requests, context));
+    respond(outcome, call, &env, deadline, None)
+}
+
+/// [`serve`] on a method with interceptors: they run first, under the same deadline and stop
+/// as the handler, and hear how the call ends.
+pub(crate) async fn serve_intercepted<Req, Resp, H, Fut>(
+    body: Incoming,
+    context: ServicerContext,
+    env: CallEnv,
+    chain: Chain,
+    handler: H,
+) -> http::Response<Body>
+where
+    Req: prost::Message + Default + Send + Sync + 'static,
+    Resp: prost::Message + Send + Sync + 'static,
+    H: FnOnce(RequestStream<Req>, ServicerContext) -> Fut,
+    Fut: Future<Output = Result<ResponseStream<Resp>>> + Send,
+{
+    let limit = env.shared.limits.max_receive_message_length;
+    let requests = RequestStream::new(Unread::new(body, env.request_encoding, limit));
+    let call = context.cancel_on_drop();
+    let deadline = context.deadline();
+    let mut completion = Completion::new(chain, context.clone());
+    let outcome = run!(&env, deadline, async {
+        completion.intercept().await?;
+        handler(requests, context).await
+    });
+    respond(outcome, call, &env, deadline, Some(completion))
+}
+
+/// The answer to a call whose handler gave `outcome`: a trailers-only error, one message
+/// encoded at once, or a stream. `completion`, if the method has interceptors, hears the end.
+fn respond<Resp>(
+    outcome: Result<ResponseStream<Resp>>,
+    call: CancelOnDrop,
+    env: &CallEnv,
+    deadline: Option<Instant>,
+    completion: Option<Completion>,
+) -> http::Response<Body>
+where
+    Resp: prost::Message + Send + Sync + 'static,
+{
     let context = call.context();
     let mut stream = match outcome {
         Ok(stream) => stream,
@@ -87,33 +124,11 @@ where
     if compression.is_none()
         && let Some(message) = stream.take_once()
     {
-        return unary_response(&message, call, &env, deadline, completion);
+        return unary_response(&message, call, env, deadline, completion);
     }
     let initial = context.take_initial_metadata();
     let body = StreamBody::new(stream, call, env.shared.clone(), deadline, compression, completion);
     grpc_response(Body::Stream(Box::pin(body)), initial, compression)
-}
-
-/// The interceptors of `chain`, then (unless one failed) the handler, all under `run`. Gives the
-/// `Completion` that tells the interceptors how the call ends.
-async fn intercepted<Req, Resp, H, Fut>(
-    chain: Chain,
-    env: &CallEnv,
-    deadline: Option<Instant>,
-    handler: H,
-    requests: RequestStream<Req>,
-    context: ServicerContext,
-) -> (Result<ResponseStream<Resp>>, Completion)
-where
-    H: FnOnce(RequestStream<Req>, ServicerContext) -> Fut,
-    Fut: Future<Output = Result<ResponseStream<Resp>>> + Send,
-{
-    let mut completion = Completion::new(chain, context.clone());
-    let outcome = run!(env, deadline, async {
-        completion.intercept().await?;
-        handler(requests, context).await
-    });
-    (outcome, completion)
 }
 
 /// The response of a call that answered with one message and no compression, encoded at once

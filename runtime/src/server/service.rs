@@ -105,9 +105,14 @@ impl<S: Send + Sync + 'static> ServiceBuilder<S> {
     {
         let servicer = self.servicer.clone();
         let handler = Arc::new(handler);
-        let erased: Handler = Arc::new(move |body, context, env| {
+        let erased: Handler = Arc::new(move |body, context, env: CallEnv| {
             let (servicer, handler) = (servicer.clone(), handler.clone());
-            Box::pin(dispatch::serve(body, context, env, move |requests, context| handler(servicer, requests, context)))
+            let handler = move |requests, context| handler(servicer, requests, context);
+            match env.interceptors.clone() {
+                None => Box::pin(dispatch::serve(body, context, env, handler)),
+                // A future of its own, so calls without interceptors keep the smaller one.
+                Some(chain) => Box::pin(dispatch::serve_intercepted(body, context, env, chain, handler)),
+            }
         });
         self.definition.methods.insert(method.to_owned(), erased);
         self
