@@ -116,6 +116,7 @@ pub use client::builder::ChannelBuilder;
 pub use client::call::{
     BidiStreamingCall, Call, ClientStreamingCall, Many, ServerStreamingCall, Single, SingleRequest, UnaryCall,
 };
+pub use client::call_credentials::{AccessToken, CallCredentials};
 pub use client::channel::{Channel, insecure_channel, secure_channel};
 pub use client::interceptor::{ClientCall, ClientInterceptor};
 pub use client::response::Response;

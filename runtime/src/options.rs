@@ -2,6 +2,7 @@
 
 use std::time::{Duration, Instant};
 
+use crate::client::call_credentials::{CallCredentials, SharedCredentials};
 use crate::{Compression, Metadata};
 
 /// Options for one call: timeout or deadline, request metadata, compression and wait-for-ready.
@@ -31,6 +32,7 @@ pub struct CallOptions {
     pub(crate) metadata: Metadata,
     pub(crate) compression: Option<Compression>,
     pub(crate) wait_for_ready: bool,
+    pub(crate) call_credentials: Option<SharedCredentials>,
 }
 
 impl CallOptions {
@@ -72,6 +74,13 @@ impl CallOptions {
         self
     }
 
+    /// Sends `credentials`' metadata with the call, after the channel's interceptors and call
+    /// credentials (see [`CallCredentials`]).
+    pub fn call_credentials(mut self, credentials: impl CallCredentials) -> Self {
+        self.call_credentials = Some(SharedCredentials::new(credentials));
+        self
+    }
+
     /// The deadline a call started now would have: the earlier of `deadline` and now + `timeout`.
     pub fn effective_deadline(&self) -> Option<Instant> {
         let from_timeout = self.timeout.and_then(|t| Instant::now().checked_add(t));
@@ -98,6 +107,7 @@ impl CallOptions {
             metadata,
             compression: other.compression.or(self.compression),
             wait_for_ready: other.wait_for_ready || self.wait_for_ready,
+            call_credentials: other.call_credentials.or_else(|| self.call_credentials.clone()),
         }
     }
 }

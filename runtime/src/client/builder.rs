@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use crate::client::call_credentials::{CallCredentials, SharedCredentials};
 use crate::client::interceptor::{ClientInterceptor, Interceptors};
 use crate::credentials::ChannelCredentials;
 use crate::options::CallOptions;
@@ -32,6 +33,8 @@ pub struct ChannelBuilder {
     pub(crate) http2: Http2Settings,
     pub(crate) user_agent: Option<String>,
     pub(crate) interceptors: Interceptors,
+    pub(crate) call_credentials: Option<SharedCredentials>,
+    pub(crate) allow_insecure_call_credentials: bool,
 }
 
 impl ChannelBuilder {
@@ -47,6 +50,8 @@ impl ChannelBuilder {
             http2: Http2Settings::default(),
             user_agent: None,
             interceptors: Interceptors::default(),
+            call_credentials: None,
+            allow_insecure_call_credentials: false,
         }
     }
 
@@ -101,6 +106,22 @@ impl ChannelBuilder {
     /// (see [`ClientInterceptor`]).
     pub fn interceptor(mut self, interceptor: impl ClientInterceptor) -> Self {
         self.interceptors.push(interceptor);
+        self
+    }
+
+    /// Sends `credentials`' metadata (a token) with every call, after the interceptors have run
+    /// (Python's `composite_channel_credentials` with call credentials). See [`CallCredentials`]:
+    /// over TLS only, unless [`allow_insecure_call_credentials`](Self::allow_insecure_call_credentials).
+    pub fn call_credentials(mut self, credentials: impl CallCredentials) -> Self {
+        self.call_credentials = Some(SharedCredentials::new(credentials));
+        self
+    }
+
+    /// Sends call credentials on this channel even without TLS: for a local connection (a Unix
+    /// socket, a sidecar on loopback) where nothing else can read them. Off by default, so a
+    /// token is never sent in the clear by mistake.
+    pub fn allow_insecure_call_credentials(mut self, allow: bool) -> Self {
+        self.allow_insecure_call_credentials = allow;
         self
     }
 

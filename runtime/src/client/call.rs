@@ -168,6 +168,13 @@ impl<S, R> Call<S, R> {
         self
     }
 
+    /// Sends `credentials`' metadata (a token) with this call (see
+    /// [`CallCredentials`](crate::CallCredentials)).
+    pub fn call_credentials(mut self, credentials: impl crate::CallCredentials) -> Self {
+        self.options.call_credentials = Some(crate::client::call_credentials::SharedCredentials::new(credentials));
+        self
+    }
+
     /// Applies every setting of `options` (its metadata is added to what is set already).
     pub fn options(mut self, options: CallOptions) -> Self {
         self.options = self.options.merged_with(options);
@@ -212,7 +219,7 @@ where
         // The channel's defaults first: a default timeout is this call's deadline too.
         let options = channel.settings().default_options.merged_with(options);
         let deadline = options.effective_deadline();
-        if let Some(chain) = channel.interceptors() {
+        if let Some(chain) = channel.interceptors(&options) {
             // Boxed, and a future of its own: calls on channels without interceptors keep theirs
             // as it was.
             let intercepted = Box::pin(intercepted(chain, channel, path, requests, options, deadline));
@@ -301,7 +308,7 @@ where
         let Call { channel, path, requests, options, cancel, .. } = self;
         let options = channel.settings().default_options.merged_with(options);
         let deadline = options.effective_deadline();
-        let (starting, completion): (StartFuture<Resp>, _) = match channel.interceptors() {
+        let (starting, completion): (StartFuture<Resp>, _) = match channel.interceptors(&options) {
             None => (Box::pin(start(channel, path, requests, options, deadline)), None),
             Some(chain) => {
                 let completion = Completion::new(chain, path, deadline);

@@ -7,11 +7,12 @@ use std::time::Duration;
 
 use crate::client::builder::ChannelBuilder;
 use crate::client::connect::ConnectFailure;
-use crate::client::interceptor::Chain;
+use crate::client::interceptor::{Chain, DynClientInterceptor};
 use crate::client::subchannel::Subchannel;
 use crate::client::target::Target;
 use crate::credentials::ChannelCredentials;
 use crate::error::{Error, ErrorKind};
+use crate::options::CallOptions;
 use crate::{Result, RpcError};
 
 /// The `user-agent` every request carries, after the application's own product if it set one.
@@ -66,7 +67,12 @@ impl ChannelBuilder {
             creds.connector(host)?;
         }
         let subchannel = Subchannel::new(target, self.credentials.clone(), self.connect_timeout, self.http2.clone());
-        let interceptors = self.interceptors.chain();
+        let secure = self.credentials.is_some();
+        let mut interceptors = self.interceptors.clone();
+        if let Some(credentials) = &self.call_credentials {
+            interceptors.push(credentials.interceptor(secure, self.allow_insecure_call_credentials));
+        }
+        let interceptors = interceptors.chain();
         Ok(Channel { inner: Arc::new(Inner { origin, settings: self, user_agent, subchannel, interceptors }) })
     }
 }
@@ -112,8 +118,16 @@ impl Channel {
         &self.inner.user_agent
     }
 
-    pub(crate) fn interceptors(&self) -> Option<Chain> {
-        self.inner.interceptors.clone()
+    /// The interceptors a call with `options` runs: the channel's, then the call's own call
+    /// credentials, if it has any. `None` for most calls, which then skip them.
+    pub(crate) fn interceptors(&self, options: &CallOptions) -> Option<Chain> {
+        let Some(credentials) = &options.call_credentials else {
+            return self.inner.interceptors.clone();
+        };
+        let settings = &self.inner.settings;
+        let attach = credentials.interceptor(settings.credentials.is_some(), settings.allow_insecure_call_credentials);
+        let channel = self.inner.interceptors.iter().flat_map(|chain| chain.iter().cloned());
+        Some(channel.chain([Arc::new(attach) as Arc<dyn DynClientInterceptor>]).collect())
     }
 
     pub(crate) fn subchannel(&self) -> &Subchannel {

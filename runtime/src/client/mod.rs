@@ -13,6 +13,7 @@
 pub(crate) mod backoff;
 pub(crate) mod builder;
 pub(crate) mod call;
+pub(crate) mod call_credentials;
 pub(crate) mod channel;
 pub(crate) mod connect;
 pub(crate) mod connection;

@@ -377,3 +377,73 @@ async fn a_hanging_client_interceptor_is_ended_by_the_calls_deadline() {
     assert_eq!(err.code(), Code::DeadlineExceeded, "{err}");
     assert_eq!(log.take(), client_log("GetFeature", "DeadlineExceeded"));
 }
+
+/// Counts how often it was asked; fails with `fail` when set; hangs when `hang`.
+#[derive(Clone, Default)]
+struct Token {
+    asked: Arc<Mutex<usize>>,
+    fail: Option<Code>,
+    hang: bool,
+}
+
+impl rust_rpc::CallCredentials for Token {
+    async fn metadata(&self, method: &str) -> Result<rust_rpc::Metadata> {
+        *self.asked.lock().expect("asked") += 1;
+        if self.hang {
+            std::future::pending::<()>().await;
+        }
+        if let Some(code) = self.fail {
+            return Err(RpcError::new(code, "the token service said no"));
+        }
+        let mut metadata = rust_rpc::Metadata::new();
+        metadata.insert("x-client-seen", &format!("token for {method}"))?;
+        Ok(metadata)
+    }
+}
+
+fn credentialed(port: u16, token: &Token, allow_insecure: bool) -> RouteGuideClient {
+    let channel = ChannelBuilder::new(format!("127.0.0.1:{port}"))
+        .call_credentials(token.clone())
+        .allow_insecure_call_credentials(allow_insecure)
+        .build()
+        .expect("channel");
+    RouteGuideClient::new(channel)
+}
+
+#[tokio::test]
+async fn call_credentials_are_not_sent_without_tls_unless_the_channel_allows_it() {
+    let guide = Guide::default();
+    let (_server, port) = server_echoing_seen(guide.clone());
+    let token = Token::default();
+    let err = credentialed(port, &token, false).get_feature(Point::default()).await.expect_err("refused");
+    assert_eq!(err.code(), Code::Unauthenticated, "{err}");
+    assert!(err.details().contains("only over TLS"), "{err}");
+    assert_eq!(*token.asked.lock().expect("asked"), 0, "the provider is not asked");
+    assert_eq!(*guide.runs.lock().expect("runs"), 0, "nothing was sent");
+    // A local connection may opt in; the metadata reaches the server.
+    let feature = credentialed(port, &token, true).get_feature(Point::default()).await.expect("sent");
+    assert_eq!(feature.name, "token for /routeguide.RouteGuide/GetFeature");
+    // Per call, on a channel without any: the same rule.
+    let err = client(port).get_feature(Point::default()).call_credentials(token.clone()).await.expect_err("refused");
+    assert_eq!(err.code(), Code::Unauthenticated, "{err}");
+}
+
+#[tokio::test]
+async fn a_failing_credentials_provider_fails_the_call_unavailable_or_unauthenticated() {
+    let (_server, port) = server_echoing_seen(Guide::default());
+    for (fail, expected) in [
+        (Code::Internal, Code::Unavailable),
+        (Code::InvalidArgument, Code::Unavailable),
+        (Code::Unauthenticated, Code::Unauthenticated),
+    ] {
+        let token = Token { fail: Some(fail), ..Token::default() };
+        let err = credentialed(port, &token, true).get_feature(Point::default()).await.expect_err("fails");
+        assert_eq!(err.code(), expected, "provider failed with {fail:?}: {err}");
+        assert!(err.details().contains("the token service said no"), "{err}");
+    }
+    // One that hangs is ended by the call's deadline.
+    let token = Token { hang: true, ..Token::default() };
+    let call = credentialed(port, &token, true).get_feature(Point::default()).timeout(Duration::from_millis(200));
+    let err = no_hang("the deadline ends the call", call).await.expect_err("times out");
+    assert_eq!(err.code(), Code::DeadlineExceeded, "{err}");
+}

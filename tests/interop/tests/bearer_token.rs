@@ -3,15 +3,15 @@
 //!
 //! - a grpcio client sends its token with `grpc.access_token_call_credentials`, and a rust-rpc
 //!   server's `ServerInterceptor` lets it in, or answers UNAUTHENTICATED for a wrong one;
-//! - a rust-rpc client sends its token from a `ClientInterceptor`, and a grpcio server's
-//!   `grpc.ServerInterceptor` checks it the same way.
+//! - a rust-rpc client sends its token from a `ClientInterceptor`, or as `AccessToken` call
+//!   credentials, and a grpcio server's `grpc.ServerInterceptor` checks it the same way.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use interop::pb::{Empty, TestServiceClient, add_test_service_servicer_to_server};
 use rust_rpc::{
-    ChannelBuilder, ChannelCredentials, ClientCall, ClientInterceptor, Code, Result, RpcError, Server,
+    AccessToken, ChannelBuilder, ChannelCredentials, ClientCall, ClientInterceptor, Code, Result, RpcError, Server,
     ServerCredentials, ServerInterceptor, ServicerContext,
 };
 use test_support::{Peer, repo};
@@ -112,15 +112,22 @@ async fn a_rust_rpc_client_interceptor_token_passes_a_grpcio_server_interceptor(
     .expect("join");
     let port = server.1.strip_prefix("listening on ").expect("a port line").to_owned();
     for (token, expected) in [(TOKEN, Ok(())), ("wrong", Err(Code::Unauthenticated))] {
-        let credentials = ChannelCredentials::with_root_ca(std::fs::read(&ca).expect("ca"))
-            .server_name_override("foo.test.google.fr");
-        let channel = ChannelBuilder::new(format!("127.0.0.1:{port}"))
-            .credentials(credentials)
-            .interceptor(SendToken(token))
-            .build()
-            .expect("channel");
-        let result = TestServiceClient::new(channel).empty_call(Empty {}).timeout(Duration::from_secs(30)).await;
-        assert_eq!(result.map(|_| ()).map_err(|e| e.code()), expected, "token {token:?}");
+        // The same token two ways: from an interceptor, and as call credentials (Python's
+        // access_token_call_credentials, which rust-rpc sends only over TLS, as here).
+        for call_credentials in [false, true] {
+            let credentials = ChannelCredentials::with_root_ca(std::fs::read(&ca).expect("ca"))
+                .server_name_override("foo.test.google.fr");
+            let builder = ChannelBuilder::new(format!("127.0.0.1:{port}")).credentials(credentials);
+            let builder = if call_credentials {
+                builder.call_credentials(AccessToken::new(token))
+            } else {
+                builder.interceptor(SendToken(token))
+            };
+            let channel = builder.build().expect("channel");
+            let result = TestServiceClient::new(channel).empty_call(Empty {}).timeout(Duration::from_secs(30)).await;
+            let got = result.map(|_| ()).map_err(|e| e.code());
+            assert_eq!(got, expected, "token {token:?}, call credentials {call_credentials}");
+        }
     }
     // Dropping the peer ends the Python server.
     drop(server);
