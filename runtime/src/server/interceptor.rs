@@ -16,7 +16,8 @@ use crate::{Code, Metadata, Result, RpcError, ServicerContext};
 /// ([`ServicerContext::insert_extension`]), set response metadata, or fail the call: the handler
 /// then never runs and the client gets the error. It runs under the call's deadline and the
 /// server's stop, like the handler. [`completed`](Self::completed) runs once the call has ended,
-/// with its status and duration (CANCELLED when the client went away before an answer).
+/// with its status and duration (CANCELLED when the client went away before an answer,
+/// DEADLINE_EXCEEDED when that was because its deadline passed).
 ///
 /// Order: the server's interceptors ([`ServerBuilder::interceptor`](crate::ServerBuilder::interceptor)),
 /// in the order they were added, then the service's
@@ -109,7 +110,8 @@ impl std::fmt::Debug for Interceptors {
 }
 
 /// Tells the interceptors that ran how their call ended, once: with [`Completion::report`], or
-/// as CANCELLED when dropped unreported (the client went away, or the call's future was dropped).
+/// when dropped unreported (the client reset the stream) as DEADLINE_EXCEEDED past the call's
+/// deadline, CANCELLED before it.
 pub(crate) struct Completion {
     chain: Chain,
     /// How many interceptors' `intercept` ran: only they hear of the end.
@@ -155,8 +157,14 @@ impl Completion {
 impl Drop for Completion {
     fn drop(&mut self) {
         if !self.reported {
-            let cancelled = RpcError::new(Code::Cancelled, "the call ended before the server answered");
-            self.tell(Some(&cancelled), &Metadata::new());
+            // The client reset the stream: because of its deadline (which the server's own
+            // timer may not have seen yet), or because it gave up.
+            let err = if self.context.deadline().is_some_and(|deadline| deadline <= Instant::now()) {
+                RpcError::deadline_exceeded("deadline exceeded before the server answered")
+            } else {
+                RpcError::new(Code::Cancelled, "the call ended before the server answered")
+            };
+            self.tell(Some(&err), &Metadata::new());
         }
     }
 }
