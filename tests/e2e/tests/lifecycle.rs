@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use rust_rpc::{ChannelCredentials, Code, Server, ServerCredentials};
 
-use crate::support::{HANG_GUARD, TestGreeter, greeter_client, hello, no_hang, start_greeter, start_greeter_with};
+use crate::support::{HANG_GUARD, Pki, TestGreeter, greeter_client, hello, no_hang, start_greeter, start_greeter_with};
 
 /// A grace no test waits out: `stop` must return once the calls are done, well before it.
 const LONG_GRACE: Duration = Duration::from_secs(3600);
@@ -92,37 +92,9 @@ async fn concurrent_rpc_limit_refuses_the_extra_call() {
     client.say_hello(hello("third")).await.expect("a slot is free again");
 }
 
-struct Pki {
-    ca: String,
-    server_cert: String,
-    server_key: String,
-    client_cert: String,
-    client_key: String,
-}
-
+/// The certificates: a server for `foo.test.google.fr`, a client named `client`.
 fn pki() -> Pki {
-    let ca_key = rcgen::KeyPair::generate().expect("key");
-    let mut ca = rcgen::CertificateParams::new(Vec::<String>::new()).expect("params");
-    ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    let ca_cert = ca.self_signed(&ca_key).expect("ca");
-    let issuer = rcgen::Issuer::new(ca, ca_key);
-    let server_key = rcgen::KeyPair::generate().expect("key");
-    let server = rcgen::CertificateParams::new(vec!["foo.test.google.fr".to_owned()])
-        .expect("params")
-        .signed_by(&server_key, &issuer)
-        .expect("server cert");
-    let client_key = rcgen::KeyPair::generate().expect("key");
-    let client = rcgen::CertificateParams::new(vec!["client".to_owned()])
-        .expect("params")
-        .signed_by(&client_key, &issuer)
-        .expect("client cert");
-    Pki {
-        ca: ca_cert.pem(),
-        server_cert: server.pem(),
-        server_key: server_key.serialize_pem(),
-        client_cert: client.pem(),
-        client_key: client_key.serialize_pem(),
-    }
+    crate::support::pki("foo.test.google.fr", rcgen::CertificateParams::new(vec!["client".to_owned()]).expect("params"))
 }
 
 async fn tls_call(port: u16, credentials: ChannelCredentials) -> rust_rpc::Result<String> {

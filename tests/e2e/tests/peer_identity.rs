@@ -9,7 +9,7 @@ use e2e::helloworld::{GreeterClient, GreeterServicer, HelloReply, HelloRequest};
 use rust_rpc::{AuthContext, ChannelCredentials, Server, ServerCredentials, ServicerContext};
 use tokio::sync::mpsc;
 
-use crate::support::{hello, no_hang};
+use crate::support::{Pki, hello, no_hang};
 
 const SPIFFE_ID: &str = "spiffe://example.org/ns/default/sa/client";
 
@@ -23,40 +23,14 @@ impl GreeterServicer for Recorder {
     }
 }
 
-struct Pki {
-    ca: String,
-    server_cert: String,
-    server_key: String,
-    client_cert: String,
-    client_key: String,
-    client_der: Vec<u8>,
-}
-
+/// The certificates: a server for `server.test`, a workload client with DNS, SPIFFE URI and IP
+/// SANs and a common name.
 fn pki() -> Pki {
-    let ca_key = rcgen::KeyPair::generate().expect("key");
-    let mut ca = rcgen::CertificateParams::new(Vec::<String>::new()).expect("params");
-    ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    let ca_cert = ca.self_signed(&ca_key).expect("ca");
-    let issuer = rcgen::Issuer::new(ca, ca_key);
-    let server_key = rcgen::KeyPair::generate().expect("key");
-    let server = rcgen::CertificateParams::new(vec!["server.test".to_owned()])
-        .expect("params")
-        .signed_by(&server_key, &issuer)
-        .expect("server cert");
-    let client_key = rcgen::KeyPair::generate().expect("key");
     let mut client = rcgen::CertificateParams::new(vec!["client.example.org".to_owned()]).expect("params");
     client.subject_alt_names.push(rcgen::SanType::URI(SPIFFE_ID.try_into().expect("ia5")));
     client.subject_alt_names.push(rcgen::SanType::IpAddress("10.0.0.7".parse().expect("ip")));
     client.distinguished_name.push(rcgen::DnType::CommonName, "workload client");
-    let client = client.signed_by(&client_key, &issuer).expect("client cert");
-    Pki {
-        ca: ca_cert.pem(),
-        server_cert: server.pem(),
-        server_key: server_key.serialize_pem(),
-        client_cert: client.pem(),
-        client_key: client_key.serialize_pem(),
-        client_der: client.der().to_vec(),
-    }
+    crate::support::pki("server.test", client)
 }
 
 /// A server recording every call's identity, on a TLS port with `credentials` and a plaintext

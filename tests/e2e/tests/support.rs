@@ -132,3 +132,39 @@ pub async fn no_hang<T>(what: &str, future: impl IntoFuture<Output = T>) -> T {
         Err(_) => panic!("hung for {HANG_GUARD:?}: {what}"),
     }
 }
+
+/// A test CA, a server certificate it signed, and a client certificate it signed, as PEM (and
+/// the client's DER, for comparing with what a server sees).
+pub struct Pki {
+    pub ca: String,
+    pub server_cert: String,
+    pub server_key: String,
+    pub client_cert: String,
+    pub client_key: String,
+    pub client_der: Vec<u8>,
+}
+
+/// A fresh [`Pki`]: a server certificate for `server_name`, and a client certificate made from
+/// `client` (its names, SANs and subject), both signed by a new CA.
+pub fn pki(server_name: &str, client: rcgen::CertificateParams) -> Pki {
+    let ca_key = rcgen::KeyPair::generate().expect("key");
+    let mut ca = rcgen::CertificateParams::new(Vec::<String>::new()).expect("params");
+    ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    let ca_cert = ca.self_signed(&ca_key).expect("ca");
+    let issuer = rcgen::Issuer::new(ca, ca_key);
+    let server_key = rcgen::KeyPair::generate().expect("key");
+    let server = rcgen::CertificateParams::new(vec![server_name.to_owned()])
+        .expect("params")
+        .signed_by(&server_key, &issuer)
+        .expect("server cert");
+    let client_key = rcgen::KeyPair::generate().expect("key");
+    let client = client.signed_by(&client_key, &issuer).expect("client cert");
+    Pki {
+        ca: ca_cert.pem(),
+        server_cert: server.pem(),
+        server_key: server_key.serialize_pem(),
+        client_cert: client.pem(),
+        client_key: client_key.serialize_pem(),
+        client_der: client.der().to_vec(),
+    }
+}
