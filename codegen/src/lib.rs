@@ -49,12 +49,15 @@ mod model;
 mod options;
 mod parse;
 mod plugin;
+mod rename;
 mod render;
 mod validate;
+mod warning;
 
 pub use builder::{Builder, compile_protos, write_files};
 pub use error::Error;
 pub use files::Files;
-pub use generate::generate;
+pub use generate::{Generated, generate, generate_with_warnings};
 pub use options::Options;
-pub use plugin::{execute, respond};
+pub use plugin::{execute, respond, respond_with_warnings};
+pub use warning::Warning;

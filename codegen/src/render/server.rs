@@ -54,7 +54,7 @@ pub(crate) fn server(service: &Service, ctx: &Ctx) -> Result<TokenStream, crate:
         });
         registrations.push(quote! {
             .#register(#proto_name, |servicer: #rt::Arc<#generic>, #argument: #argument_type, context: #rt::ServicerContext| async move {
-                servicer.#name(#argument, context).await
+                <#generic as #servicer>::#name(&servicer, #argument, context).await
             })
         });
     }
