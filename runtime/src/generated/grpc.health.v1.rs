@@ -187,7 +187,9 @@ pub fn health_service<S: HealthServicer>(
                 servicer: crate::__codegen::Arc<S>,
                 request: HealthCheckRequest,
                 context: crate::__codegen::ServicerContext|
-            async move { servicer.check(request, context).await },
+            async move {
+                <S as HealthServicer>::check(&servicer, request, context).await
+            },
         )
         .server_streaming(
             "Watch",
@@ -195,7 +197,9 @@ pub fn health_service<S: HealthServicer>(
                 servicer: crate::__codegen::Arc<S>,
                 request: HealthCheckRequest,
                 context: crate::__codegen::ServicerContext|
-            async move { servicer.watch(request, context).await },
+            async move {
+                <S as HealthServicer>::watch(&servicer, request, context).await
+            },
         )
         .unary(
             "List",
@@ -203,7 +207,7 @@ pub fn health_service<S: HealthServicer>(
                 servicer: crate::__codegen::Arc<S>,
                 request: HealthListRequest,
                 context: crate::__codegen::ServicerContext|
-            async move { servicer.list(request, context).await },
+            async move { <S as HealthServicer>::list(&servicer, request, context).await },
         )
         .file_descriptor_set(FILE_DESCRIPTOR_SET)
         .build()

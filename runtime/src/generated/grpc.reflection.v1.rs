@@ -212,7 +212,14 @@ pub fn server_reflection_service<S: ServerReflectionServicer>(
                 servicer: crate::__codegen::Arc<S>,
                 requests: crate::__codegen::RequestStream<ServerReflectionRequest>,
                 context: crate::__codegen::ServicerContext|
-            async move { servicer.server_reflection_info(requests, context).await },
+            async move {
+                <S as ServerReflectionServicer>::server_reflection_info(
+                        &servicer,
+                        requests,
+                        context,
+                    )
+                    .await
+            },
         )
         .file_descriptor_set(FILE_DESCRIPTOR_SET)
         .build()
