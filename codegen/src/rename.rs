@@ -440,6 +440,10 @@ impl Pass {
     }
 }
 
+/// A message whose nested types and members are still to be named: (file index, message
+/// indexes, original fully qualified name, new one, Rust module of its parent).
+type Pending = (usize, Vec<usize>, String, String, Vec<String>);
+
 /// Module path of a package as prost-build and the module tree write it.
 fn module_of(package: &str) -> Vec<String> {
     if package.is_empty() { Vec::new() } else { package.split('.').map(prost::snake).collect() }
@@ -556,7 +560,7 @@ pub(crate) fn rename(all: &[FileDescriptorProto], extern_paths: &[(String, Strin
     }
     // Top-level types of every package first, so they keep their names in a module shared with
     // a message's nested types.
-    let mut queue: VecDeque<(usize, Vec<usize>, String, String, Vec<String>)> = VecDeque::new();
+    let mut queue: VecDeque<Pending> = VecDeque::new();
     for (f, file) in files.iter_mut().enumerate() {
         if fixed[f] {
             continue;

@@ -72,6 +72,7 @@ pub(crate) fn server(service: &Service, ctx: &Ctx) -> Result<TokenStream, crate:
         #[doc = ""]
         #[doc = #trait_doc]
         #service_deprecated
+        #[allow(clippy::wrong_self_convention, clippy::should_implement_trait)]
         pub trait #servicer: ::core::marker::Send + ::core::marker::Sync + 'static {
             #(#trait_methods)*
         }

@@ -95,7 +95,7 @@ pub mod health_check_response {
 pub struct HealthClient {
     channel: crate::__codegen::Channel,
 }
-#[allow(deprecated)]
+#[allow(deprecated, clippy::wrong_self_convention, clippy::should_implement_trait)]
 impl HealthClient {
     /// The full name of the service: `grpc.health.v1.Health`.
     pub const SERVICE_NAME: &'static str = "grpc.health.v1.Health";
@@ -138,6 +138,7 @@ impl HealthClient {
 /// Tells load balancers and orchestrators whether the server's services take calls.
 ///
 /// The server side of `grpc.health.v1.Health`: implement the methods you serve; the others answer UNIMPLEMENTED.
+#[allow(clippy::wrong_self_convention, clippy::should_implement_trait)]
 pub trait HealthServicer: ::core::marker::Send + ::core::marker::Sync + 'static {
     /// The status of one service now; NOT_FOUND for a service the server does not know.
     fn check(

@@ -183,7 +183,7 @@ pub fn runtime_path_option() -> String {
 pub fn check_crate(name: &str, files: &rust_rpc_codegen::Files) -> Result<(), String> {
     let root = std::env::temp_dir().join(format!("rust-rpc-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&root);
-    rust_rpc_codegen::write_files(&root.join(name), &files).expect("write the crate");
+    rust_rpc_codegen::write_files(&root.join(name), files).expect("write the crate");
     let lib = root.join(name).join("src/lib.rs");
     let code = std::fs::read_to_string(&lib).expect("lib.rs");
     std::fs::write(&lib, format!("#![deny(warnings)]\n{code}")).expect("lib.rs");
