@@ -203,6 +203,8 @@ impl Pass {
             let old_rust = prost::camel(name);
             let reason = if old_rust.is_empty() {
                 "a name of underscores only is no Rust identifier".to_owned()
+            } else if has_module && prost::snake(name) == old_rust {
+                format!("the module of its nested types would be named `{old_rust}` too")
             } else {
                 format!(
                     "`{old_rust}` is taken by {}",
@@ -288,11 +290,7 @@ impl Pass {
                          the wire are unchanged"
                     ),
                 });
-                let field = &mut message.field[i];
-                if field.json_name.is_none() {
-                    field.json_name = Some(name.clone());
-                }
-                field.name = Some(chosen.clone());
+                message.field[i].name = Some(chosen.clone());
             }
             let who = format!("field {name} ({at})");
             struct_fields.insert(rust.strip_prefix("r#").unwrap_or(&rust).to_owned(), who.clone());
@@ -380,9 +378,6 @@ impl Pass {
                              its number, name and JSON name on the wire are unchanged"
                         ),
                     });
-                    if field.json_name.is_none() {
-                        field.json_name = Some(name.clone());
-                    }
                     field.name = Some(chosen);
                 }
                 variants.insert(variant, format!("field {name} ({at})"));
@@ -519,6 +514,8 @@ fn rename_packages(files: &mut [FileDescriptorProto], fixed: &[bool], pass: &mut
             let why = if moved[&original] != original {
                 "types declared in google.protobuf outside the well-known types' files would be taken for prost-types'"
                     .to_owned()
+            } else if original.split('.').any(|part| prost::snake(part).is_empty()) {
+                "a part of underscores only has no Rust module name".to_owned()
             } else {
                 "its Rust module would be that of another package differing only in case or underscores".to_owned()
             };

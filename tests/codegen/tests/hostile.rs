@@ -28,6 +28,7 @@ const FIXTURES: &[&str] = &[
     "hostile/nest.proto",
     "hostile/nest_sub.proto",
     "hostile/types.proto",
+    "hostile/underscore_package.proto",
     "hostile/uses_mine.proto",
 ];
 
@@ -69,10 +70,12 @@ fn every_rename_is_a_warning_naming_the_proto_line() {
         "hostile/types.proto:14:1: message hostile.types.HttpRequest is generated as `HttpRequest2`",
         "hostile/types.proto:21:1: enum hostile.types.HTTP_REQUEST_KIND is generated as `HttpRequestKind2`",
         "hostile/types.proto:32:3: enum hostile.types.Outer.KIND is generated as `Kind2`",
-        "hostile/types.proto:41:1: message hostile.types._2fa is generated as `Message2fa`",
-        "hostile/types.proto:72:1: message hostile.types.Self_ is generated as `Self2`",
-        "hostile/types.proto:81:1: message hostile.types._ is generated as `Underscore`",
-        "hostile/types.proto:121:1: the client of service hostile.types.HttpApi is generated as `HttpApiClient2`",
+        "hostile/types.proto:41:1: message hostile.types._2fa is generated as `Message2fa` (the module of its nested types \
+         would be named `_2fa` too)",
+        "hostile/underscore_package.proto:4:1: package hostile._ is generated as package hostile.underscore",
+        "hostile/types.proto:84:1: message hostile.types.Self_ is generated as `Self2`",
+        "hostile/types.proto:93:1: message hostile.types._ is generated as `Underscore`",
+        "hostile/types.proto:133:1: the client of service hostile.types.HttpApi is generated as `HttpApiClient2`",
         "hostile/case_upper.proto:4:1: package hostile.Case is generated as package hostile.case_2",
         "hostile/google/protobuf/mine.proto:4:1: package google.protobuf is generated as package google.protobuf_user",
         "hostile/nest.proto:7:3: message hostile.nest.Sub.Inner is generated as `Inner2`",
@@ -185,6 +188,12 @@ fn renamed_enum_values_keep_their_proto_names() {
 fn renamed_types_and_packages_keep_their_wire_names() {
     assert_eq!(hostile::case_2::UpperClient::SERVICE_NAME, "hostile.Case.Upper");
     assert_eq!(hostile::case::LowerClient::GET_PATH, "/hostile.case.Lower/Get");
+    assert_eq!(hostile::underscore::LonelyClient::CALL_PATH, "/hostile._.Lonely/Call");
+    let holder = hostile::types::Holder { ordering: hostile::types::Ordering::Some as i32, ..Default::default() };
+    assert_eq!(
+        (holder.ordering(), holder.maybe()),
+        (hostile::types::Ordering::Some, hostile::types::Ordering::Unspecified)
+    );
     let _: hostile::case_2::Thing = hostile::case::Thing::default().other.unwrap_or_default();
     assert_eq!(codegen_tests::google::protobuf_user::MyServiceClient::GET_PATH, "/google.protobuf.MyService/Get");
     let thing = codegen_tests::google::protobuf_user::MyThing {
