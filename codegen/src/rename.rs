@@ -227,9 +227,12 @@ impl Pass {
 
     /// Fields, oneofs, oneof variants and nested enums' values of one message, whose nested
     /// module is `module`.
-    fn members(&mut self, file: &mut FileDescriptorProto, indexes: &[usize], new_fq: &str, module: &[String]) {
+    /// module is `module`. `old_fq` names the message in warnings, `new_fq` is its name in the
+    /// copy.
+    fn members(&mut self, file: &mut FileDescriptorProto, indexes: &[usize], fq: (&str, &str), module: &[String]) {
         let proto3 = file.syntax() == "proto3";
-        let new_fq = new_fq.trim_start_matches('.');
+        let (old_fq, new_fq) = fq;
+        let shown = old_fq.trim_start_matches('.');
         let path = source_path(indexes);
         let file_copy = FileDescriptorProto {
             source_code_info: file.source_code_info.clone(),
@@ -286,7 +289,7 @@ impl Pass {
                 self.warnings.push(Warning {
                     location: at.clone(),
                     message: format!(
-                        "field {new_fq}.{name} is generated as `{rust}` ({reason}); its number, name and JSON name on \
+                        "field {shown}.{name} is generated as `{rust}` ({reason}); its number, name and JSON name on \
                          the wire are unchanged"
                     ),
                 });
@@ -339,11 +342,11 @@ impl Pass {
                 };
                 self.warnings.push(Warning {
                     location: at.clone(),
-                    message: format!("oneof {new_fq}.{name} is generated as field `{rust}` and enum `{ty}` ({reason})"),
+                    message: format!("oneof {shown}.{name} is generated as field `{rust}` and enum `{ty}` ({reason})"),
                 });
                 message.oneof_decl[i].name = Some(chosen.clone());
             }
-            ns.types.insert(ty, format!("oneof {new_fq}.{name} ({at})"));
+            ns.types.insert(ty, format!("oneof {shown}.{name} ({at})"));
             struct_fields.insert(rust.strip_prefix("r#").unwrap_or(&rust).to_owned(), format!("oneof {name} ({at})"));
             // Its variants.
             let mut variants: HashMap<String, String> = HashMap::new();
@@ -374,7 +377,7 @@ impl Pass {
                     self.warnings.push(Warning {
                         location: at.clone(),
                         message: format!(
-                            "field {new_fq}.{name} is generated as variant `{variant}` of its oneof's enum ({reason}); \
+                            "field {shown}.{name} is generated as variant `{variant}` of its oneof's enum ({reason}); \
                              its number, name and JSON name on the wire are unchanged"
                         ),
                     });
@@ -641,7 +644,7 @@ pub(crate) fn rename(all: &[FileDescriptorProto], extern_paths: &[(String, Strin
             message.enum_type[i].name = Some(chosen.clone());
             pass.types.insert(nested_old, format!("{new_fq}.{chosen}"));
         }
-        pass.members(file, &indexes, &new_fq, &module);
+        pass.members(file, &indexes, (&old_fq, &new_fq), &module);
     }
     // References: field types, enum defaults, method types, extendees.
     for file in &mut files {
@@ -718,4 +721,94 @@ fn check_fixed(all: &[FileDescriptorProto], fixed: &[bool], extern_paths: &[(Str
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use prost_types::{DescriptorProto, FieldDescriptorProto, SourceCodeInfo, source_code_info::Location};
+
+    use super::*;
+
+    fn field(name: &str, number: i32, type_name: Option<&str>) -> FieldDescriptorProto {
+        FieldDescriptorProto {
+            name: Some(name.into()),
+            number: Some(number),
+            r#type: Some(if type_name.is_some() { Type::Message } else { Type::String } as i32),
+            type_name: type_name.map(Into::into),
+            ..Default::default()
+        }
+    }
+
+    fn message(name: &str, fields: Vec<FieldDescriptorProto>) -> DescriptorProto {
+        DescriptorProto { name: Some(name.into()), field: fields, ..Default::default() }
+    }
+
+    fn file(name: &str, package: &str, messages: Vec<DescriptorProto>) -> FileDescriptorProto {
+        FileDescriptorProto {
+            name: Some(name.into()),
+            package: Some(package.into()),
+            syntax: Some("proto3".into()),
+            message_type: messages,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn colliding_names_are_renamed_and_references_follow() {
+        let mut a = file(
+            "a.proto",
+            "p",
+            vec![
+                message("HTTPRequest", vec![]),
+                message("HttpRequest", vec![field("fooBar", 1, None), field("foo_bar", 2, None)]),
+                message("User", vec![field("r", 1, Some(".p.HttpRequest"))]),
+            ],
+        );
+        a.source_code_info = Some(SourceCodeInfo {
+            location: vec![Location { path: vec![4, 1], span: vec![9, 0, 12], ..Default::default() }],
+        });
+        let renamed = rename(&[a], &[]).expect("renames");
+        let file = &renamed.files[0];
+        assert_eq!(file.message_type[1].name(), "HttpRequest2");
+        assert_eq!(file.message_type[1].field[1].name(), "foo_bar_2");
+        assert_eq!(file.message_type[1].field[1].number(), 2);
+        assert_eq!(file.message_type[2].field[0].type_name(), ".p.HttpRequest2");
+        let warnings: Vec<String> = renamed.warnings.iter().map(ToString::to_string).collect();
+        assert!(
+            warnings[0].starts_with("a.proto:10:1: message p.HttpRequest is generated as `HttpRequest2`"),
+            "{warnings:?}"
+        );
+        assert!(warnings[1].starts_with("a.proto: field p.HttpRequest.foo_bar "), "no location known: {warnings:?}");
+    }
+
+    #[test]
+    fn packages_differing_in_case_get_distinct_modules() {
+        let files = [
+            file("upper.proto", "foo.Bar", vec![message("A", vec![])]),
+            file("lower.proto", "foo.bar", vec![message("B", vec![field("a", 1, Some(".foo.Bar.A"))])]),
+        ];
+        let renamed = rename(&files, &[]).expect("renames");
+        assert_eq!(renamed.files[0].package(), "foo.bar_2", "the snake-case one keeps its name");
+        assert_eq!(renamed.files[1].package(), "foo.bar");
+        assert_eq!(renamed.files[1].message_type[0].field[0].type_name(), ".foo.bar_2.A");
+        assert_eq!(renamed.packages["foo.bar_2"], "foo.Bar");
+    }
+
+    #[test]
+    fn well_known_types_and_extern_paths_are_never_renamed() {
+        let wkt = file("google/protobuf/timestamp.proto", "google.protobuf", vec![message("Timestamp", vec![])]);
+        let mine = file(
+            "mine.proto",
+            "google.protobuf",
+            vec![message("Mine", vec![field("t", 1, Some(".google.protobuf.Timestamp"))])],
+        );
+        let renamed = rename(&[wkt, mine], &[]).expect("renames");
+        assert_eq!(renamed.files[0].package(), "google.protobuf");
+        assert_eq!(renamed.files[1].package(), "google.protobuf_user");
+        assert_eq!(renamed.files[1].message_type[0].field[0].type_name(), ".google.protobuf.Timestamp");
+
+        let ext = file("ext.proto", "ext", vec![message("HTTPRequest", vec![]), message("HttpRequest", vec![])]);
+        let err = rename(&[ext], &[(".ext".into(), "::ext".into())]).err().expect("inexpressible");
+        assert!(matches!(err, Error::Inexpressible { .. }), "{err:?}");
+    }
 }

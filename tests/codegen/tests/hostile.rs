@@ -26,6 +26,7 @@ const FIXTURES: &[&str] = &[
     "hostile/google/protobuf/mine.proto",
     "hostile/methods.proto",
     "hostile/nest.proto",
+    "hostile/nest_deeper.proto",
     "hostile/nest_sub.proto",
     "hostile/types.proto",
     "hostile/underscore_package.proto",
@@ -80,6 +81,7 @@ fn every_rename_is_a_warning_naming_the_proto_line() {
         "hostile/google/protobuf/mine.proto:4:1: package google.protobuf is generated as package google.protobuf_user",
         "hostile/nest.proto:7:3: message hostile.nest.Sub.Inner is generated as `Inner2`",
         "hostile/nest.proto:11:3: oneof hostile.nest.Sub.Other is generated as field `other_2` and enum `Other2`",
+        "hostile/nest.proto:17:5: message hostile.nest.Sub.Deeper.X is generated as `X2`",
         "hostile/methods.proto:12:3: method hostile.methods.Calls.New is generated as `new_2`",
         "hostile/methods.proto:14:3: method hostile.methods.Calls.Clone is generated as `clone_2`",
         "hostile/methods.proto:15:3: method hostile.methods.Calls.Into is generated as `into_2`",
@@ -182,6 +184,8 @@ fn renamed_enum_values_keep_their_proto_names() {
     // `[default = RED]` still means value 2.
     assert_eq!(Paint::default().color(), Color::Red2);
     assert_eq!(Paint::default().label(), "\u{202e} evil \u{2066}");
+    assert_eq!(Paint::default().shade(), hostile::enums::paint::Shade::Dark2);
+    assert_eq!(hostile::enums::paint::Shade::Dark2.as_str_name(), "DARK");
 }
 
 #[test]
@@ -204,6 +208,8 @@ fn renamed_types_and_packages_keep_their_wire_names() {
     let _ = (hostile::types::HttpRequest::default(), hostile::types::HttpRequest2::default());
     let _ = (hostile::types::http_request::Inner::default(), hostile::types::http_request2::Inner::default());
     let _ = (hostile::nest::sub::Inner::default(), hostile::nest::sub::Inner2::default());
+    let x = hostile::nest::sub::deeper::X { b: 1, nested: Some(hostile::nest::sub::deeper::X2 { a: 2 }) };
+    assert_eq!(x.nested.map(|n| n.a), Some(2));
     let _ = (hostile::types::Option::default(), hostile::types::Result::default(), hostile::types::Box::default());
 }
 
