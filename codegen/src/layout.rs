@@ -79,7 +79,10 @@ fn write_node(node: &Node, depth: usize, hosts: &[Host], out: &mut String, files
         let module = to_snake(name);
         let child_hosts: Vec<Host> = hosts
             .iter()
-            .map(|host| Host { file: host.file.clone(), path: [host.path.as_slice(), &[module.clone()]].concat() })
+            .map(|host| Host {
+                file: host.file.clone(),
+                path: [host.path.as_slice(), std::slice::from_ref(&module)].concat(),
+            })
             .filter(|host| files.get(&host.file).is_some_and(|code| find_module(code, &host.path).is_some()))
             .collect();
         match child_hosts.first().cloned() {
