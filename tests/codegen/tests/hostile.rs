@@ -135,6 +135,46 @@ fn the_plugins_output_compiles_also_for_protos_only_protoc_accepts() {
 }
 
 #[test]
+fn build_rs_prints_each_rename_as_a_cargo_warning() {
+    // A user's crate whose build.rs calls `Builder::compile`, checked with cargo.
+    let dir = crate::support::scratch("build-rs-warnings");
+    let fixtures = fixtures_dir();
+    let manifest = format!(
+        "[package]\nname = \"build-rs-warnings\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n[workspace]\n\n\
+         [dependencies]\nrust-rpc = {{ path = {runtime:?} }}\n\n[build-dependencies]\nrust-rpc-codegen = {{ path = \
+         {codegen:?} }}\n",
+        runtime = repo().join("runtime").display().to_string(),
+        codegen = repo().join("codegen").display().to_string(),
+    );
+    std::fs::write(dir.join("Cargo.toml"), manifest).expect("manifest");
+    let build = format!(
+        "fn main() {{\n    rust_rpc_codegen::Builder::new().compile(&[{:?}], &[{:?}]).expect(\"compiles\");\n}}\n",
+        fixtures.join("hostile/fields.proto").display().to_string(),
+        fixtures.display().to_string(),
+    );
+    std::fs::write(dir.join("build.rs"), build).expect("build.rs");
+    std::fs::create_dir_all(dir.join("src")).expect("src");
+    std::fs::write(
+        dir.join("src/lib.rs"),
+        "#![allow(missing_docs)]\npub mod fields {\n    rust_rpc::include_proto!(\"hostile.fields\");\n}\n",
+    )
+    .expect("lib.rs");
+    std::fs::copy(repo().join("Cargo.lock"), dir.join("Cargo.lock")).expect("lock file");
+    let output = std::process::Command::new(crate::support::cargo())
+        .args(["check", "--message-format", "short", "--manifest-path"])
+        .arg(dir.join("Cargo.toml"))
+        .arg("--target-dir")
+        .arg(crate::support::target_dir().join("crate-output"))
+        .output()
+        .expect("run cargo");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    let line = "warning: build-rs-warnings@0.1.0: hostile/fields.proto:14:3: field hostile.fields.Snake.FooBar is \
+                generated as `foo_bar_2`";
+    assert!(stderr.contains(line), "{line:?} not in:\n{stderr}");
+}
+
+#[test]
 fn two_extern_path_types_that_would_be_one_rust_type_are_an_error_naming_the_line() {
     let dir = fixtures_dir();
     let err = rust_rpc_codegen::Builder::new()
