@@ -66,9 +66,10 @@ pub fn generate_with_warnings(
         names.extend(file.message_type.iter().map(|m| to_upper_camel(m.name())));
         names.extend(file.enum_type.iter().map(|e| to_upper_camel(e.name())));
         for (i, service) in file.service.iter().enumerate() {
-            let methods =
-                (0..service.method.len()).map(|j| crate::rename::location(file, &[6, i as i32, 2, j as i32])).collect();
-            let at = crate::rename::location(file, &[6, i as i32]);
+            let methods = (0..service.method.len())
+                .map(|j| renamed.locations.at(file.name(), &[6, i as i32, 2, j as i32]))
+                .collect();
+            let at = renamed.locations.at(file.name(), &[6, i as i32]);
             locations.insert((file.package().to_owned(), service.name().to_owned()), (at, methods));
         }
     }

@@ -63,18 +63,36 @@ pub(crate) struct Renamed {
     /// Enum values renamed: (Rust variant, name prost-build sees, original name), in declaration
     /// order, so `as_str_name` / `from_str_name` can be given the original names back.
     pub(crate) enum_values: Vec<(String, String, String)>,
+    /// Where every element is, for warnings about it.
+    pub(crate) locations: Locations,
 }
 
-/// `file:line:column` of the element at `path` in `file`'s source info, else the file name.
-pub(crate) fn location(file: &FileDescriptorProto, path: &[i32]) -> String {
-    let span = file
-        .source_code_info
-        .as_ref()
-        .and_then(|info| info.location.iter().find(|l| l.path == path))
-        .map(|l| l.span.clone());
-    match span.as_deref() {
-        Some([line, column, ..]) => format!("{}:{}:{}", file.name(), line + 1, column + 1),
-        _ => file.name().to_owned(),
+/// Every element's `file:line:column`, by file name and source path, indexed once.
+pub(crate) struct Locations {
+    by_file: HashMap<String, HashMap<Vec<i32>, (i32, i32)>>,
+}
+
+impl Locations {
+    pub(crate) fn new(all: &[FileDescriptorProto]) -> Locations {
+        let by_file = all
+            .iter()
+            .map(|file| {
+                let spans = file.source_code_info.iter().flat_map(|info| &info.location).filter_map(|l| {
+                    let (line, column) = (*l.span.first()?, *l.span.get(1)?);
+                    Some((l.path.clone(), (line, column)))
+                });
+                (file.name().to_owned(), spans.collect())
+            })
+            .collect();
+        Locations { by_file }
+    }
+
+    /// `file:line:column` of the element at `path` of `file`, else the file name.
+    pub(crate) fn at(&self, file: &str, path: &[i32]) -> String {
+        match self.by_file.get(file).and_then(|spans| spans.get(path)) {
+            Some((line, column)) => format!("{file}:{}:{}", line + 1, column + 1),
+            None => file.to_owned(),
+        }
     }
 }
 
@@ -160,6 +178,7 @@ fn field_base(rust: &str) -> String {
 }
 
 struct Pass {
+    locations: Locations,
     namespaces: HashMap<Vec<String>, Namespace>,
     /// Original fully qualified type name -> the one prost-build sees.
     types: HashMap<String, String>,
@@ -234,11 +253,7 @@ impl Pass {
         let (old_fq, new_fq) = fq;
         let shown = old_fq.trim_start_matches('.');
         let path = source_path(indexes);
-        let file_copy = FileDescriptorProto {
-            source_code_info: file.source_code_info.clone(),
-            name: file.name.clone(),
-            ..Default::default()
-        };
+        let file_name = file.name().to_owned();
         let message = message_at(file, indexes);
         let mut struct_fields: HashMap<String, String> = HashMap::new();
         let mut methods: HashMap<String, String> = HashMap::new();
@@ -269,7 +284,7 @@ impl Pass {
                     .find(|c| c != &name && fits(c))
                     .unwrap_or_else(|| name.clone())
             };
-            let at = location(&file_copy, &[path.as_slice(), &[2, i as i32]].concat());
+            let at = self.locations.at(&file_name, &[path.as_slice(), &[2, i as i32]].concat());
             let rust = prost::snake(&chosen);
             if chosen != name {
                 let old = prost::snake(&name);
@@ -329,7 +344,7 @@ impl Pass {
                     .find(|c| c != &name && fits(c))
                     .unwrap_or_else(|| name.clone())
             };
-            let at = location(&file_copy, &[path.as_slice(), &[8, i as i32]].concat());
+            let at = self.locations.at(&file_name, &[path.as_slice(), &[8, i as i32]].concat());
             let rust = prost::snake(&chosen);
             let ty = prost::oneof_type(&chosen, &nested_refs);
             if chosen != name {
@@ -359,7 +374,7 @@ impl Pass {
                     let v = prost::camel(c);
                     !v.is_empty() && !variants.contains_key(&v)
                 };
-                let at = location(&file_copy, &[path.as_slice(), &[2, j as i32]].concat());
+                let at = self.locations.at(&file_name, &[path.as_slice(), &[2, j as i32]].concat());
                 let chosen = if fits(&name) {
                     name.clone()
                 } else {
@@ -389,12 +404,12 @@ impl Pass {
         for (j, enumeration) in message.enum_type.iter_mut().enumerate() {
             let enum_path = [path.as_slice(), &[4, j as i32]].concat();
             let fq = format!("{new_fq}.{}", enumeration.name());
-            self.values(&file_copy, enumeration, &enum_path, &fq);
+            self.values(&file_name, enumeration, &enum_path, &fq);
         }
     }
 
     /// Enum variants: prost-build's names must be unique (it panics otherwise).
-    fn values(&mut self, file: &FileDescriptorProto, enumeration: &mut EnumDescriptorProto, path: &[i32], fq: &str) {
+    fn values(&mut self, file: &str, enumeration: &mut EnumDescriptorProto, path: &[i32], fq: &str) {
         let rust_enum = prost::camel(enumeration.name());
         let mut numbers = HashSet::new();
         let mut variants: HashMap<String, String> = HashMap::new();
@@ -407,7 +422,7 @@ impl Pass {
                 let v = prost::variant(&rust_enum, c);
                 !v.is_empty() && !variants.contains_key(&v)
             };
-            let at = location(file, &[path, &[2, i as i32]].concat());
+            let at = self.locations.at(file, &[path, &[2, i as i32]].concat());
             let chosen = if fits(&name) {
                 name.clone()
             } else {
@@ -524,7 +539,7 @@ fn rename_packages(files: &mut [FileDescriptorProto], fixed: &[bool], pass: &mut
             };
             let module = module_of(&new).join("::");
             pass.warn(
-                location(file, &[2]),
+                pass.locations.at(file.name(), &[2]),
                 format!(
                     "package {original} is generated as package {new} (module `{module}`, file `{new}.rs`): {why}; \
                      wire names are unchanged"
@@ -543,13 +558,16 @@ pub(crate) fn rename(all: &[FileDescriptorProto], extern_paths: &[(String, Strin
     let fixed: Vec<bool> =
         files.iter().map(|f| is_well_known(f) || is_extern(&format!(".{}", f.package()), extern_paths)).collect();
     let mut pass = Pass {
+        locations: Locations::new(&[]),
         namespaces: HashMap::new(),
         types: HashMap::new(),
         values: HashMap::new(),
         warnings: Vec::new(),
         enum_values: Vec::new(),
     };
-    check_fixed(all, &fixed, extern_paths)?;
+    let locations = Locations::new(all);
+    check_fixed(all, &fixed, extern_paths, &locations)?;
+    pass.locations = locations;
     let packages = rename_packages(&mut files, &fixed, &mut pass);
     // Sub-package modules.
     for package in packages.keys() {
@@ -568,11 +586,7 @@ pub(crate) fn rename(all: &[FileDescriptorProto], extern_paths: &[(String, Strin
         let old_scope = if all[f].package().is_empty() { String::new() } else { format!(".{}", all[f].package()) };
         let new_scope = if file.package().is_empty() { String::new() } else { format!(".{}", file.package()) };
         let module = module_of(file.package());
-        let snapshot = FileDescriptorProto {
-            name: file.name.clone(),
-            source_code_info: file.source_code_info.clone(),
-            ..Default::default()
-        };
+        let snapshot = file.name().to_owned();
         for i in 0..file.message_type.len() {
             let message = &file.message_type[i];
             let old_fq = format!("{old_scope}.{}", message.name());
@@ -580,7 +594,7 @@ pub(crate) fn rename(all: &[FileDescriptorProto], extern_paths: &[(String, Strin
                 module: &module,
                 kind: "message",
                 old_fq: &old_fq,
-                location: location(&snapshot, &[4, i as i32]),
+                location: pass.locations.at(&snapshot, &[4, i as i32]),
             };
             let name = message.name().to_owned();
             let chosen = pass.name_type(slot, &name, has_module(message));
@@ -595,7 +609,7 @@ pub(crate) fn rename(all: &[FileDescriptorProto], extern_paths: &[(String, Strin
                 module: &module,
                 kind: "enum",
                 old_fq: &old_fq,
-                location: location(&snapshot, &[5, i as i32]),
+                location: pass.locations.at(&snapshot, &[5, i as i32]),
             };
             let name = file.enum_type[i].name().to_owned();
             let chosen = pass.name_type(slot, &name, false);
@@ -608,11 +622,7 @@ pub(crate) fn rename(all: &[FileDescriptorProto], extern_paths: &[(String, Strin
     // Then nested types, level by level.
     while let Some((f, indexes, old_fq, new_fq, parent_module)) = queue.pop_front() {
         let file = &mut files[f];
-        let snapshot = FileDescriptorProto {
-            name: file.name.clone(),
-            source_code_info: file.source_code_info.clone(),
-            ..Default::default()
-        };
+        let snapshot = file.name().to_owned();
         let path = source_path(&indexes);
         let message = message_at(file, &indexes);
         let mut module = parent_module.clone();
@@ -624,7 +634,7 @@ pub(crate) fn rename(all: &[FileDescriptorProto], extern_paths: &[(String, Strin
                 pass.types.insert(nested_old, format!("{new_fq}.{}", nested.name()));
                 continue;
             }
-            let at = location(&snapshot, &[path.as_slice(), &[3, i as i32]].concat());
+            let at = pass.locations.at(&snapshot, &[path.as_slice(), &[3, i as i32]].concat());
             let slot = TypeSlot { module: &module, kind: "message", old_fq: &nested_old, location: at };
             let name = nested.name().to_owned();
             let chosen = pass.name_type(slot, &name, has_module(nested));
@@ -637,7 +647,7 @@ pub(crate) fn rename(all: &[FileDescriptorProto], extern_paths: &[(String, Strin
         }
         for i in 0..message.enum_type.len() {
             let nested_old = format!("{old_fq}.{}", message.enum_type[i].name());
-            let at = location(&snapshot, &[path.as_slice(), &[4, i as i32]].concat());
+            let at = pass.locations.at(&snapshot, &[path.as_slice(), &[4, i as i32]].concat());
             let slot = TypeSlot { module: &module, kind: "enum", old_fq: &nested_old, location: at };
             let name = message.enum_type[i].name().to_owned();
             let chosen = pass.name_type(slot, &name, false);
@@ -664,7 +674,7 @@ pub(crate) fn rename(all: &[FileDescriptorProto], extern_paths: &[(String, Strin
             }
         }
     }
-    Ok(Renamed { files, warnings: pass.warnings, packages, enum_values: pass.enum_values })
+    Ok(Renamed { files, warnings: pass.warnings, packages, enum_values: pass.enum_values, locations: pass.locations })
 }
 
 fn rewrite_message(message: &mut DescriptorProto, pass: &Pass) {
@@ -692,7 +702,12 @@ fn rewrite_field(field: &mut prost_types::FieldDescriptorProto, pass: &Pass) {
 
 /// Types that keep their names because they are not generated (`extern_path`s) must not be two
 /// names for one Rust type.
-fn check_fixed(all: &[FileDescriptorProto], fixed: &[bool], extern_paths: &[(String, String)]) -> Result<(), Error> {
+fn check_fixed(
+    all: &[FileDescriptorProto],
+    fixed: &[bool],
+    extern_paths: &[(String, String)],
+    locations: &Locations,
+) -> Result<(), Error> {
     let mut seen: HashMap<String, (String, String)> = HashMap::new();
     for (file, fixed) in all.iter().zip(fixed) {
         if !*fixed || is_well_known(file) {
@@ -705,7 +720,7 @@ fn check_fixed(all: &[FileDescriptorProto], fixed: &[bool], extern_paths: &[(Str
                 continue;
             }
             let key = format!("{scope}::{}", prost::camel(message.name()));
-            let here = location(file, &[4, i as i32]);
+            let here = locations.at(file.name(), &[4, i as i32]);
             if let Some((other, at)) = seen.insert(key, (fq.clone(), here.clone())) {
                 return Err(Error::Inexpressible {
                     location: here,
