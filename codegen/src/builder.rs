@@ -2,6 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::generate::Generated;
 use crate::{Error, Files, Options, generate};
 
 /// Generates code for `protos` (found through `includes`) into `$OUT_DIR`, with default options.
@@ -138,28 +139,43 @@ impl Builder {
 
     /// Generates code for `protos`, returning the files (path -> contents) without writing them.
     pub fn generate(&self, protos: &[impl AsRef<Path>], includes: &[impl AsRef<Path>]) -> Result<Files, Error> {
+        self.generate_with_warnings(protos, includes).map(|generated| generated.files)
+    }
+
+    /// [`Builder::generate`], also returning a [`Warning`](crate::Warning) for every name changed so that the
+    /// code compiles (`file.proto:line:column: field pkg.Msg.foo_bar is generated as ...`).
+    pub fn generate_with_warnings(
+        &self,
+        protos: &[impl AsRef<Path>],
+        includes: &[impl AsRef<Path>],
+    ) -> Result<Generated, Error> {
         let protos: Vec<PathBuf> = protos.iter().map(|p| p.as_ref().to_path_buf()).collect();
         let includes: Vec<PathBuf> = includes.iter().map(|p| p.as_ref().to_path_buf()).collect();
         let parsed = crate::parse::parse(&protos, &includes)?;
-        generate::generate(&parsed.files, &self.to_generate(&parsed.files), &self.options)
+        generate::generate_with_warnings(&parsed.files, &self.to_generate(&parsed.files), &self.options)
     }
 
     /// The files to generate: the ones asked for and everything they import, as prost-build
-    /// does, except packages that map to existing Rust types (the well-known types and every
-    /// `extern_path`).
+    /// does, except files that map to existing Rust types (the well-known types' files and
+    /// every `extern_path` package). User files declaring package `google.protobuf` are
+    /// generated (as `google.protobuf_user`, see the warnings).
     fn to_generate(&self, files: &[prost_types::FileDescriptorProto]) -> Vec<String> {
         let external = |package: &str| {
             let dotted = format!(".{package}");
-            dotted == ".google.protobuf"
-                || self.options.extern_paths.iter().any(|(proto, _)| {
-                    dotted == *proto || dotted.starts_with(&format!("{}.", proto.trim_end_matches('.')))
-                })
+            self.options
+                .extern_paths
+                .iter()
+                .any(|(proto, _)| dotted == *proto || dotted.starts_with(&format!("{}.", proto.trim_end_matches('.'))))
         };
-        files.iter().filter(|f| !external(f.package())).map(|f| f.name().to_owned()).collect()
+        files
+            .iter()
+            .filter(|f| !crate::rename::is_well_known(f) && !external(f.package()))
+            .map(|f| f.name().to_owned())
+            .collect()
     }
 
     /// Generates code for `protos` and writes it (only files whose contents changed), printing
-    /// `cargo:rerun-if-changed` for every input.
+    /// `cargo:rerun-if-changed` for every input and `cargo:warning=` for every rename.
     ///
     /// Writes into [`Builder::out_dir`] if set, else into `$OUT_DIR`, which cargo sets for
     /// build scripts; with neither, fails with [`Error::OutDirNotSet`].
@@ -174,8 +190,12 @@ impl Builder {
         for path in &parsed.paths {
             println!("cargo:rerun-if-changed={}", path.display());
         }
-        let files = generate::generate(&parsed.files, &self.to_generate(&parsed.files), &self.options)?;
-        write_files(&out_dir, &files)
+        let generated =
+            generate::generate_with_warnings(&parsed.files, &self.to_generate(&parsed.files), &self.options)?;
+        for warning in &generated.warnings {
+            println!("cargo:warning={warning}");
+        }
+        write_files(&out_dir, &generated.files)
     }
 }
 

@@ -7,7 +7,38 @@
 //! - an opening fence without a language, or with one rustdoc would run as Rust (`rust`,
 //!   `compile_fail`, `no_run`, ...), becomes ```` ```text ````;
 //! - outside code, `<` followed by a letter or `/` becomes `&lt;`, except `<http...>` links
-//!   (which prost writes for bare URLs).
+//!   (which prost writes for bare URLs);
+//! - bidirectional-control characters (U+202A..U+202E, U+2066..U+2069), which rustc refuses in
+//!   comments and string literals, become visible `U+202E` text, and a stray carriage return
+//!   (refused in doc comments) a space.
+//!
+//! Outside doc lines, those characters can only be in string literals (proto2 defaults): they
+//! become `\u{202e}` escapes there, the same string.
+
+/// The characters rustc's `text_direction_codepoint_in_*` lints refuse.
+fn is_bidi(c: char) -> bool {
+    matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Doc text with the characters rustc refuses made visible.
+fn visible(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if is_bidi(c) {
+                format!("U+{:04X}", c as u32)
+            } else if c == '\r' {
+                " ".to_owned()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
+/// Code with bidirectional controls (only ever in string literals) escaped.
+fn escaped(code: &str) -> String {
+    code.chars().map(|c| if is_bidi(c) { format!("\\u{{{:x}}}", c as u32) } else { c.to_string() }).collect()
+}
 
 /// Applies the rules above to every `///` line of `source`.
 pub(crate) fn clean(source: &str) -> String {
@@ -17,9 +48,11 @@ pub(crate) fn clean(source: &str) -> String {
         let trimmed = line.trim_start();
         let Some(text) = trimmed.strip_prefix("///") else {
             in_fence = false; // a doc block ends at the first non-doc line
-            out.push_str(line);
+            out.push_str(&escaped(line));
             continue;
         };
+        let text = visible(text);
+        let text = text.as_str();
         let indent = &line[..line.len() - trimmed.len()];
         let (body, newline) = match text.strip_suffix('\n') {
             Some(body) => (body, "\n"),
@@ -111,6 +144,15 @@ mod tests {
         let input = "    /// ```\n    /// a <b>\n    /// ```\n    /// ```json\n    /// {}\n    /// ```\n";
         let want = "    /// ```text\n    /// a <b>\n    /// ```\n    /// ```json\n    /// {}\n    /// ```\n";
         assert_eq!(clean(input), want);
+    }
+
+    #[test]
+    fn bidi_controls_become_visible_in_docs_and_escapes_in_literals() {
+        let input = "/// a \u{202e}b\u{2066}\r\nconst S: &str = \"x\u{202e}\";\n";
+        assert_eq!(
+            clean(input),
+            "/// a U+202Eb U+2066 \nconst S: &str = \"x\\u{202e}\";\n".replace(" U+2066 ", "U+2066 ")
+        );
     }
 
     #[test]

@@ -36,6 +36,15 @@ pub enum Error {
         /// What is wrong with it.
         reason: String,
     },
+    /// A `.proto` that no Rust code can express, even with renames: `location` is
+    /// `file:line:column`.
+    #[error("{location}: {reason}")]
+    Inexpressible {
+        /// Where: `file:line:column`.
+        location: String,
+        /// Why.
+        reason: String,
+    },
     /// prost-build refused the descriptors.
     #[error("generating message types failed: {0}")]
     Messages(String),

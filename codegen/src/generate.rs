@@ -15,28 +15,71 @@ use crate::files::{Files, file_name, header};
 use crate::ident::to_upper_camel;
 use crate::model::Service;
 use crate::render::{self, Ctx};
-use crate::{Error, Options};
+use crate::{Error, Options, Warning};
 
 /// Generates code for `to_generate` (file names), given every file they import in `all`.
+///
+/// Names that would not compile are renamed on a private copy of the descriptors; see
+/// [`generate_with_warnings`] for the warnings that say so.
 pub fn generate(all: &[FileDescriptorProto], to_generate: &[String], options: &Options) -> Result<Files, Error> {
+    generate_with_warnings(all, to_generate, options).map(|generated| generated.files)
+}
+
+/// What a run made: the files, and a warning for every name changed so that they compile.
+#[derive(Clone, Debug, Default)]
+#[non_exhaustive]
+pub struct Generated {
+    /// Path -> contents.
+    pub files: Files,
+    /// Every rename, with the `.proto` line that caused it.
+    pub warnings: Vec<Warning>,
+}
+
+/// [`generate`], also returning the warnings: one per name the generator changed (a field
+/// `foo_bar` beside `fooBar`, messages `HTTPRequest` and `HttpRequest`, an RPC `New`, ...), each
+/// naming its `.proto` line. The wire format and the embedded descriptors are unchanged.
+pub fn generate_with_warnings(
+    all: &[FileDescriptorProto],
+    to_generate: &[String],
+    options: &Options,
+) -> Result<Generated, Error> {
     let by_name: HashMap<&str, &FileDescriptorProto> = all.iter().map(|f| (f.name(), f)).collect();
-    let mut selected = Vec::new();
     for name in to_generate {
-        let file = by_name.get(name.as_str()).ok_or_else(|| Error::MissingFile(name.clone()))?;
-        selected.push((*file).clone());
+        by_name.get(name.as_str()).ok_or_else(|| Error::MissingFile(name.clone()))?;
     }
     check_options(options)?;
     crate::validate::check(all)?;
     let ctx = Ctx::new(options)?;
+    // prost-build sees a renamed copy; the originals are what gets embedded.
+    let originals = all;
+    let renamed = crate::rename::rename(all, &options.extern_paths)?;
+    let all = renamed.files.as_slice();
+    let by_name: HashMap<&str, &FileDescriptorProto> = all.iter().map(|f| (f.name(), f)).collect();
+    let selected: Vec<FileDescriptorProto> =
+        to_generate.iter().filter_map(|name| by_name.get(name.as_str()).map(|f| (*f).clone())).collect();
 
     // Type names per package, so generated service items can steer clear of them.
     let mut taken: HashMap<String, BTreeSet<String>> = HashMap::new();
+    let mut locations: HashMap<(String, String), (String, Vec<String>)> = HashMap::new();
     for file in all {
         let names = taken.entry(file.package().to_owned()).or_default();
         names.extend(file.message_type.iter().map(|m| to_upper_camel(m.name())));
         names.extend(file.enum_type.iter().map(|e| to_upper_camel(e.name())));
+        for (i, service) in file.service.iter().enumerate() {
+            let methods = (0..service.method.len())
+                .map(|j| renamed.locations.at(file.name(), &[6, i as i32, 2, j as i32]))
+                .collect();
+            let at = renamed.locations.at(file.name(), &[6, i as i32]);
+            locations.insert((file.package().to_owned(), service.name().to_owned()), (at, methods));
+        }
     }
-    let state = Rc::new(RefCell::new(ServiceState { taken, errors: Vec::new() }));
+    let state = Rc::new(RefCell::new(ServiceState {
+        taken,
+        errors: Vec::new(),
+        warnings: Vec::new(),
+        packages: renamed.packages.clone(),
+        locations,
+    }));
     let mut config = prost_config(options, &ctx, state.clone());
 
     // prost-build looks up the type of every message field among the files it is given, so it
@@ -52,7 +95,10 @@ pub fn generate(all: &[FileDescriptorProto], to_generate: &[String], options: &O
             Error::Messages(format!("prost-build failed: {}", crate::error::panic_message(panic.as_ref())))
         })?
         .map_err(|e| Error::Messages(e.to_string()))?;
-    let errors = std::mem::take(&mut state.borrow_mut().errors);
+    let (errors, service_warnings) = {
+        let mut state = state.borrow_mut();
+        (std::mem::take(&mut state.errors), std::mem::take(&mut state.warnings))
+    };
     if !errors.is_empty() {
         return Err(if errors.len() == 1 {
             errors.into_iter().next().expect("one error")
@@ -61,10 +107,14 @@ pub fn generate(all: &[FileDescriptorProto], to_generate: &[String], options: &O
         });
     }
 
-    let sources: Vec<(String, String)> =
-        generated.into_iter().filter_map(|(module, code)| Some((wanted.get(&module)?.to_string(), code))).collect();
+    let sources: Vec<(String, String)> = generated
+        .into_iter()
+        .filter_map(|(module, code)| {
+            Some((wanted.get(&module)?.to_string(), original_value_names(code, &renamed.enum_values)))
+        })
+        .collect();
     let formatted = crate::format::format_all(&sources)?;
-    let mut descriptors = Descriptors::new(all);
+    let mut descriptors = Descriptors::new(originals);
     let mut files = Files::new();
     let mut packages = BTreeSet::new();
     for ((package, _), code) in sources.iter().zip(formatted) {
@@ -80,7 +130,24 @@ pub fn generate(all: &[FileDescriptorProto], to_generate: &[String], options: &O
             packages.insert(file.package().to_owned());
         }
     }
-    crate::layout::arrange(files, &packages, options)
+    let files = crate::layout::arrange(files, &packages, options)?;
+    let mut warnings = renamed.warnings;
+    warnings.extend(service_warnings);
+    Ok(Generated { files, warnings })
+}
+
+/// prost-build writes an enum's proto value names into `as_str_name` and `from_str_name`; for
+/// renamed values those are the names it saw, so the originals are put back.
+fn original_value_names(mut code: String, renamed: &[(String, String, String)]) -> String {
+    for (variant, seen, original) in renamed {
+        code = code
+            .replace(&format!("Self::{variant} => \"{seen}\","), &format!("Self::{variant} => \"{original}\","))
+            .replace(
+                &format!("\"{seen}\" => Some(Self::{variant})"),
+                &format!("\"{original}\" => Some(Self::{variant})"),
+            );
+    }
+    code
 }
 
 /// Refuses option values that are Rust code and do not parse, before prost-build would panic on
@@ -139,6 +206,11 @@ fn prost_config(options: &Options, ctx: &Ctx, state: Rc<RefCell<ServiceState>>) 
 struct ServiceState {
     taken: HashMap<String, BTreeSet<String>>,
     errors: Vec<Error>,
+    warnings: Vec<Warning>,
+    /// Renamed package -> original (wire names use the original).
+    packages: HashMap<String, String>,
+    /// (package, service) -> locations of the service and of its methods.
+    locations: HashMap<(String, String), (String, Vec<String>)>,
 }
 
 /// prost-build's hook: called once per service, appending our code to the package's file.
@@ -151,7 +223,13 @@ struct ServiceGenerator {
 impl prost_build::ServiceGenerator for ServiceGenerator {
     fn generate(&mut self, service: prost_build::Service, buf: &mut String) {
         let mut state = self.state.borrow_mut();
-        let model = Service::from_prost(&service, state.taken.entry(service.package.clone()).or_default());
+        let state = &mut *state;
+        let wire_package = state.packages.get(&service.package).cloned().unwrap_or_else(|| service.package.clone());
+        let model =
+            Service::from_prost(&service, &wire_package, state.taken.entry(service.package.clone()).or_default());
+        if let Some((at, methods)) = state.locations.get(&(service.package.clone(), service.proto_name.clone())) {
+            state.warnings.extend(model.renames(at, methods));
+        }
         let ctx = Ctx { rt: self.rt.clone(), descriptors: self.options.file_descriptor_set };
         // As text: format.rs parses the whole file once, and reports code that does not parse.
         match render::service(&model, &self.options, &ctx) {

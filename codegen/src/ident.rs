@@ -89,6 +89,79 @@ pub(crate) fn unique(candidate: String, sep: &str, taken: &mut BTreeSet<String>)
     (2..).map(|n| format!("{base}{sep}{n}")).find(|name| taken.insert(name.clone())).unwrap_or(candidate)
 }
 
+/// How prost-build (0.14) names things, which the renaming pass (`rename.rs`) predicts so
+/// that it can steer clear of collisions. Unlike [`to_snake`], a name of underscores only
+/// becomes empty here, as it does in prost-build.
+pub(crate) mod prost {
+    use heck::{ToSnakeCase, ToUpperCamelCase};
+
+    use super::{KEYWORDS, NOT_RAW};
+
+    fn sanitize(name: String) -> String {
+        if NOT_RAW.contains(&name.as_str()) {
+            format!("{name}_")
+        } else if KEYWORDS.contains(&name.as_str()) {
+            format!("r#{name}")
+        } else if name.starts_with(|c: char| c.is_numeric()) {
+            format!("_{name}")
+        } else {
+            name
+        }
+    }
+
+    /// Field, oneof and module names: `fooBar` -> `foo_bar`, `type` -> `r#type`, `_` -> ``.
+    pub(crate) fn snake(name: &str) -> String {
+        sanitize(name.to_snake_case())
+    }
+
+    /// Type and variant names: `HTTPRequest` -> `HttpRequest`, `self` -> `Self_`.
+    pub(crate) fn camel(name: &str) -> String {
+        sanitize(name.to_upper_camel_case())
+    }
+
+    /// An enum variant: `COLOR_RED` in `enum Color` -> `Red` (the enum's name stripped when
+    /// what follows starts a new word).
+    pub(crate) fn variant(enum_rust_name: &str, value: &str) -> String {
+        let camel = value.to_upper_camel_case();
+        let stripped = camel.strip_prefix(enum_rust_name).unwrap_or(&camel);
+        let stripped = if stripped.starts_with(char::is_uppercase) { stripped } else { &camel };
+        sanitize(stripped.to_owned())
+    }
+
+    /// The type name of a oneof's enum, `OneOf` appended when a nested type has its name.
+    pub(crate) fn oneof_type(oneof: &str, nested_type_names: &[&str]) -> String {
+        let name = camel(oneof);
+        if nested_type_names.iter().any(|nested| camel(nested) == name) { format!("{name}OneOf") } else { name }
+    }
+
+    /// The methods prost's derive adds for a field: a getter for optional scalars and enums,
+    /// `set_` / `push_` for enums.
+    pub(crate) fn accessors(field: &str, optional: bool, enumeration: bool, repeated: bool) -> Vec<String> {
+        let name = snake(field);
+        let bare = name.strip_prefix("r#").unwrap_or(&name).to_owned();
+        let mut methods = Vec::new();
+        if enumeration || optional {
+            methods.push(name.clone());
+        }
+        if enumeration {
+            methods.push(if repeated { format!("push_{bare}") } else { format!("set_{bare}") });
+        }
+        methods
+    }
+}
+
+/// Methods of the generated client that RPC names must not take: its own (`new`, `channel`),
+/// those of the traits it derives (`clone`), and the prelude's by-value trait methods
+/// (`into`, `try_into`), which method calls find before any `&self` method.
+pub(crate) const CLIENT_INHERENT: [&str; 6] = ["new", "channel", "clone", "clone_from", "into", "try_into"];
+
+/// The Rust names of a service's methods, in declaration order: snake case, escaped, and unique
+/// among themselves and the client's own methods.
+pub(crate) fn method_names<'a>(protos: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+    let mut taken: BTreeSet<String> = CLIENT_INHERENT.iter().map(|s| s.to_string()).collect();
+    protos.into_iter().map(|proto| unique(to_snake(proto), "_", &mut taken)).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -163,5 +236,24 @@ mod tests {
         assert_eq!(unique("r#type".into(), "_", &mut taken), "type_2");
         assert_eq!(unique("self_".into(), "_", &mut taken), "self_");
         assert_eq!(unique("self_".into(), "_", &mut taken), "self_2");
+    }
+
+    #[test]
+    fn prost_names() {
+        assert_eq!(prost::snake("fooBar"), "foo_bar");
+        assert_eq!(prost::snake("_"), "");
+        assert_eq!(prost::camel("HTTPRequest"), "HttpRequest");
+        assert_eq!(prost::camel("self"), "Self_");
+        assert_eq!(prost::variant("Color", "COLOR_RED"), "Red");
+        assert_eq!(prost::variant("Color", "COLORFUL"), "Colorful");
+        assert_eq!(prost::variant("Color", "COLOR_SELF"), "Self_");
+        assert_eq!(prost::oneof_type("kind", &["Kind"]), "KindOneOf");
+        assert_eq!(prost::accessors("type", false, true, false), ["r#type", "set_type"]);
+    }
+
+    #[test]
+    fn method_names_avoid_the_clients_own() {
+        let names = method_names(["New", "Clone", "GetFoo", "get_foo", "_", "self"]);
+        assert_eq!(names, ["new_2", "clone_2", "get_foo", "get_foo_2", "__", "self_"]);
     }
 }

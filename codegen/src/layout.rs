@@ -39,7 +39,9 @@ struct Node {
 /// module a package `nest.bar` needs too. Two `mod bar` would not compile, so the package's
 /// subtree goes inside prost's module instead (written into `nest.rs`, which is why `files`
 /// is mutable): one Rust module `nest::bar` for both, which is also where prost-build's
-/// relative paths (`super::bar::Other`) expect each to be.
+/// relative paths (`super::bar::Other`) expect each to be. The same holds at any depth: package
+/// `nest.bar.baz` goes inside prost's `pub mod baz` within `nest.rs`'s `pub mod bar`, when
+/// message `nest.Bar.Baz` has nested types.
 fn module_tree(packages: &BTreeSet<String>, files: &mut Files) -> String {
     let mut root = Node::default();
     for package in packages {
@@ -52,33 +54,69 @@ fn module_tree(packages: &BTreeSet<String>, files: &mut Files) -> String {
         node.file = Some(file_name(package));
     }
     let mut out = format!("{}// One module per proto package.\n", header());
-    write_node(&root, 0, &mut out, files);
+    write_node(&root, 0, &[], &mut out, files);
     out
 }
 
-fn write_node(node: &Node, depth: usize, out: &mut String, files: &mut Files) {
+/// Where a module's items already are: prost-build's module at `path` inside `file` (the empty
+/// path: the file's top level).
+#[derive(Clone)]
+struct Host {
+    file: String,
+    path: Vec<String>,
+}
+
+/// Writes `node` (its file's `include!` and its children's modules) into `out`, indented for
+/// `depth`; `hosts` are the prost-build modules that are this same module.
+fn write_node(node: &Node, depth: usize, hosts: &[Host], out: &mut String, files: &mut Files) {
     let indent = "    ".repeat(depth);
+    let mut hosts = hosts.to_vec();
     if let Some(file) = &node.file {
         out.push_str(&format!("{indent}include!(\"{file}\");\n"));
+        hosts.push(Host { file: file.clone(), path: Vec::new() });
     }
     for (name, child) in &node.children {
         let module = to_snake(name);
-        let opening = format!("\npub mod {module} {{\n");
-        let inside_file = node.file.as_ref().and_then(|file| Some((file.clone(), files.get(file)?.find(&opening)?)));
-        let mut body = String::new();
-        match inside_file {
-            Some((file, at)) => {
-                write_node(child, 1, &mut body, files);
-                if let Some(code) = files.get_mut(&file) {
-                    code.insert_str(at + opening.len(), &body);
+        let child_hosts: Vec<Host> = hosts
+            .iter()
+            .map(|host| Host {
+                file: host.file.clone(),
+                path: [host.path.as_slice(), std::slice::from_ref(&module)].concat(),
+            })
+            .filter(|host| files.get(&host.file).is_some_and(|code| find_module(code, &host.path).is_some()))
+            .collect();
+        match child_hosts.first().cloned() {
+            Some(host) => {
+                let mut body = String::new();
+                write_node(child, host.path.len(), &child_hosts, &mut body, files);
+                if let Some(code) = files.get_mut(&host.file)
+                    && let Some(at) = find_module(code, &host.path)
+                {
+                    code.insert_str(at, &body);
                 }
             }
             None => {
-                write_node(child, depth + 1, &mut body, files);
+                let mut body = String::new();
+                write_node(child, depth + 1, &[], &mut body, files);
                 out.push_str(&format!("{indent}pub mod {module} {{\n{body}{indent}}}\n"));
             }
         }
     }
+}
+
+/// The position just after the line opening module `path` (nested modules, as prettyplease
+/// writes them: four spaces per level) in `code`.
+fn find_module(code: &str, path: &[String]) -> Option<usize> {
+    let (mut start, mut end) = (0, code.len());
+    for (level, name) in path.iter().enumerate() {
+        let indent = "    ".repeat(level);
+        let opening = format!("\n{indent}pub mod {name} {{\n");
+        let open_end = start + code[start..end].find(&opening)? + opening.len();
+        let closing = format!("\n{indent}}}\n");
+        end = open_end + code[open_end..end].find(&closing).map_or(end - open_end, |at| at + 1);
+        start = open_end;
+    }
+    Some(start)
 }
 
 fn cargo_toml(name: &str, options: &Options) -> String {

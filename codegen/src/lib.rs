@@ -33,6 +33,14 @@
 //! suffix where Rust forbids raw ones (`self_`). Names that collide after conversion keep
 //! declaration order: the first keeps the name, later ones get `_2`, `_3`, ... (type names:
 //! `2`, `3`, ...), and generated type names steer clear of the package's message and enum names.
+//!
+//! Message types are prost-build's. Where its names would collide or be no Rust identifier
+//! (fields `fooBar` and `foo_bar`, messages `HTTPRequest` and `HttpRequest`, packages `foo.Bar`
+//! and `foo.bar`, enum values `COLOR_RED` and `RED`, names of underscores only, user types in
+//! package `google.protobuf`, ...), prost-build gets a renamed copy of the descriptors; each
+//! rename is a [`Warning`] naming its `.proto` line ([`generate_with_warnings`],
+//! [`Builder::generate_with_warnings`]; `cargo:warning=` from [`Builder::compile`], stderr from
+//! the plugin). The wire format and the embedded descriptors keep the original names.
 
 #![warn(clippy::unwrap_used)]
 
@@ -49,12 +57,15 @@ mod model;
 mod options;
 mod parse;
 mod plugin;
+mod rename;
 mod render;
 mod validate;
+mod warning;
 
 pub use builder::{Builder, compile_protos, write_files};
 pub use error::Error;
 pub use files::Files;
-pub use generate::generate;
+pub use generate::{Generated, generate, generate_with_warnings};
 pub use options::Options;
-pub use plugin::{execute, respond};
+pub use plugin::{execute, respond, respond_with_warnings};
+pub use warning::Warning;

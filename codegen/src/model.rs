@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::ident::{join_snake, service_stems, to_shouty_snake, to_snake, unique};
+use crate::ident::{join_snake, method_names, service_stems, to_shouty_snake, unique};
 
 /// The four kinds of RPC.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -54,9 +54,6 @@ pub(crate) struct Method {
     pub(crate) deprecated: bool,
 }
 
-/// Methods of the generated client that RPC names must not take.
-const CLIENT_INHERENT: [&str; 2] = ["new", "channel"];
-
 /// Doc lines from prost's comments, sanitized the way prost sanitizes message docs.
 pub(crate) fn doc_lines(comments: &prost_build::Comments) -> Vec<String> {
     let mut text = String::new();
@@ -72,11 +69,17 @@ pub(crate) fn doc_lines(comments: &prost_build::Comments) -> Vec<String> {
 impl Service {
     /// Builds the model. `taken_types` holds the package's type names (messages, enums, earlier
     /// services' items) and receives this service's.
-    pub(crate) fn from_prost(service: &prost_build::Service, taken_types: &mut BTreeSet<String>) -> Service {
-        let full_name = if service.package.is_empty() {
+    /// `wire_package` is the package as written in the `.proto` (prost-build may have been
+    /// given a renamed one).
+    pub(crate) fn from_prost(
+        service: &prost_build::Service,
+        wire_package: &str,
+        taken_types: &mut BTreeSet<String>,
+    ) -> Service {
+        let full_name = if wire_package.is_empty() {
             service.proto_name.clone()
         } else {
-            format!("{}.{}", service.package, service.proto_name)
+            format!("{wire_package}.{}", service.proto_name)
         };
         let (camel, snake) = service_stems(&service.proto_name);
         let client = unique(format!("{camel}Client"), "", taken_types);
@@ -90,13 +93,13 @@ impl Service {
             .find(|name| !taken_types.contains(name))
             .unwrap_or_else(|| "S".to_owned());
 
-        let mut taken_methods: BTreeSet<String> = CLIENT_INHERENT.iter().map(|s| s.to_string()).collect();
+        let names = method_names(service.methods.iter().map(|m| m.proto_name.as_str()));
         let mut taken_consts = BTreeSet::from(["SERVICE_NAME".to_owned()]);
         let methods = service
             .methods
             .iter()
-            .map(|m| {
-                let name = unique(to_snake(&m.proto_name), "_", &mut taken_methods);
+            .zip(names)
+            .map(|(m, name)| {
                 let const_base = to_shouty_snake(name.strip_prefix("r#").unwrap_or(&name));
                 let path_const = unique(format!("{}_PATH", const_base.trim_end_matches('_')), "_", &mut taken_consts);
                 Method {
@@ -128,5 +131,46 @@ impl Service {
             deprecated: service.options.deprecated.unwrap_or(false),
             methods,
         }
+    }
+
+    /// A warning for each item that did not get its natural name (`GreeterClient2` because a
+    /// message is named `GreeterClient`, `new_2` because `new` is the client's constructor,
+    /// `get_foo_2` after `GetFoo`), at the service's or method's location.
+    pub(crate) fn renames(&self, service_at: &str, method_at: &[String]) -> Vec<crate::Warning> {
+        let (camel, snake) = service_stems(self.full_name.rsplit('.').next().unwrap_or(&self.full_name));
+        let mut warnings = Vec::new();
+        let natural = [
+            (format!("{camel}Client"), &self.client, "client"),
+            (format!("{camel}Servicer"), &self.servicer, "servicer trait"),
+            (join_snake(&[&snake, "service"]), &self.service_fn, "service function"),
+        ];
+        for (natural, actual, what) in natural {
+            if &natural != actual {
+                warnings.push(crate::Warning {
+                    location: service_at.to_owned(),
+                    message: format!(
+                        "the {what} of service {} is generated as `{actual}` (`{natural}` is taken by a type or \
+                         another service of the package)",
+                        self.full_name
+                    ),
+                });
+            }
+        }
+        for (method, at) in self.methods.iter().zip(method_at) {
+            let natural = crate::ident::to_snake(&method.proto_name);
+            if natural != method.name {
+                warnings.push(crate::Warning {
+                    location: at.clone(),
+                    message: format!(
+                        "method {} is generated as `{}` (`{natural}` is taken by another method or by the client's \
+                         own methods); its wire path {} is unchanged",
+                        method.path.trim_start_matches('/').replace('/', "."),
+                        method.name,
+                        method.path
+                    ),
+                });
+            }
+        }
+        warnings
     }
 }

@@ -79,7 +79,8 @@ pub(crate) fn client(service: &Service, ctx: &Ctx) -> Result<TokenStream, crate:
             channel: #rt::Channel,
         }
 
-        #[allow(deprecated)]
+        // RPC names are the API's, not Rust conventions (`rpc IntoFoo`, `rpc Next`).
+        #[allow(deprecated, clippy::wrong_self_convention, clippy::should_implement_trait)]
         impl #client {
             #[doc = #doc_full_name]
             pub const SERVICE_NAME: &'static str = #full_name;

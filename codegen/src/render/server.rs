@@ -54,7 +54,7 @@ pub(crate) fn server(service: &Service, ctx: &Ctx) -> Result<TokenStream, crate:
         });
         registrations.push(quote! {
             .#register(#proto_name, |servicer: #rt::Arc<#generic>, #argument: #argument_type, context: #rt::ServicerContext| async move {
-                servicer.#name(#argument, context).await
+                <#generic as #servicer>::#name(&servicer, #argument, context).await
             })
         });
     }
@@ -72,6 +72,7 @@ pub(crate) fn server(service: &Service, ctx: &Ctx) -> Result<TokenStream, crate:
         #[doc = ""]
         #[doc = #trait_doc]
         #service_deprecated
+        #[allow(clippy::wrong_self_convention, clippy::should_implement_trait)]
         pub trait #servicer: ::core::marker::Send + ::core::marker::Sync + 'static {
             #(#trait_methods)*
         }

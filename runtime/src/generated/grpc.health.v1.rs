@@ -95,7 +95,7 @@ pub mod health_check_response {
 pub struct HealthClient {
     channel: crate::__codegen::Channel,
 }
-#[allow(deprecated)]
+#[allow(deprecated, clippy::wrong_self_convention, clippy::should_implement_trait)]
 impl HealthClient {
     /// The full name of the service: `grpc.health.v1.Health`.
     pub const SERVICE_NAME: &'static str = "grpc.health.v1.Health";
@@ -138,6 +138,7 @@ impl HealthClient {
 /// Tells load balancers and orchestrators whether the server's services take calls.
 ///
 /// The server side of `grpc.health.v1.Health`: implement the methods you serve; the others answer UNIMPLEMENTED.
+#[allow(clippy::wrong_self_convention, clippy::should_implement_trait)]
 pub trait HealthServicer: ::core::marker::Send + ::core::marker::Sync + 'static {
     /// The status of one service now; NOT_FOUND for a service the server does not know.
     fn check(
@@ -187,7 +188,9 @@ pub fn health_service<S: HealthServicer>(
                 servicer: crate::__codegen::Arc<S>,
                 request: HealthCheckRequest,
                 context: crate::__codegen::ServicerContext|
-            async move { servicer.check(request, context).await },
+            async move {
+                <S as HealthServicer>::check(&servicer, request, context).await
+            },
         )
         .server_streaming(
             "Watch",
@@ -195,7 +198,9 @@ pub fn health_service<S: HealthServicer>(
                 servicer: crate::__codegen::Arc<S>,
                 request: HealthCheckRequest,
                 context: crate::__codegen::ServicerContext|
-            async move { servicer.watch(request, context).await },
+            async move {
+                <S as HealthServicer>::watch(&servicer, request, context).await
+            },
         )
         .unary(
             "List",
@@ -203,7 +208,7 @@ pub fn health_service<S: HealthServicer>(
                 servicer: crate::__codegen::Arc<S>,
                 request: HealthListRequest,
                 context: crate::__codegen::ServicerContext|
-            async move { servicer.list(request, context).await },
+            async move { <S as HealthServicer>::list(&servicer, request, context).await },
         )
         .file_descriptor_set(FILE_DESCRIPTOR_SET)
         .build()

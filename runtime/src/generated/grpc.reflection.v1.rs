@@ -151,7 +151,7 @@ pub struct ErrorResponse {
 pub struct ServerReflectionClient {
     channel: crate::__codegen::Channel,
 }
-#[allow(deprecated)]
+#[allow(deprecated, clippy::wrong_self_convention, clippy::should_implement_trait)]
 impl ServerReflectionClient {
     /// The full name of the service: `grpc.reflection.v1.ServerReflection`.
     pub const SERVICE_NAME: &'static str = "grpc.reflection.v1.ServerReflection";
@@ -180,6 +180,7 @@ impl ServerReflectionClient {
 /// Lets a client discover the server's services and the descriptors of their messages.
 ///
 /// The server side of `grpc.reflection.v1.ServerReflection`: implement the methods you serve; the others answer UNIMPLEMENTED.
+#[allow(clippy::wrong_self_convention, clippy::should_implement_trait)]
 pub trait ServerReflectionServicer: ::core::marker::Send + ::core::marker::Sync + 'static {
     /// One answer for each request, in order, for as long as the client sends requests.
     fn server_reflection_info(
@@ -212,7 +213,14 @@ pub fn server_reflection_service<S: ServerReflectionServicer>(
                 servicer: crate::__codegen::Arc<S>,
                 requests: crate::__codegen::RequestStream<ServerReflectionRequest>,
                 context: crate::__codegen::ServicerContext|
-            async move { servicer.server_reflection_info(requests, context).await },
+            async move {
+                <S as ServerReflectionServicer>::server_reflection_info(
+                        &servicer,
+                        requests,
+                        context,
+                    )
+                    .await
+            },
         )
         .file_descriptor_set(FILE_DESCRIPTOR_SET)
         .build()

@@ -3,6 +3,7 @@
 mod buf;
 mod crate_output;
 mod errors;
+mod hostile;
 mod hostile_names;
 mod names;
 mod no_panic;

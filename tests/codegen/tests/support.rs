@@ -64,6 +64,16 @@ pub fn run_protoc(
     parameter: &str,
     extra: &[String],
 ) -> Result<Vec<(String, String)>, String> {
+    run_protoc_with_stderr(includes, protos, parameter, extra).map(|(files, _)| files)
+}
+
+/// [`run_protoc`], also returning what protoc printed on stderr (the plugin's warnings).
+pub fn run_protoc_with_stderr(
+    includes: &[&Path],
+    protos: &[&str],
+    parameter: &str,
+    extra: &[String],
+) -> Result<(Vec<(String, String)>, String), String> {
     static RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let run = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let out = scratch(&format!("plugin-{}-{run}", std::process::id()));
@@ -85,7 +95,7 @@ pub fn run_protoc(
     let mut files = Vec::new();
     collect(&out, &out, &mut files);
     files.sort();
-    Ok(files)
+    Ok((files, String::from_utf8_lossy(&output.stderr).into_owned()))
 }
 
 fn collect(root: &Path, dir: &Path, files: &mut Vec<(String, String)>) {
@@ -156,14 +166,24 @@ pub fn diff(expected: &str, actual: &str, context: usize, limit: usize) -> Strin
 /// compiler's complaints. Uses the workspace's lock
 /// file and `<target>/crate-output`, so dependencies come from cache and are built once.
 pub fn check_generated_crate(name: &str, protos: &[PathBuf], includes: &[PathBuf]) -> Result<(), String> {
-    let root = std::env::temp_dir().join(format!("rust-rpc-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&root);
     let files = rust_rpc_codegen::Builder::new()
         .generate_crate(name)
         .runtime_dependency(format!("path:{}", repo().join("runtime").display()))
         .generate(protos, includes)
         .map_err(|e| format!("generation failed: {e}"))?;
-    rust_rpc_codegen::write_files(&root.join(name), &files).expect("write the crate");
+    check_crate(name, &files)
+}
+
+/// The runtime dependency generated crates of the tests use.
+pub fn runtime_path_option() -> String {
+    format!("runtime_dependency=path:{}", repo().join("runtime").display())
+}
+
+/// `cargo check` with `#![deny(warnings)]` on a generated crate's files (from either front end).
+pub fn check_crate(name: &str, files: &rust_rpc_codegen::Files) -> Result<(), String> {
+    let root = std::env::temp_dir().join(format!("rust-rpc-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    rust_rpc_codegen::write_files(&root.join(name), files).expect("write the crate");
     let lib = root.join(name).join("src/lib.rs");
     let code = std::fs::read_to_string(&lib).expect("lib.rs");
     std::fs::write(&lib, format!("#![deny(warnings)]\n{code}")).expect("lib.rs");
