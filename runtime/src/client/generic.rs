@@ -80,16 +80,16 @@ impl<C> GenericClient<C> {
         &self.channel
     }
 
-    fn call<R>(&self, path: impl Into<Arc<str>>, source: Source) -> Call<GenericRequests<C>, R>
+    fn call<R>(&self, path: impl Into<String>, source: Source) -> Call<GenericRequests<C>, R>
     where
         C: Clone,
     {
         let requests = GenericRequests { codec: self.codec.clone(), source };
-        Call::new(self.channel.clone(), MethodPath::Shared(path.into()), requests, CallOptions::default())
+        Call::new(self.channel.clone(), MethodPath::Shared(Arc::new(path.into())), requests, CallOptions::default())
     }
 
     /// Starts a unary call to `path` (`/package.Service/Method`).
-    pub fn unary<Req, Resp>(&self, path: impl Into<Arc<str>>, request: Req) -> GenericUnaryCall<Resp, C>
+    pub fn unary<Req, Resp>(&self, path: impl Into<String>, request: Req) -> GenericUnaryCall<Resp, C>
     where
         C: Codec<Req> + Codec<Resp>,
     {
@@ -99,7 +99,7 @@ impl<C> GenericClient<C> {
     /// Starts a server-streaming call to `path`.
     pub fn server_streaming<Req, Resp>(
         &self,
-        path: impl Into<Arc<str>>,
+        path: impl Into<String>,
         request: Req,
     ) -> GenericServerStreamingCall<Resp, C>
     where
@@ -109,11 +109,7 @@ impl<C> GenericClient<C> {
     }
 
     /// Starts a client-streaming call to `path`, sending every message of `requests`.
-    pub fn client_streaming<S, Resp>(
-        &self,
-        path: impl Into<Arc<str>>,
-        requests: S,
-    ) -> GenericClientStreamingCall<Resp, C>
+    pub fn client_streaming<S, Resp>(&self, path: impl Into<String>, requests: S) -> GenericClientStreamingCall<Resp, C>
     where
         S: Stream + Send + 'static,
         C: Codec<S::Item> + Codec<Resp>,
@@ -122,7 +118,7 @@ impl<C> GenericClient<C> {
     }
 
     /// Starts a bidirectional-streaming call to `path`, sending every message of `requests`.
-    pub fn bidi_streaming<S, Resp>(&self, path: impl Into<Arc<str>>, requests: S) -> GenericBidiStreamingCall<Resp, C>
+    pub fn bidi_streaming<S, Resp>(&self, path: impl Into<String>, requests: S) -> GenericBidiStreamingCall<Resp, C>
     where
         S: Stream + Send + 'static,
         C: Codec<S::Item> + Codec<Resp>,
