@@ -15,6 +15,8 @@ pub mod routeguide {
     rust_rpc::include_proto!("routeguide");
 }
 
+pub mod welcome;
+
 /// The value of `--name VALUE` (or `--name=VALUE`) in the process arguments.
 pub fn flag(name: &str) -> Option<String> {
     let args: Vec<String> = std::env::args().collect();

@@ -103,6 +103,7 @@ pub mod error_details;
 mod generated;
 #[cfg(feature = "health")]
 pub mod health;
+mod in_process;
 mod metadata;
 mod options;
 mod outcome;
@@ -118,12 +119,17 @@ pub use client::call::{
 };
 pub use client::call_credentials::{AccessToken, CallCredentials};
 pub use client::channel::{Channel, insecure_channel, secure_channel};
+pub use client::generic::{
+    GenericBidiStreamingCall, GenericClient, GenericClientStreamingCall, GenericRequests, GenericServerStreamingCall,
+    GenericStreaming, GenericUnaryCall,
+};
 pub use client::interceptor::{ClientCall, ClientInterceptor};
 pub use client::response::Response;
 pub use client::streaming::Streaming;
 pub use code::Code;
 pub use credentials::{ChannelCredentials, ServerCredentials};
 pub use error::{Error, Result, RichStatus, RpcError};
+pub use in_process::in_process_channel;
 pub use metadata::{Metadata, MetadataError, MetadataValue};
 pub use options::CallOptions;
 pub use outcome::CallOutcome;
@@ -134,8 +140,12 @@ pub use server::interceptor::ServerInterceptor;
 pub use server::peer::AuthContext;
 pub use server::service::{ServiceBuilder, ServiceDefinition};
 pub use server::stream::{RequestStream, ResponseSender, ResponseStream};
+pub use wire::codec::{BytesCodec, Codec, ProstCodec};
 pub use wire::compress::Compression;
 
+/// The bytes crate: generic calls and fallback handlers take and give messages as
+/// [`bytes::Bytes`].
+pub use bytes;
 /// The prost crate generated messages are built on: `prost::Message` gives `encode_to_vec` and
 /// `decode`. Re-exported so generated code and its users need no separate dependency.
 pub use prost;

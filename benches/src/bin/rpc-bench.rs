@@ -25,6 +25,11 @@
 //! connections (one call each, so they are really established) and holds them idle for S
 //! seconds, for measuring the server's memory per connection.
 //!
+//! `rpc-bench same-process --transport memory|tcp [--scenario S --concurrency K --seconds S
+//! --size N ...]` serves both services with rust-rpc and runs the load against them in this one
+//! process (a two-worker runtime), through an in-process channel or loopback TCP, and prints
+//! the same line: the in-process channel against TCP with nothing else different.
+//!
 //! Each side runs a one-worker Tokio runtime; `scripts/bench-runtime.py` pins them to cores.
 
 use std::error::Error;
@@ -391,6 +396,47 @@ impl Task {
 }
 
 async fn load(implementation: &str, port: u16) -> Result<(), Box<dyn Error>> {
+    let mut clients = Vec::new();
+    for _ in 0..num("connections", 1) {
+        clients.push(Client::connect(implementation, port).await?);
+    }
+    run_load(clients).await
+}
+
+/// `same-process`: a rust-rpc server with both services and the load on one runtime of this
+/// process, through an in-process channel (`--transport memory`, the default) or loopback TCP
+/// (`--transport tcp`), so the two differ only in the transport.
+async fn same_process() -> Result<(), Box<dyn Error>> {
+    let server = rust_rpc::Server::new();
+    ours::add_greeter_servicer_to_server(Ours, &server)?;
+    ours_bench::add_bench_servicer_to_server(OursBench, &server)?;
+    let mut clients = Vec::new();
+    let transport = arg("transport").unwrap_or_else(|| "memory".into());
+    let port = match transport.as_str() {
+        "memory" => None,
+        "tcp" => Some(server.add_insecure_port("127.0.0.1:0")?),
+        other => return Err(format!("unknown --transport {other}").into()),
+    };
+    for _ in 0..num("connections", 1) {
+        let channel = match port {
+            None => server.in_process_channel()?,
+            Some(port) => rust_rpc::insecure_channel(&format!("127.0.0.1:{port}"))?,
+        };
+        clients.push(Client::Ours(ours::GreeterClient::new(channel.clone()), ours_bench::BenchClient::new(channel)));
+    }
+    server.start()?;
+    for client in &clients {
+        if let Client::Ours(greeter, _) = client {
+            greeter.channel().ready(Duration::from_secs(5)).await?;
+        }
+    }
+    let result = run_load(clients).await;
+    server.stop(None).await;
+    result
+}
+
+/// Runs the load on `clients` (one per connection) and prints its line.
+async fn run_load(clients: Vec<Client>) -> Result<(), Box<dyn Error>> {
     let scenario = match arg("scenario").as_deref().unwrap_or("unary") {
         "unary" => Scenario::Unary,
         "echo" => Scenario::Echo,
@@ -398,14 +444,9 @@ async fn load(implementation: &str, port: u16) -> Result<(), Box<dyn Error>> {
         "pingpong" => Scenario::PingPong,
         other => return Err(format!("unknown --scenario {other}").into()),
     };
-    let connections = num("connections", 1);
     let concurrency = num("concurrency", 1);
     let seconds = float("seconds", 5.0);
     let size = num("size", 1024) as usize;
-    let mut clients = Vec::new();
-    for _ in 0..connections {
-        clients.push(Client::connect(implementation, port).await?);
-    }
     // One payload for the whole run: every message sent is a clone (a reference count).
     let payload = Bytes::from(vec![0; size]);
     let warm_until = Instant::now() + Duration::from_millis(num("warmup-ms", 1000));
@@ -466,8 +507,10 @@ async fn idle(implementation: &str, port: u16) -> Result<(), Box<dyn Error>> {
 }
 
 fn main() -> Result<(), Box<dyn Error>> {
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build()?;
     let mode = std::env::args().nth(1).unwrap_or_default();
+    // Two workers for a server and its load in one process, as two processes have one each.
+    let workers = if mode == "same-process" { 2 } else { 1 };
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(workers).enable_all().build()?;
     let implementation = arg("impl").unwrap_or_else(|| "rust-rpc".into());
     let port = num("port", 50100) as u16;
     runtime.block_on(async {
@@ -475,7 +518,10 @@ fn main() -> Result<(), Box<dyn Error>> {
             "server" => serve(&implementation, port).await,
             "load" => load(&implementation, port).await,
             "idle" => idle(&implementation, port).await,
-            _ => Err("usage: rpc-bench server|load|idle --impl rust-rpc|tonic --port P [...]".into()),
+            "same-process" => same_process().await,
+            _ => Err("usage: rpc-bench server|load|idle --impl rust-rpc|tonic --port P [...], \
+                      or rpc-bench same-process --transport memory|tcp [load options]"
+                .into()),
         }
     })
 }

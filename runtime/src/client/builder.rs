@@ -7,6 +7,7 @@ use crate::client::interceptor::{ClientInterceptor, Interceptors};
 use crate::credentials::ChannelCredentials;
 use crate::options::CallOptions;
 use crate::transport::http2::Http2Settings;
+use crate::transport::memory::Dialer;
 use crate::wire::limits::DEFAULT_MAX_RECEIVE_MESSAGE_LENGTH;
 
 /// How long one connection attempt may take by default: gRPC's minimum connect timeout.
@@ -35,6 +36,8 @@ pub struct ChannelBuilder {
     pub(crate) interceptors: Interceptors,
     pub(crate) call_credentials: Option<SharedCredentials>,
     pub(crate) allow_insecure_call_credentials: bool,
+    /// The in-process server the channel connects to, instead of `target`.
+    pub(crate) in_process: Option<Dialer>,
 }
 
 impl ChannelBuilder {
@@ -52,6 +55,7 @@ impl ChannelBuilder {
             interceptors: Interceptors::default(),
             call_credentials: None,
             allow_insecure_call_credentials: false,
+            in_process: None,
         }
     }
 

@@ -14,6 +14,7 @@ use futures_util::future::Either;
 use crate::client::decoder::{self, Decoder};
 use crate::client::exchange::Outgoing;
 use crate::client::interceptor::{Chain, Completion};
+use crate::client::path::MethodPath;
 use crate::client::request_body::RequestBody;
 use crate::client::request_head::request_head;
 use crate::client::response::{Response, single};
@@ -49,7 +50,7 @@ pub struct Many<M>(PhantomData<fn() -> M>);
 #[must_use = "a call does nothing until it is awaited"]
 pub struct Call<S, R> {
     channel: Channel,
-    path: &'static str,
+    path: MethodPath,
     requests: S,
     options: CallOptions,
     cancel: Option<CancelSignal>,
@@ -110,8 +111,13 @@ fn take_single<Req: 'static, S: 'static>(requests: &mut S) -> Option<Req> {
 }
 
 impl<S, R> Call<S, R> {
-    pub(crate) fn new(channel: Channel, path: &'static str, requests: S, options: CallOptions) -> Self {
+    pub(crate) fn new(channel: Channel, path: MethodPath, requests: S, options: CallOptions) -> Self {
         Call { channel, path, requests, options, cancel: None, _response: PhantomData }
+    }
+
+    /// The call's parts, for a call that runs as another (a generic call, `generic.rs`).
+    pub(crate) fn into_parts(self) -> (Channel, MethodPath, S, CallOptions, Option<CancelSignal>) {
+        (self.channel, self.path, self.requests, self.options, self.cancel)
     }
 
     /// Fails the call with DEADLINE_EXCEEDED unless it finishes within `timeout`.
@@ -188,7 +194,7 @@ type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 /// stream is returned once headers arrive.
 async fn start<Req, Resp, S>(
     channel: Channel,
-    path: &'static str,
+    path: MethodPath,
     requests: S,
     options: CallOptions,
     deadline: Option<Instant>,
@@ -199,7 +205,7 @@ where
     S: Stream<Item = Req> + Send + 'static,
 {
     let settings = channel.settings();
-    let head = request_head(&channel, path, options.metadata, options.compression, deadline)?;
+    let head = request_head(&channel, &path, options.metadata, options.compression, deadline)?;
     let send_limit = settings.max_send_message_length.unwrap_or(usize::MAX);
     let body = Outgoing::Body(Box::pin(RequestBody::new(requests, send_limit, options.compression)));
     let response = channel.send(head, body, options.wait_for_ready).await?;
@@ -246,7 +252,7 @@ where
 async fn intercepted<Req, Resp, S>(
     chain: Chain,
     channel: Channel,
-    path: &'static str,
+    path: MethodPath,
     mut requests: S,
     mut options: CallOptions,
     deadline: Option<Instant>,
@@ -256,7 +262,7 @@ where
     Resp: prost::Message + Default + Send + Sync + 'static,
     S: Stream<Item = Req> + Send + 'static,
 {
-    let completion = Completion::new(chain, path, deadline);
+    let completion = Completion::new(chain, path.clone(), deadline);
     if let Err(err) = completion.interception().run(&mut options.metadata).await {
         completion.report(Some(&err), &Metadata::new());
         return Err(err);
@@ -311,7 +317,7 @@ where
         let (starting, completion): (StartFuture<Resp>, _) = match channel.interceptors(&options) {
             None => (Box::pin(start(channel, path, requests, options, deadline)), None),
             Some(chain) => {
-                let completion = Completion::new(chain, path, deadline);
+                let completion = Completion::new(chain, path.clone(), deadline);
                 let interception = completion.interception();
                 let mut options = options;
                 let starting = async move {

@@ -50,7 +50,16 @@ struct Inner {
 impl ChannelBuilder {
     /// Makes the channel. It does not connect yet: the first call (or [`Channel::ready`]) does.
     pub fn build(self) -> Result<Channel, Error> {
-        let target = Target::parse(&self.target)?;
+        let target = match &self.in_process {
+            None => Target::parse(&self.target)?,
+            Some(_) if self.credentials.is_some() => {
+                return Err(Error::new(
+                    ErrorKind::InvalidSetting,
+                    "an in-process channel takes no TLS credentials: its bytes never leave the process",
+                ));
+            }
+            Some(dialer) => Target::Memory(dialer.clone()),
+        };
         let scheme = if self.credentials.is_some() { "https" } else { "http" };
         let origin =
             http::Uri::builder().scheme(scheme).authority(target.authority()).path_and_query("/").build().map_err(

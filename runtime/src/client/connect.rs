@@ -16,6 +16,8 @@ pub(crate) async fn open(
     authority: &str,
 ) -> Result<Box<dyn IoStream>, ConnectFailure> {
     match target {
+        // An in-process channel refuses TLS when it is built (`channel.rs`): nothing to secure.
+        Target::Memory(dialer) => dialer.dial().await.map_err(ConnectFailure),
         Target::Unix(path) => {
             let stream = tokio::net::UnixStream::connect(path)
                 .await

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
+use crate::client::path::MethodPath;
 use crate::outcome::CallOutcome;
 use crate::{Code, Metadata, Result, RpcError};
 
@@ -57,7 +58,7 @@ pub trait ClientInterceptor: Send + Sync + 'static {
 /// A call about to be sent, as a [`ClientInterceptor`] sees it.
 #[derive(Debug)]
 pub struct ClientCall<'a> {
-    method: &'static str,
+    method: &'a str,
     metadata: &'a mut Metadata,
     deadline: Option<Instant>,
 }
@@ -133,7 +134,7 @@ pub(crate) struct Completion {
     /// How many `intercept`s ran; shared with the future that runs them (a streaming call's
     /// start), which may finish after this has moved into the response stream.
     ran: Arc<AtomicUsize>,
-    method: &'static str,
+    method: MethodPath,
     deadline: Option<Instant>,
     started: Instant,
     reported: bool,
@@ -141,13 +142,18 @@ pub(crate) struct Completion {
 
 impl Completion {
     /// The completion of a call to `method` starting now.
-    pub(crate) fn new(chain: Chain, method: &'static str, deadline: Option<Instant>) -> Self {
+    pub(crate) fn new(chain: Chain, method: MethodPath, deadline: Option<Instant>) -> Self {
         Completion { chain, ran: Arc::default(), method, deadline, started: Instant::now(), reported: false }
     }
 
     /// What runs the `intercept`s: owned, so it can go into a future of its own.
     pub(crate) fn interception(&self) -> Interception {
-        Interception { chain: self.chain.clone(), ran: self.ran.clone(), method: self.method, deadline: self.deadline }
+        Interception {
+            chain: self.chain.clone(),
+            ran: self.ran.clone(),
+            method: self.method.clone(),
+            deadline: self.deadline,
+        }
     }
 
     /// Reports the call's end: OK with `trailing` metadata, or `error`.
@@ -160,7 +166,7 @@ impl Completion {
         let outcome = CallOutcome { error, trailing_metadata: trailing, duration: self.started.elapsed() };
         let ran = self.ran.load(Ordering::Acquire);
         for interceptor in self.chain.iter().take(ran).rev() {
-            interceptor.completed(self.method, &outcome);
+            interceptor.completed(self.method.as_str(), &outcome);
         }
     }
 }
@@ -182,14 +188,14 @@ impl Drop for Completion {
 pub(crate) struct Interception {
     chain: Chain,
     ran: Arc<AtomicUsize>,
-    method: &'static str,
+    method: MethodPath,
     deadline: Option<Instant>,
 }
 
 impl Interception {
     /// Runs the `intercept`s in order over `metadata`, stopping at the first error.
     pub(crate) async fn run(self, metadata: &mut Metadata) -> Result<()> {
-        let mut call = ClientCall { method: self.method, metadata, deadline: self.deadline };
+        let mut call = ClientCall { method: self.method.as_str(), metadata, deadline: self.deadline };
         for interceptor in self.chain.iter() {
             self.ran.fetch_add(1, Ordering::AcqRel);
             interceptor.intercept(&mut call).await?;

@@ -17,6 +17,12 @@ impl<M> Response<M> {
         Response { message, initial_metadata, trailing_metadata }
     }
 
+    /// The same response with its message made by `f`, or `f`'s error.
+    pub(crate) fn try_map<N>(self, f: impl FnOnce(M) -> Result<N>) -> Result<Response<N>> {
+        let Response { message, initial_metadata, trailing_metadata } = self;
+        Ok(Response { message: f(message)?, initial_metadata, trailing_metadata })
+    }
+
     /// The response message.
     pub fn message(&self) -> &M {
         &self.message

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use crate::error::{Error, ErrorKind};
+use crate::transport::memory::Dialer;
 
 /// Where a channel connects.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -11,7 +12,12 @@ pub(crate) enum Target {
     Tcp { host: String, port: u16, authority: String },
     /// A Unix domain socket path.
     Unix(PathBuf),
+    /// A server in this process, reached through in-memory pipes.
+    Memory(Dialer),
 }
+
+/// The `:authority` of an in-process channel's requests.
+pub(crate) const IN_PROCESS_AUTHORITY: &str = "in-process";
 
 /// The port gRPC assumes when a target names none.
 const DEFAULT_PORT: u16 = 443;
@@ -75,6 +81,7 @@ impl Target {
         match self {
             Target::Tcp { authority, .. } => authority,
             Target::Unix(_) => "localhost",
+            Target::Memory(_) => IN_PROCESS_AUTHORITY,
         }
     }
 }

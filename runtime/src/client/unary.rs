@@ -16,6 +16,7 @@ use std::time::Instant;
 
 use crate::client::decoder;
 use crate::client::exchange::Outgoing;
+use crate::client::path::MethodPath;
 use crate::client::request_head::request_head;
 use crate::client::response::{Response, no_response_message, single, with_headers};
 use crate::client::response_body::ResponseBody;
@@ -29,7 +30,7 @@ use crate::{CallOptions, Channel, Metadata, Result};
 /// is not compressed.
 pub(crate) async fn call<Req, Resp>(
     channel: Channel,
-    path: &'static str,
+    path: MethodPath,
     request: Req,
     options: CallOptions,
     deadline: Option<Instant>,
@@ -43,7 +44,7 @@ where
     let send_limit = settings.max_send_message_length.unwrap_or(usize::MAX);
     let frame = frame::encode(&request, send_limit).map_err(|err| err.into_rpc_error(Limit::CLIENT_SEND))?;
     drop(request);
-    let head = request_head(&channel, path, options.metadata, None, deadline)?;
+    let head = request_head(&channel, &path, options.metadata, None, deadline)?;
     let response = channel.send(head, Outgoing::Frame(frame), options.wait_for_ready).await?;
     let (parts, mut body) = response.into_parts();
     let plain = parts.status == http::StatusCode::OK

@@ -1,11 +1,15 @@
 //! `ServerBuilder`: a server's settings. `mod.rs` builds the server from them.
 
+use std::future::Future;
 use std::time::Duration;
 
-use crate::Compression;
+use bytes::Bytes;
+
+use crate::server::fallback::Fallback;
 use crate::server::interceptor::{Interceptors, ServerInterceptor};
 use crate::transport::http2::Http2Settings;
 use crate::wire::limits::DEFAULT_MAX_RECEIVE_MESSAGE_LENGTH;
+use crate::{Compression, RequestStream, ResponseStream, Result, ServicerContext};
 
 /// Server settings; [`Server::new`](crate::Server::new) takes the defaults, which follow gRPC's.
 ///
@@ -24,6 +28,8 @@ pub struct ServerBuilder {
     pub(crate) http2: Http2Settings,
     pub(crate) compression: Option<Compression>,
     pub(crate) interceptors: Interceptors,
+    /// What serves methods no service has (`fallback.rs`).
+    pub(crate) fallback: Option<Fallback>,
 }
 
 impl Default for ServerBuilder {
@@ -36,6 +42,7 @@ impl Default for ServerBuilder {
             http2: Http2Settings::default(),
             compression: None,
             interceptors: Interceptors::default(),
+            fallback: None,
         }
     }
 }
@@ -94,6 +101,36 @@ impl ServerBuilder {
     /// chooses otherwise through its context.
     pub fn compression(mut self, compression: Compression) -> Self {
         self.compression = Some(compression);
+        self
+    }
+
+    /// Serves every method no service has with `handler` (a proxy's catch-all), instead of
+    /// answering UNIMPLEMENTED.
+    ///
+    /// The handler gets the request messages as bytes and the call's [`ServicerContext`]
+    /// (the method's path is [`ServicerContext::method`]; metadata, deadline and cancellation
+    /// as for any call), and answers with response messages as bytes or an error. It runs
+    /// under the server's interceptors, deadline and stop like a service's method.
+    ///
+    /// ```
+    /// use rust_rpc::{ResponseStream, RpcError, Server};
+    ///
+    /// // Echoes every message of every unknown method back.
+    /// let server = Server::builder()
+    ///     .fallback(|requests, context| async move {
+    ///         if context.method().starts_with("/forbidden.") {
+    ///             return Err(RpcError::permission_denied("not here"));
+    ///         }
+    ///         Ok(ResponseStream::new(requests))
+    ///     })
+    ///     .build();
+    /// ```
+    pub fn fallback<F, Fut>(mut self, handler: F) -> Self
+    where
+        F: Fn(RequestStream<Bytes>, ServicerContext) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<ResponseStream<Bytes>>> + Send + 'static,
+    {
+        self.fallback = Some(Fallback::new(handler));
         self
     }
 }

@@ -12,6 +12,8 @@ pub(crate) mod connection;
 pub(crate) mod context;
 pub(crate) mod dispatch;
 pub(crate) mod env;
+pub(crate) mod fallback;
+pub(crate) mod in_process;
 pub(crate) mod interceptor;
 pub(crate) mod listener;
 pub(crate) mod panic;
@@ -32,9 +34,11 @@ use std::time::Duration;
 use crate::error::{Error, ErrorKind};
 use crate::server::builder::ServerBuilder;
 use crate::server::env::Limits;
+use crate::server::in_process::InProcess;
 use crate::server::listener::Listener;
 use crate::server::router::Router;
 use crate::server::stop::Shutdown;
+use crate::transport::memory::Dialer;
 use crate::{ServerCredentials, ServiceDefinition};
 
 /// A gRPC server: add services and ports, [`start`](Server::start) it, and later
@@ -61,6 +65,8 @@ struct Shared {
     config: Arc<ServerBuilder>,
     state: Mutex<State>,
     shutdown: Shutdown,
+    /// In-process channels' connections to the server.
+    in_process: Arc<InProcess>,
 }
 
 /// What `stop` does first, before it drains: set by services that must tell clients (the health
@@ -92,11 +98,13 @@ impl WeakServer {
 impl ServerBuilder {
     /// The server, with no services or ports yet.
     pub fn build(self) -> Server {
+        let shutdown = Shutdown::default();
         Server {
             shared: Arc::new(Shared {
                 config: Arc::new(self),
                 state: Mutex::new(State::default()),
-                shutdown: Shutdown::default(),
+                in_process: Arc::new(InProcess::new(shutdown.clone())),
+                shutdown,
             }),
         }
     }
@@ -136,6 +144,12 @@ impl Server {
         }
         state.services.insert(service.name().to_owned(), service);
         Ok(())
+    }
+
+    /// What an in-process channel dials to reach this server; from now on the server may start
+    /// without ports.
+    pub(crate) fn in_process_dialer(&self) -> Dialer {
+        in_process::dialer(&self.shared.in_process)
     }
 
     /// A handle that does not keep the server alive.
@@ -192,10 +206,11 @@ impl Server {
         if state.started {
             return Err(Error::new(ErrorKind::State, "the server was already started"));
         }
-        if state.listeners.is_empty() {
+        if state.listeners.is_empty() && !self.shared.in_process.is_wanted() {
             return Err(Error::new(
                 ErrorKind::State,
-                "the server has no ports: call add_insecure_port or add_secure_port first",
+                "the server has no ports: call add_insecure_port or add_secure_port first \
+                 (or make an in-process channel to it)",
             ));
         }
         let config = &self.shared.config;
@@ -210,7 +225,9 @@ impl Server {
             config.compression,
             config.max_concurrent_rpcs,
             &config.interceptors,
+            config.fallback.clone(),
         ));
+        self.shared.in_process.serve(router.clone(), config.clone(), shutdown.clone(), runtime.clone());
         let _enter = runtime.enter();
         let accepting = state.listeners.drain(..).map(Listener::listen).collect::<Result<Vec<_>, _>>()?;
         for socket in accepting {

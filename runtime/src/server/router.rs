@@ -8,6 +8,7 @@ use hyper::body::Incoming;
 use tokio::sync::Semaphore;
 
 use crate::server::env::{CallEnv, Limits, Shared};
+use crate::server::fallback::Fallback;
 use crate::server::interceptor::{Chain, Interceptors};
 use crate::server::peer::Peer;
 use crate::server::response::{Body, error_response, plain_http};
@@ -33,6 +34,8 @@ pub(crate) struct Router {
     shared: Arc<Shared>,
     default_compression: Option<Compression>,
     concurrency: Option<Arc<Semaphore>>,
+    /// What serves unknown methods, with the server's interceptors; `None`: UNIMPLEMENTED.
+    fallback: Option<(Handler, Option<Chain>)>,
 }
 
 impl Router {
@@ -43,6 +46,7 @@ impl Router {
         default_compression: Option<Compression>,
         max_concurrent_rpcs: Option<usize>,
         server_interceptors: &Interceptors,
+        fallback: Option<Fallback>,
     ) -> Router {
         let mut methods = HashMap::new();
         for (name, service) in services {
@@ -58,6 +62,7 @@ impl Router {
             shared: Arc::new(Shared { limits, stop }),
             default_compression,
             concurrency: max_concurrent_rpcs.map(|n| Arc::new(Semaphore::new(n))),
+            fallback: fallback.map(|Fallback(handler)| (handler, server_interceptors.chain(&Interceptors::default()))),
         }
     }
 
@@ -78,8 +83,10 @@ impl Router {
             ));
         }
         let path = request.uri().path();
-        let Some(Method { path: method, handler, interceptors }) = self.methods.get(path) else {
-            return reply(error_response(self.unknown(path), Metadata::new()));
+        let (method, handler, interceptors) = match (self.methods.get(path), &self.fallback) {
+            (Some(Method { path, handler, interceptors }), _) => (path.clone(), handler, interceptors),
+            (None, Some((handler, interceptors))) => (Arc::from(path), handler, interceptors),
+            (None, None) => return reply(error_response(self.unknown(path), Metadata::new())),
         };
         let headers = request.headers();
         let deadline = match headers.get(&GRPC_TIMEOUT) {
@@ -114,7 +121,6 @@ impl Router {
                 }
             },
         };
-        let method = method.clone();
         let handler = handler.clone();
         // The headers go to the context as they are; it strips the protocol's own only if the
         // handler asks for its metadata.

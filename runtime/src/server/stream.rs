@@ -70,6 +70,11 @@ impl<M> RequestStream<M> {
         RequestStream { source: Source::Unread(Some(unread)) }
     }
 
+    /// A stream with no messages left.
+    pub(crate) fn ended() -> Self {
+        RequestStream { source: Source::Unread(None) }
+    }
+
     /// Takes the body if nothing has read it yet.
     pub(crate) fn take_unread(&mut self) -> Option<Unread<M>> {
         match &mut self.source {
@@ -178,7 +183,9 @@ impl<M: Send + 'static> ResponseStream<M> {
         (sender, Self::new(ReceiverStream(receiver)))
     }
 
-    pub(crate) fn once(message: M) -> Self {
+    /// A stream of exactly one message: a unary answer (sent as such, without the stream's
+    /// batching).
+    pub fn once(message: M) -> Self {
         ResponseStream { inner: Inner::Once(Some(Ok(message))) }
     }
 }

@@ -4,4 +4,5 @@
 pub(crate) mod coalesce;
 pub(crate) mod http2;
 pub(crate) mod io;
+pub(crate) mod memory;
 pub(crate) mod x509;

@@ -168,6 +168,29 @@ impl<B: Body, M: prost::Message + Default> MessageStream<B, M> {
     }
 }
 
+impl<B: Body> MessageStream<B, Bytes> {
+    /// Reads `body` as [`MessageStream::new`] does, giving each message's bytes undecoded (a
+    /// server's fallback handler, which knows no message types).
+    pub(crate) fn raw(
+        body: B,
+        limit: usize,
+        compression: Option<Compression>,
+        limit_name: Limit,
+        body_error: fn(B::Error) -> RpcError,
+    ) -> Self {
+        MessageStream {
+            body,
+            deframer: Deframer::new(limit, compression),
+            limit: limit_name,
+            body_error,
+            decode: Ok,
+            trailers: None,
+            done: false,
+            _message: PhantomData,
+        }
+    }
+}
+
 impl<B: Body, M> MessageStream<B, M> {
     /// The body's trailers, once the stream has ended.
     pub(crate) fn take_trailers(&mut self) -> Option<http::HeaderMap> {

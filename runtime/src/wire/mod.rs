@@ -3,6 +3,7 @@
 //! in a client or a server; `client/` and `server/` both build on it.
 
 pub(crate) mod batch;
+pub(crate) mod codec;
 pub(crate) mod compress;
 pub(crate) mod deframe;
 pub(crate) mod frame;
