@@ -159,6 +159,18 @@ impl ServerBuilder {
     /// Layers take `http::Request<hyper::body::Incoming>`: one that changes the request's body
     /// type does not fit. A server without layers runs as it would without the feature.
     ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let server = rust_rpc::Server::builder()
+    ///     // Outermost: calls past 100 in progress are shed with UNAVAILABLE...
+    ///     .layer(tower::load_shed::LoadShedLayer::new())
+    ///     .layer(tower::limit::ConcurrencyLimitLayer::new(100))
+    ///     // ...and each answer must be ready within 10 s, or the call is DEADLINE_EXCEEDED.
+    ///     .layer(tower::timeout::TimeoutLayer::new(Duration::from_secs(10)))
+    ///     .build();
+    /// ```
+    ///
     /// [`HttpBody`]: crate::HttpBody
     #[cfg(feature = "tower")]
     pub fn layer<L, B>(mut self, layer: L) -> Self
