@@ -32,10 +32,10 @@ use crate::{Code, Metadata, RpcError};
 /// gRPC requests in, responses with an [`HttpBody`] out.
 ///
 /// The innermost one is the server's own routing; each layer's service is wrapped in one again
-/// for the next layer, so every layer is a `Layer<HttpService>`. It is always ready, and its
-/// error is tower's `BoxError`: a layer's error passes up through the layers outside it, and
-/// what leaves the outermost one becomes the call's status (see
-/// [`ServerBuilder::layer`](crate::ServerBuilder::layer)).
+/// for the next layer, so every layer is a `Layer<HttpService>`. The routing is always ready;
+/// a wrapped layer is ready when it says so. The error is tower's `BoxError`: a layer's error
+/// passes up through the layers outside it, and what leaves the outermost one becomes the
+/// call's status (see [`ServerBuilder::layer`](crate::ServerBuilder::layer)).
 pub struct HttpService(Inner);
 
 enum Inner {

@@ -95,11 +95,23 @@ impl Router {
     ) -> BoxFuture<http::Response<Body>> {
         #[cfg(feature = "tower")]
         if let Some(front) = &self.front {
-            let mut request = request;
-            request.extensions_mut().insert(Origin { router: self.clone(), peer: peer.clone() });
-            return front(request);
+            return self.route_layered(front, request, peer);
         }
         self.route_grpc(request, peer)
+    }
+
+    /// Hands a request to the layers, with its [`Origin`] for the innermost. Out of line: a
+    /// server without layers only checks `front`.
+    #[cfg(feature = "tower")]
+    #[inline(never)]
+    fn route_layered(
+        self: &Arc<Self>,
+        front: &Front,
+        mut request: http::Request<Incoming>,
+        peer: &Peer,
+    ) -> BoxFuture<http::Response<Body>> {
+        request.extensions_mut().insert(Origin { router: self.clone(), peer: peer.clone() });
+        front(request)
     }
 
     /// Checks a gRPC request and hands it to its method's handler.
