@@ -56,17 +56,3 @@ impl From<::tonic::Status> for RpcError {
         }
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_code_maps_to_the_same_number() {
-        for code in Code::ALL {
-            let theirs = ::tonic::Code::from(code);
-            assert_eq!(theirs as i32, code.as_i32());
-            assert_eq!(Code::from(theirs), code);
-        }
-    }
-}
