@@ -1,6 +1,7 @@
 //! Tower layers on the server (`ServerBuilder::layer`, feature `tower`), tower-http's and
 //! tower's own, as a tonic user puts them there: headers they add, answers they give without
-//! the service, bodies they change, limits, their errors, and the order of several.
+//! the service, bodies they change (a stream's messages one by one), limits, their errors, and
+//! the order of several.
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -9,10 +10,15 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
+use e2e::routeguide::{RouteGuideClient, RouteGuideServicer, RouteNote, add_route_guide_servicer_to_server};
 use http::{HeaderName, HeaderValue};
 use http_body::Frame;
 use http_body_util::BodyExt;
-use rust_rpc::{Code, HttpBody, HttpService, Metadata, RpcError, Server};
+use rust_rpc::stream::StreamExt;
+use rust_rpc::{
+    Code, HttpBody, HttpService, Metadata, RequestStream, ResponseStream, RpcError, Server, ServicerContext,
+};
+use tokio::sync::mpsc;
 use tower::limit::ConcurrencyLimitLayer;
 use tower::timeout::TimeoutLayer;
 use tower::{Layer, Service, ServiceBuilder};
@@ -98,6 +104,67 @@ async fn a_layer_that_changes_the_body_type_serves_messages_and_trailers() {
     let reply = rust_rpc::prost::Message::encoded_len(response.message());
     assert_eq!(sent.load(Ordering::SeqCst), 5 + reply);
     assert_eq!(client.say_hello(hello("fail:9")).await.expect_err("fails").code(), Code::FailedPrecondition);
+    server.stop(None).await;
+}
+
+/// Answers each note as it comes, and ends with trailing metadata.
+struct Chat;
+
+impl RouteGuideServicer for Chat {
+    async fn route_chat(
+        &self,
+        notes: RequestStream<RouteNote>,
+        context: ServicerContext,
+    ) -> rust_rpc::Result<ResponseStream<RouteNote>> {
+        let mut trailing = Metadata::new();
+        trailing.insert("x-chat", "over")?;
+        context.set_trailing_metadata(trailing);
+        Ok(ResponseStream::new(
+            notes.map(|note| note.map(|n| RouteNote { message: format!("re: {}", n.message), ..n })),
+        ))
+    }
+}
+
+/// The notes a test sends, one at a time.
+struct Notes(mpsc::UnboundedReceiver<RouteNote>);
+
+impl rust_rpc::stream::Stream for Notes {
+    type Item = RouteNote;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<RouteNote>> {
+        self.0.poll_recv(cx)
+    }
+}
+
+#[tokio::test]
+async fn a_stream_goes_through_a_changed_body_message_by_message() {
+    let frames = Arc::new(AtomicUsize::new(0));
+    let counter = frames.clone();
+    let count = MapResponseBodyLayer::new(move |body: HttpBody| {
+        let counter = counter.clone();
+        body.map_frame(move |frame: Frame<Bytes>| {
+            counter.fetch_add(1, Ordering::SeqCst);
+            frame
+        })
+    });
+    let server = Server::builder().layer(count).build();
+    add_route_guide_servicer_to_server(Chat, &server).expect("add");
+    let port = server.add_insecure_port("127.0.0.1:0").expect("bind");
+    server.start().expect("start");
+    let client = RouteGuideClient::new(rust_rpc::insecure_channel(&format!("127.0.0.1:{port}")).expect("channel"));
+    let (notes, outgoing) = mpsc::unbounded_channel();
+    let mut replies = client.route_chat(Notes(outgoing)).await.expect("bidi");
+    // Ping-pong: each reply must come through the boxed body before the next note is sent.
+    for text in ["a", "b", "c"] {
+        notes.send(RouteNote { message: text.into(), ..Default::default() }).expect("send");
+        let reply = no_hang("a reply", replies.next()).await.expect("a reply").expect("ok");
+        assert_eq!(reply.message, format!("re: {text}"));
+    }
+    drop(notes);
+    assert!(no_hang("the end", replies.next()).await.is_none());
+    assert_eq!(replies.trailing_metadata().and_then(|md| md.get("x-chat")), Some("over"));
+    // Three messages and the trailers, at least: a frame each unless batched.
+    assert!(frames.load(Ordering::SeqCst) >= 4, "{} frames", frames.load(Ordering::SeqCst));
     server.stop(None).await;
 }
 
