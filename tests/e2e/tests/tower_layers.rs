@@ -53,6 +53,19 @@ async fn a_response_header_layer_reaches_the_client_as_initial_metadata() {
 }
 
 #[tokio::test]
+async fn an_in_process_channel_goes_through_the_layers_too() {
+    let server =
+        Server::builder().layer(SetResponseHeaderLayer::overriding(header("x-served-by"), value("edge-1"))).build();
+    e2e::helloworld::add_greeter_servicer_to_server(TestGreeter::default(), &server).expect("add service");
+    let channel = server.in_process_channel().expect("channel");
+    server.start().expect("start");
+    let response =
+        e2e::helloworld::GreeterClient::new(channel).say_hello(hello("world")).with_call().await.expect("call");
+    assert_eq!(response.initial_metadata().get("x-served-by"), Some("edge-1"));
+    server.stop(None).await;
+}
+
+#[tokio::test]
 async fn a_bearer_layer_answers_http_401_which_the_client_reads_as_unauthenticated() {
     // tower-http deprecates `bearer` as too basic for real use, but it is the stock layer that
     // answers without calling the service, which is what this test is about.
