@@ -14,8 +14,11 @@ echo "== cargo clippy (generated code included)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== the runtime without its default features (health, reflection)"
 cargo clippy -p rust-rpc --all-targets --no-default-features --locked -- -D warnings
+echo "== the runtime with its optional features (tower, tonic)"
+cargo clippy -p rust-rpc --all-targets --features tower,tonic --locked -- -D warnings
 echo "== cargo doc"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked --quiet
+RUSTDOCFLAGS="-D warnings" cargo doc -p rust-rpc --no-deps --features tower,tonic --locked --quiet
 echo "== cargo test"
 cargo test --workspace --locked
 echo "== interop: rust-rpc against Python grpcio and Node grpc-js, both directions, plaintext and TLS"

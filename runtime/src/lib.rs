@@ -110,6 +110,8 @@ mod outcome;
 #[cfg(feature = "reflection")]
 pub mod reflection;
 mod server;
+#[cfg(feature = "tonic")]
+mod tonic;
 mod transport;
 mod wire;
 
@@ -137,6 +139,8 @@ pub use server::Server;
 pub use server::builder::ServerBuilder;
 pub use server::context::ServicerContext;
 pub use server::interceptor::ServerInterceptor;
+#[cfg(feature = "tower")]
+pub use server::layer::{HttpBody, HttpService};
 pub use server::peer::AuthContext;
 pub use server::service::{ServiceBuilder, ServiceDefinition};
 pub use server::stream::{RequestStream, ResponseSender, ResponseStream};

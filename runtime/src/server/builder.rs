@@ -30,6 +30,8 @@ pub struct ServerBuilder {
     pub(crate) interceptors: Interceptors,
     /// What serves methods no service has (`fallback.rs`).
     pub(crate) fallback: Option<Fallback>,
+    #[cfg(feature = "tower")]
+    pub(crate) layers: crate::server::layer::Layers,
 }
 
 impl Default for ServerBuilder {
@@ -43,6 +45,8 @@ impl Default for ServerBuilder {
             compression: None,
             interceptors: Interceptors::default(),
             fallback: None,
+            #[cfg(feature = "tower")]
+            layers: Default::default(),
         }
     }
 }
@@ -131,6 +135,59 @@ impl ServerBuilder {
         Fut: Future<Output = Result<ResponseStream<Bytes>>> + Send + 'static,
     {
         self.fallback = Some(Fallback::new(handler));
+        self
+    }
+
+    /// Puts a tower `layer` (tower-http's, say) around the server's HTTP service, inside the
+    /// layers added before it: the first added sees each request first and its response last,
+    /// as in tower's `ServiceBuilder` (cargo feature `tower`).
+    ///
+    /// The stack is built once, when the server starts, and each request runs on a clone of it,
+    /// so state a layer keeps (a `ConcurrencyLimitLayer`'s permits, say) is the whole server's.
+    /// A layer sees every request before it is checked as gRPC, and answers what it likes:
+    ///
+    /// - a response of any body type (the body is boxed unless it is an [`HttpBody`]); headers it
+    ///   adds reach the client as initial metadata;
+    /// - an HTTP error of its own (tower-http's `ValidateRequestHeaderLayer::bearer` answers 401),
+    ///   which gRPC clients read by gRPC's mapping (401 is UNAUTHENTICATED);
+    /// - an error: an [`RpcError`](crate::RpcError) (or, with the `tonic` feature, a
+    ///   `tonic::Status`) anywhere in its source chain is the call's status; tower's timeout
+    ///   error is DEADLINE_EXCEEDED and load shedding's UNAVAILABLE; anything else is UNKNOWN
+    ///   with the error's message. The call gets a trailers-only response, never a reset.
+    ///   A layer's response body that fails ends the call with INTERNAL in its trailers.
+    ///
+    /// Layers take `http::Request<hyper::body::Incoming>`: one that changes the request's body
+    /// type does not fit. A server without layers runs as it would without the feature.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let server = rust_rpc::Server::builder()
+    ///     // Outermost: calls past 100 in progress are shed with UNAVAILABLE...
+    ///     .layer(tower::load_shed::LoadShedLayer::new())
+    ///     .layer(tower::limit::ConcurrencyLimitLayer::new(100))
+    ///     // ...and each answer must be ready within 10 s, or the call is DEADLINE_EXCEEDED.
+    ///     .layer(tower::timeout::TimeoutLayer::new(Duration::from_secs(10)))
+    ///     .build();
+    /// ```
+    ///
+    /// [`HttpBody`]: crate::HttpBody
+    #[cfg(feature = "tower")]
+    pub fn layer<L, B>(mut self, layer: L) -> Self
+    where
+        L: tower::Layer<crate::HttpService> + Send + Sync + 'static,
+        L::Service: tower::Service<http::Request<hyper::body::Incoming>, Response = http::Response<B>>
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        <L::Service as tower::Service<http::Request<hyper::body::Incoming>>>::Future: Send + 'static,
+        <L::Service as tower::Service<http::Request<hyper::body::Incoming>>>::Error: Into<tower::BoxError>,
+        B: http_body::Body + Send + 'static,
+        B::Data: Send,
+        B::Error: Into<tower::BoxError>,
+    {
+        self.layers.push(layer);
         self
     }
 }

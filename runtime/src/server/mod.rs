@@ -15,6 +15,8 @@ pub(crate) mod env;
 pub(crate) mod fallback;
 pub(crate) mod in_process;
 pub(crate) mod interceptor;
+#[cfg(feature = "tower")]
+pub(crate) mod layer;
 pub(crate) mod listener;
 pub(crate) mod panic;
 pub(crate) mod peer;
@@ -215,7 +217,8 @@ impl Server {
         }
         let config = &self.shared.config;
         let shutdown = &self.shared.shutdown;
-        let router = Arc::new(Router::new(
+        #[allow(unused_mut)]
+        let mut router = Router::new(
             &state.services,
             Limits {
                 max_receive_message_length: config.max_receive_message_length,
@@ -226,7 +229,12 @@ impl Server {
             config.max_concurrent_rpcs,
             &config.interceptors,
             config.fallback.clone(),
-        ));
+        );
+        #[cfg(feature = "tower")]
+        {
+            router.front = config.layers.build();
+        }
+        let router = Arc::new(router);
         self.shared.in_process.serve(router.clone(), config.clone(), shutdown.clone(), runtime.clone());
         let _enter = runtime.enter();
         let accepting = state.listeners.drain(..).map(Listener::listen).collect::<Result<Vec<_>, _>>()?;

@@ -36,6 +36,23 @@ pub(crate) struct Router {
     concurrency: Option<Arc<Semaphore>>,
     /// What serves unknown methods, with the server's interceptors; `None`: UNIMPLEMENTED.
     fallback: Option<(Handler, Option<Chain>)>,
+    /// The server's tower layers around `route_grpc`, when it has any (`server/layer.rs`).
+    #[cfg(feature = "tower")]
+    pub(crate) front: Option<Front>,
+}
+
+/// A server's tower layers, built once when it starts: they take each request (whose extensions
+/// carry its [`Origin`]) and end in [`Router::route_grpc`].
+#[cfg(feature = "tower")]
+pub(crate) type Front = Box<dyn Fn(http::Request<Incoming>) -> BoxFuture<http::Response<Body>> + Send + Sync>;
+
+/// Where a request came in, for the innermost of the layers to route it: carried in the
+/// request's extensions through the user's layers.
+#[cfg(feature = "tower")]
+#[derive(Clone)]
+pub(crate) struct Origin {
+    pub(crate) router: Arc<Router>,
+    pub(crate) peer: Peer,
 }
 
 impl Router {
@@ -63,10 +80,46 @@ impl Router {
             default_compression,
             concurrency: max_concurrent_rpcs.map(|n| Arc::new(Semaphore::new(n))),
             fallback: fallback.map(|Fallback(handler)| (handler, server_interceptors.chain(&Interceptors::default()))),
+            #[cfg(feature = "tower")]
+            front: None,
         }
     }
 
-    pub(crate) fn route(&self, mut request: http::Request<Incoming>, peer: &Peer) -> BoxFuture<http::Response<Body>> {
+    /// Answers a request: through the server's tower layers if it has any, else straight to
+    /// its method.
+    #[inline]
+    pub(crate) fn route(
+        self: &Arc<Self>,
+        request: http::Request<Incoming>,
+        peer: &Peer,
+    ) -> BoxFuture<http::Response<Body>> {
+        #[cfg(feature = "tower")]
+        if let Some(front) = &self.front {
+            return self.route_layered(front, request, peer);
+        }
+        self.route_grpc(request, peer)
+    }
+
+    /// Hands a request to the layers, with its [`Origin`] for the innermost. Out of line: a
+    /// server without layers only checks `front`.
+    #[cfg(feature = "tower")]
+    #[inline(never)]
+    fn route_layered(
+        self: &Arc<Self>,
+        front: &Front,
+        mut request: http::Request<Incoming>,
+        peer: &Peer,
+    ) -> BoxFuture<http::Response<Body>> {
+        request.extensions_mut().insert(Origin { router: self.clone(), peer: peer.clone() });
+        front(request)
+    }
+
+    /// Checks a gRPC request and hands it to its method's handler.
+    pub(crate) fn route_grpc(
+        &self,
+        mut request: http::Request<Incoming>,
+        peer: &Peer,
+    ) -> BoxFuture<http::Response<Body>> {
         let reply = |response| -> BoxFuture<http::Response<Body>> { Box::pin(std::future::ready(response)) };
         if request.method() != http::Method::POST {
             return reply(plain_http(http::StatusCode::METHOD_NOT_ALLOWED, "gRPC requests use POST\n"));

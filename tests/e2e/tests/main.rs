@@ -14,4 +14,6 @@ mod peer_identity;
 mod reflection;
 mod settings;
 mod support;
+mod tonic_status;
+mod tower_layers;
 mod transport;
