@@ -104,11 +104,14 @@ mod generated;
 #[cfg(feature = "health")]
 pub mod health;
 mod metadata;
+mod observe;
 mod options;
 mod outcome;
 #[cfg(feature = "reflection")]
 pub mod reflection;
 mod server;
+#[cfg(feature = "tracing")]
+pub mod telemetry;
 mod transport;
 mod wire;
 
@@ -125,6 +128,7 @@ pub use code::Code;
 pub use credentials::{ChannelCredentials, ServerCredentials};
 pub use error::{Error, Result, RichStatus, RpcError};
 pub use metadata::{Metadata, MetadataError, MetadataValue};
+pub use observe::{Direction, MessageEvent};
 pub use options::CallOptions;
 pub use outcome::CallOutcome;
 pub use server::Server;

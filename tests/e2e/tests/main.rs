@@ -12,4 +12,5 @@ mod peer_identity;
 mod reflection;
 mod settings;
 mod support;
+mod telemetry;
 mod transport;
