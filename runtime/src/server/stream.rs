@@ -44,8 +44,12 @@ pub(crate) struct Unread<M> {
     /// Counts the messages, on a call with interceptors.
     pub(crate) tally: Option<Arc<Tally>>,
     /// Builds the decoder for `M`: a plain function, so this type needs no bounds on `M`.
-    pub(crate) decoding: fn(Incoming, Option<Compression>, usize, Option<Arc<Tally>>) -> MessageStream<Incoming, M>,
+    pub(crate) decoding: Decoding<M>,
 }
+
+/// What builds a request decoder: the body, its `grpc-encoding`, the limit, the call's counts.
+pub(crate) type Decoding<M> =
+    fn(Incoming, Option<Compression>, usize, Option<Arc<Tally>>) -> MessageStream<Incoming, M>;
 
 impl<M: prost::Message + Default + Send + 'static> Unread<M> {
     /// The request `body`, with `grpc-encoding` `encoding`, read under `limit`, its messages
