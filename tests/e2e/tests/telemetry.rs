@@ -93,9 +93,12 @@ async fn until(what: &str, mut ready: impl FnMut() -> bool) {
 /// call's counts as its outcome gave them.
 #[derive(Clone, Default)]
 struct Seen {
-    messages: Arc<Mutex<Vec<(String, Direction, Vec<u8>, usize)>>>,
-    outcomes: Arc<Mutex<Vec<(String, Code, [u64; 4])>>>,
+    messages: Shared<(String, Direction, Vec<u8>, usize)>,
+    outcomes: Shared<(String, Code, [u64; 4])>,
 }
+
+/// A list the interceptors (or the layer) fill and the test reads.
+type Shared<T> = Arc<Mutex<Vec<T>>>;
 
 impl Seen {
     fn message(&self, method: &str, event: &MessageEvent<'_>) {
@@ -286,7 +289,7 @@ struct SpanRecord {
 #[derive(Clone, Default)]
 struct Captured {
     spans: Arc<Mutex<HashMap<u64, SpanRecord>>>,
-    events: Arc<Mutex<Vec<(String, Option<SpanRecord>)>>>,
+    events: Shared<(String, Option<SpanRecord>)>,
 }
 
 struct Fields<'a>(&'a mut BTreeMap<String, String>);
