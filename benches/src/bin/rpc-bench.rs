@@ -29,7 +29,7 @@
 //!
 //! Built with `--features telemetry`, `RPC_BENCH_TELEMETRY=tracing` registers
 //! `rust_rpc::telemetry::Tracing` on the rust-rpc server and channel (under a
-//! `tracing_subscriber` registry that keeps the spans and prints nothing), and
+//! `tracing_subscriber` registry at INFO that keeps the spans and prints nothing), and
 //! `RPC_BENCH_TELEMETRY=metrics` registers `Metrics` on an OpenTelemetry SDK meter provider with
 //! a reader that exports once a minute (recorded, not exported during a measurement).
 
@@ -88,12 +88,15 @@ mod telemetry {
         })
     }
 
-    /// A subscriber that keeps spans (the registry) and prints nothing, for the whole process.
+    /// A subscriber that keeps spans (the registry) at INFO and above and prints nothing, for
+    /// the whole process. The level filter matters: without it h2's and hyper's own TRACE spans
+    /// and events are made too, which was most of the cost measured.
     fn install_subscriber() {
+        use tracing_subscriber::layer::SubscriberExt;
         use tracing_subscriber::util::SubscriberInitExt;
         static INSTALLED: OnceLock<()> = OnceLock::new();
         INSTALLED.get_or_init(|| {
-            let _ = tracing_subscriber::registry().try_init();
+            let _ = tracing_subscriber::registry().with(tracing_subscriber::filter::LevelFilter::INFO).try_init();
         });
     }
 
