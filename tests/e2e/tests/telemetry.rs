@@ -247,6 +247,29 @@ async fn observers_see_every_message_of_every_kind_and_others_are_never_asked() 
     check_side(&server_seen, "RouteChat", &encoded, &encoded);
 
     assert_eq!(*bystander.0.lock().expect("count"), 0, "an interceptor that did not ask saw no message");
+
+    // A chain with no observer at all: the calls still count, and nothing is shown.
+    let quiet = Seen::default();
+    struct CountOnly(Seen);
+    impl ClientInterceptor for CountOnly {
+        fn completed(&self, method: &str, outcome: &CallOutcome<'_>) {
+            self.0.outcome(method, outcome);
+        }
+    }
+    let channel = ChannelBuilder::new(format!("127.0.0.1:{port}"))
+        .interceptor(bystander.clone())
+        .interceptor(CountOnly(quiet.clone()))
+        .build()
+        .expect("channel");
+    let notes = vec![note("c")];
+    let replies: Vec<_> = no_hang("chat", async {
+        RouteGuideClient::new(channel).route_chat(rust_rpc::stream::iter(notes)).await.expect("starts").collect().await
+    })
+    .await;
+    assert_eq!(replies.len(), 1);
+    let size = note("c").encoded_len() as u64;
+    assert_eq!(quiet.outcome_of("RouteChat"), Some((Code::Ok, [1, 1, size, size])));
+    assert_eq!(*bystander.0.lock().expect("count"), 0, "a chain without observers shows no message");
 }
 
 #[tokio::test]
