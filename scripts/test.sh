@@ -14,6 +14,8 @@ echo "== cargo clippy (generated code included)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== the runtime without its default features (health, reflection)"
 cargo clippy -p rust-rpc --all-targets --no-default-features --locked -- -D warnings
+echo "== the runtime with \`tracing\` alone (the workspace build has \`opentelemetry\`, which implies it)"
+cargo clippy -p rust-rpc --all-targets --no-default-features --features tracing --locked -- -D warnings
 echo "== cargo doc"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked --quiet
 echo "== cargo test"
