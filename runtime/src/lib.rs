@@ -92,6 +92,15 @@
 //! - `reflection`: `rust_rpc::reflection`, server reflection (`grpc.reflection.v1` and `v1alpha`).
 //!
 //! Neither costs anything on the call path of a server that does not serve it.
+//!
+//! Off by default:
+//!
+//! - `tracing`: `rust_rpc::telemetry::Tracing`, a `tracing` span per call on either side.
+//! - `opentelemetry` (implies `tracing`): `rust_rpc::telemetry::Metrics`, gRPC's OpenTelemetry
+//!   metrics (gRFC A66), and trace context propagation through metadata
+//!   (`Tracing::propagate_context`).
+//!
+//! Both are interceptors: a server or channel that does not register them does no work for them.
 
 #![warn(clippy::unwrap_used)]
 
