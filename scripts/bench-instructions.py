@@ -8,7 +8,7 @@ figures do not depend on the machine's load, which is why BENCHMARKS.md keeps th
 timed ones: a change to the call path must not raise them without a reason written there.
 
 Usage: scripts/bench-instructions.py [--scenarios unary,stream,pingpong] [--impls rust-rpc,tonic]
-                                     [--short S] [--long S] [--no-build] [--bin PATH]
+                                     [--short S] [--long S] [--no-build] [--bin PATH] [--keep DIR]
 
 --bin runs another build of rpc-bench (a copy of an earlier commit's, say) instead of building
 this tree's: the way to compare a change with what it changes.
@@ -62,7 +62,7 @@ def measure(impl, scenario, seconds, out_dir):
     service, load_args, _ = SCENARIOS[scenario]
     port = free_port()
     server = subprocess.Popen(
-        [*callgrind(out_dir, "server"), str(BIN), "server", "--impl", impl, "--port", str(port),
+        [*callgrind(out_dir, f"server-{impl}-{scenario}-{seconds:g}s"), str(BIN), "server", "--impl", impl, "--port", str(port),
          "--service", service],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
@@ -70,7 +70,7 @@ def measure(impl, scenario, seconds, out_dir):
         if "listening" not in line:
             raise RuntimeError(f"{impl} server did not start: {server.stderr.read()[-2000:]}")
         client = subprocess.run(
-            [*callgrind(out_dir, "client"), str(BIN), "load", "--impl", impl, "--port", str(port),
+            [*callgrind(out_dir, f"client-{impl}-{scenario}-{seconds:g}s"), str(BIN), "load", "--impl", impl, "--port", str(port),
              "--connections", "1", "--concurrency", "1", "--seconds", str(seconds), "--warmup-ms", "200",
              *load_args],
             capture_output=True, text=True, timeout=seconds * 20 + 300)
@@ -93,6 +93,8 @@ def main():
     parser.add_argument("--long", type=float, default=8.0, help="seconds of the long load")
     parser.add_argument("--no-build", action="store_true", help="use target/release/rpc-bench as it is")
     parser.add_argument("--bin", help="measure this rpc-bench binary (implies --no-build)")
+    parser.add_argument("--keep", help="keep callgrind's output files in this directory (named by side, impl, "
+                        "scenario and load seconds), for callgrind_annotate; prints each load's operations")
     options = parser.parse_args()
     global BIN
     if options.bin:
@@ -102,12 +104,17 @@ def main():
                        cwd=REPO, check=True)
     impls = options.impls.split(",")
     print(f"{'operation':<26} {'side':<7}" + "".join(f" {impl:>10}" for impl in impls))
-    with tempfile.TemporaryDirectory() as out_dir:
+    with tempfile.TemporaryDirectory() as temp_dir:
+        out_dir = options.keep or temp_dir
+        if options.keep:
+            os.makedirs(out_dir, exist_ok=True)
         for scenario in options.scenarios.split(","):
             per_op = {}
             for impl in impls:
                 c1, s1, n1 = measure(impl, scenario, options.short, out_dir)
                 c2, s2, n2 = measure(impl, scenario, options.long, out_dir)
+                if options.keep:
+                    print(f"# {impl} {scenario}: {n1} operations in the short load, {n2} in the long", flush=True)
                 if n2 <= n1:
                     raise RuntimeError(f"{impl} {scenario}: the long run made no more operations ({n1}, {n2})")
                 per_op[impl] = ((c2 - c1) / (n2 - n1), (s2 - s1) / (n2 - n1))

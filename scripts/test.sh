@@ -16,6 +16,8 @@ echo "== the runtime without its default features (health, reflection)"
 cargo clippy -p rust-rpc --all-targets --no-default-features --locked -- -D warnings
 echo "== the runtime with its optional features (tower, tonic)"
 cargo clippy -p rust-rpc --all-targets --features tower,tonic --locked -- -D warnings
+echo "== the runtime with \`tracing\` alone (the workspace build has \`opentelemetry\`, which implies it)"
+cargo clippy -p rust-rpc --all-targets --no-default-features --features tracing --locked -- -D warnings
 echo "== cargo doc"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked --quiet
 RUSTDOCFLAGS="-D warnings" cargo doc -p rust-rpc --no-deps --features tower,tonic --locked --quiet

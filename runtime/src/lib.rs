@@ -92,6 +92,15 @@
 //! - `reflection`: `rust_rpc::reflection`, server reflection (`grpc.reflection.v1` and `v1alpha`).
 //!
 //! Neither costs anything on the call path of a server that does not serve it.
+//!
+//! Off by default:
+//!
+//! - `tracing`: `rust_rpc::telemetry::Tracing`, a `tracing` span per call on either side.
+//! - `opentelemetry` (implies `tracing`): `rust_rpc::telemetry::Metrics`, gRPC's OpenTelemetry
+//!   metrics (gRFC A66), and trace context propagation through metadata
+//!   (`Tracing::propagate_context`).
+//!
+//! Both are interceptors: a server or channel that does not register them does no work for them.
 
 #![warn(clippy::unwrap_used)]
 
@@ -105,11 +114,14 @@ mod generated;
 pub mod health;
 mod in_process;
 mod metadata;
+mod observe;
 mod options;
 mod outcome;
 #[cfg(feature = "reflection")]
 pub mod reflection;
 mod server;
+#[cfg(feature = "tracing")]
+pub mod telemetry;
 #[cfg(feature = "tonic")]
 mod tonic;
 mod transport;
@@ -133,6 +145,7 @@ pub use credentials::{ChannelCredentials, ServerCredentials};
 pub use error::{Error, Result, RichStatus, RpcError};
 pub use in_process::in_process_channel;
 pub use metadata::{Metadata, MetadataError, MetadataValue};
+pub use observe::{Direction, MessageEvent};
 pub use options::CallOptions;
 pub use outcome::CallOutcome;
 pub use server::Server;

@@ -31,6 +31,12 @@
 //! the same line: the in-process channel against TCP with nothing else different.
 //!
 //! Each side runs a one-worker Tokio runtime; `scripts/bench-runtime.py` pins them to cores.
+//!
+//! Built with `--features telemetry`, `RPC_BENCH_TELEMETRY=tracing` registers
+//! `rust_rpc::telemetry::Tracing` on the rust-rpc server and channel (under a
+//! `tracing_subscriber` registry at INFO that keeps the spans and prints nothing), and
+//! `RPC_BENCH_TELEMETRY=metrics` registers `Metrics` on an OpenTelemetry SDK meter provider with
+//! a reader that exports once a minute (recorded, not exported during a measurement).
 
 use std::error::Error;
 use std::time::{Duration, Instant};
@@ -60,6 +66,77 @@ fn gzip() -> bool {
     // Read once: the echo loop asks on every call.
     static GZIP: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     *GZIP.get_or_init(|| std::env::args().any(|a| a == "--gzip"))
+}
+
+/// The telemetry `RPC_BENCH_TELEMETRY` asks for, as a server and a channel builder's interceptor.
+#[cfg(feature = "telemetry")]
+mod telemetry {
+    use std::sync::OnceLock;
+
+    /// `tracing` or `metrics`, or nothing.
+    fn which() -> Option<String> {
+        std::env::var("RPC_BENCH_TELEMETRY").ok().filter(|v| !v.is_empty())
+    }
+
+    fn meter_provider() -> &'static opentelemetry_sdk::metrics::SdkMeterProvider {
+        static PROVIDER: OnceLock<opentelemetry_sdk::metrics::SdkMeterProvider> = OnceLock::new();
+        PROVIDER.get_or_init(|| {
+            opentelemetry_sdk::metrics::SdkMeterProvider::builder()
+                // Exports every 60 s: never during a measurement.
+                .with_reader(
+                    opentelemetry_sdk::metrics::PeriodicReader::builder(
+                        opentelemetry_sdk::metrics::InMemoryMetricExporter::default(),
+                    )
+                    .build(),
+                )
+                .build()
+        })
+    }
+
+    /// A subscriber that keeps spans (the registry) at INFO and above and prints nothing, for
+    /// the whole process. The level filter matters: without it h2's and hyper's own TRACE spans
+    /// and events are made too, which was most of the cost measured.
+    fn install_subscriber() {
+        use tracing_subscriber::layer::SubscriberExt;
+        use tracing_subscriber::util::SubscriberInitExt;
+        static INSTALLED: OnceLock<()> = OnceLock::new();
+        INSTALLED.get_or_init(|| {
+            let _ = tracing_subscriber::registry().with(tracing_subscriber::filter::LevelFilter::INFO).try_init();
+        });
+    }
+
+    pub(crate) fn server(builder: rust_rpc::ServerBuilder) -> rust_rpc::ServerBuilder {
+        match which().as_deref() {
+            Some("tracing") => {
+                install_subscriber();
+                builder.interceptor(rust_rpc::telemetry::Tracing::new())
+            }
+            Some("metrics") => builder.interceptor(rust_rpc::telemetry::Metrics::new(meter_provider())),
+            _ => builder,
+        }
+    }
+
+    pub(crate) fn channel(builder: rust_rpc::ChannelBuilder) -> rust_rpc::ChannelBuilder {
+        match which().as_deref() {
+            Some("tracing") => {
+                install_subscriber();
+                builder.interceptor(rust_rpc::telemetry::Tracing::new())
+            }
+            Some("metrics") => builder.interceptor(rust_rpc::telemetry::Metrics::new(meter_provider())),
+            _ => builder,
+        }
+    }
+}
+
+#[cfg(not(feature = "telemetry"))]
+mod telemetry {
+    pub(crate) fn server(builder: rust_rpc::ServerBuilder) -> rust_rpc::ServerBuilder {
+        builder
+    }
+
+    pub(crate) fn channel(builder: rust_rpc::ChannelBuilder) -> rust_rpc::ChannelBuilder {
+        builder
+    }
 }
 
 /// `--max-message`, if given: the message-size limit both ways, for servers and clients.
@@ -172,7 +249,7 @@ async fn serve(implementation: &str, port: u16) -> Result<(), Box<dyn Error>> {
             if gzip() {
                 builder = builder.compression(rust_rpc::Compression::Gzip);
             }
-            let server = builder.build();
+            let server = telemetry::server(builder).build();
             match service.as_str() {
                 "greeter" => ours::add_greeter_servicer_to_server(Ours, &server)?,
                 "bench" => ours_bench::add_bench_servicer_to_server(OursBench, &server)?,
@@ -236,7 +313,7 @@ impl Client {
                 if let Some(limit) = limit {
                     builder = builder.max_receive_message_length(limit).max_send_message_length(limit);
                 }
-                let channel = builder.build()?;
+                let channel = telemetry::channel(builder).build()?;
                 channel.ready(Duration::from_secs(5)).await?;
                 Ok(Client::Ours(ours::GreeterClient::new(channel.clone()), ours_bench::BenchClient::new(channel)))
             }

@@ -5,6 +5,7 @@
 use std::future::{Future, IntoFuture};
 use std::marker::PhantomData;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
@@ -20,6 +21,7 @@ use crate::client::request_head::request_head;
 use crate::client::response::{Response, single};
 use crate::client::streaming::{StartFuture, Streaming};
 use crate::client::until::{CancelSignal, Until};
+use crate::observe::Tally;
 use crate::{CallOptions, Channel, Compression, Metadata, Result};
 
 /// Marks a call that answers with one message.
@@ -191,13 +193,15 @@ impl<S, R> Call<S, R> {
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 
 /// Starts the HTTP/2 exchange with `options` (the channel's defaults merged in); the response
-/// stream is returned once headers arrive.
+/// stream is returned once headers arrive. The messages both ways are counted in `tally` if the
+/// call has interceptors.
 async fn start<Req, Resp, S>(
     channel: Channel,
     path: MethodPath,
     requests: S,
     options: CallOptions,
     deadline: Option<Instant>,
+    tally: Option<Arc<Tally>>,
 ) -> Result<(Metadata, Decoder<Resp>)>
 where
     Req: prost::Message + Send + Sync + 'static,
@@ -207,9 +211,9 @@ where
     let settings = channel.settings();
     let head = request_head(&channel, &path, options.metadata, options.compression, deadline)?;
     let send_limit = settings.max_send_message_length.unwrap_or(usize::MAX);
-    let body = Outgoing::Body(Box::pin(RequestBody::new(requests, send_limit, options.compression)));
+    let body = Outgoing::Body(Box::pin(RequestBody::new(requests, send_limit, options.compression, tally.clone())));
     let response = channel.send(head, body, options.wait_for_ready).await?;
-    decoder::open(response, settings.max_receive_message_length)
+    decoder::open(response, settings.max_receive_message_length, tally)
 }
 
 impl<Req, Resp, S> Call<S, Single<Resp>>
@@ -235,11 +239,11 @@ where
             if options.compression.is_none()
                 && let Some(request) = take_single::<Req, S>(&mut requests)
             {
-                return crate::client::unary::call(channel, path, request, options, deadline).await;
+                return crate::client::unary::call(channel, path, request, options, deadline, None).await;
             }
             // Boxed, so the unary path's future does not carry this one's state too.
             Box::pin(async move {
-                let (headers, stream) = start(channel, path, requests, options, deadline).await?;
+                let (headers, stream) = start(channel, path, requests, options, deadline, None).await?;
                 single(headers, stream).await
             })
             .await
@@ -267,12 +271,13 @@ where
         completion.report(Some(&err), &Metadata::new());
         return Err(err);
     }
+    let tally = Some(completion.tally().clone());
     let result = if options.compression.is_none()
         && let Some(request) = take_single::<Req, S>(&mut requests)
     {
-        crate::client::unary::call(channel, path, request, options, deadline).await
+        crate::client::unary::call(channel, path, request, options, deadline, tally).await
     } else {
-        match start(channel, path, requests, options, deadline).await {
+        match start(channel, path, requests, options, deadline, tally).await {
             Ok((headers, stream)) => single(headers, stream).await,
             Err(err) => Err(err),
         }
@@ -315,14 +320,15 @@ where
         let options = channel.settings().default_options.merged_with(options);
         let deadline = options.effective_deadline();
         let (starting, completion): (StartFuture<Resp>, _) = match channel.interceptors(&options) {
-            None => (Box::pin(start(channel, path, requests, options, deadline)), None),
+            None => (Box::pin(start(channel, path, requests, options, deadline, None)), None),
             Some(chain) => {
                 let completion = Completion::new(chain, path.clone(), deadline);
                 let interception = completion.interception();
+                let tally = Some(completion.tally().clone());
                 let mut options = options;
                 let starting = async move {
                     interception.run(&mut options.metadata).await?;
-                    start(channel, path, requests, options, deadline).await
+                    start(channel, path, requests, options, deadline, tally).await
                 };
                 (Box::pin(starting), Some(completion))
             }

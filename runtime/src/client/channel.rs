@@ -81,7 +81,7 @@ impl ChannelBuilder {
         if let Some(credentials) = &self.call_credentials {
             interceptors.push(credentials.interceptor(secure, self.allow_insecure_call_credentials));
         }
-        let interceptors = interceptors.chain();
+        let interceptors = interceptors.chain(&Target::canonical(&self.target));
         Ok(Channel { inner: Arc::new(Inner { origin, settings: self, user_agent, subchannel, interceptors }) })
     }
 }
@@ -135,8 +135,11 @@ impl Channel {
         };
         let settings = &self.inner.settings;
         let attach = credentials.interceptor(settings.credentials.is_some(), settings.allow_insecure_call_credentials);
-        let channel = self.inner.interceptors.iter().flat_map(|chain| chain.iter().cloned());
-        Some(channel.chain([Arc::new(attach) as Arc<dyn DynClientInterceptor>]).collect())
+        let attach = Arc::new(attach) as Arc<dyn DynClientInterceptor>;
+        Some(match &self.inner.interceptors {
+            Some(chain) => Chain::new(chain.iter().cloned().chain([attach]), chain.target().clone()),
+            None => Chain::new([attach], Target::canonical(&settings.target).into()),
+        })
     }
 
     pub(crate) fn subchannel(&self) -> &Subchannel {

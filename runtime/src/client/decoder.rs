@@ -2,11 +2,13 @@
 //! status.
 
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use futures_core::Stream;
 
 use crate::client::response_body::ResponseBody;
+use crate::observe::Tally;
 use crate::wire::deframe::MessageStream;
 use crate::wire::headers::{GRPC_ENCODING, GRPC_STATUS};
 use crate::wire::limits::Limit;
@@ -23,8 +25,13 @@ pub(crate) struct Decoder<M> {
 
 /// Reads the head of `response`: its initial metadata and the decoder of its body, or the
 /// error of a trailers-only answer. A non-200 answer without `grpc-status` never gets here
-/// (`Channel::send` in `exchange.rs` maps it).
-pub(crate) fn open<M>(response: http::Response<ResponseBody>, limit: usize) -> Result<(Metadata, Decoder<M>)>
+/// (`Channel::send` in `exchange.rs` maps it). The messages are counted in `tally` if the call
+/// has one.
+pub(crate) fn open<M>(
+    response: http::Response<ResponseBody>,
+    limit: usize,
+    tally: Option<Arc<Tally>>,
+) -> Result<(Metadata, Decoder<M>)>
 where
     M: prost::Message + Default + Send + 'static,
 {
@@ -40,7 +47,7 @@ where
             Compression::ACCEPT_ENCODING
         ))
     })?;
-    let messages = MessageStream::new(body, limit, compression, Limit::CLIENT_RECEIVE, std::convert::identity);
+    let messages = MessageStream::new(body, limit, compression, Limit::CLIENT_RECEIVE, std::convert::identity, tally);
     Ok((Metadata::from_received_headers(parts.headers), Decoder { messages, trailers_only }))
 }
 

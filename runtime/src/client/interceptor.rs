@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use crate::client::path::MethodPath;
+use crate::observe::{MessageEvent, Observer, Tally};
 use crate::outcome::CallOutcome;
 use crate::{Code, Metadata, Result, RpcError};
 
@@ -22,7 +23,10 @@ use crate::{Code, Metadata, Result, RpcError};
 /// Order: in the order they were added to the channel
 /// ([`ChannelBuilder::interceptor`](crate::ChannelBuilder::interceptor)); the first to fail
 /// ends the call; `completed` runs in the reverse order, for each interceptor whose `intercept`
-/// ran. A channel without interceptors runs none of this: its calls cost what they did.
+/// ran. An interceptor that wants to see each message says so with
+/// [`observes_messages`](Self::observes_messages) (asked once, when the channel is built) and
+/// then gets [`message`](Self::message) for every request and response message. A channel
+/// without interceptors runs none of this: its calls cost what they did.
 ///
 /// ```
 /// use rust_rpc::{ClientCall, ClientInterceptor, Result};
@@ -53,6 +57,21 @@ pub trait ClientInterceptor: Send + Sync + 'static {
     fn completed(&self, method: &str, outcome: &CallOutcome<'_>) {
         let _ = (method, outcome);
     }
+
+    /// Whether [`message`](Self::message) should run for each message; asked once per chain,
+    /// when the channel is built (or a call with its own call credentials starts). `false`
+    /// unless overridden.
+    fn observes_messages(&self) -> bool {
+        false
+    }
+
+    /// Runs for each message of a call to `method` (`/package.Service/Method`), request or
+    /// response, once it is encoded for sending or read whole, if
+    /// [`observes_messages`](Self::observes_messages) said so. It runs on the call's I/O path:
+    /// keep it short. A panic in it is caught and ignored.
+    fn message(&self, method: &str, event: &MessageEvent<'_>) {
+        let _ = (method, event);
+    }
 }
 
 /// A call about to be sent, as a [`ClientInterceptor`] sees it.
@@ -61,6 +80,11 @@ pub struct ClientCall<'a> {
     method: &'a str,
     metadata: &'a mut Metadata,
     deadline: Option<Instant>,
+    /// The channel's target, as [`ClientCall::target`] gives it.
+    target: &'a str,
+    /// The call's counts (and, with `tracing`, its span).
+    #[cfg_attr(not(feature = "tracing"), allow(dead_code))]
+    pub(crate) tally: &'a Tally,
 }
 
 impl ClientCall<'_> {
@@ -83,6 +107,12 @@ impl ClientCall<'_> {
     pub fn deadline(&self) -> Option<Instant> {
         self.deadline
     }
+
+    /// The channel's target as a URI: `dns:///host:port` for a channel made for `host:port`,
+    /// other forms (`unix:`, `ipv4:`, ...) as given.
+    pub fn target(&self) -> &str {
+        self.target
+    }
 }
 
 type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -91,6 +121,8 @@ type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 pub(crate) trait DynClientInterceptor: Send + Sync + 'static {
     fn intercept<'a>(&'a self, call: &'a mut ClientCall<'_>) -> BoxFuture<'a, Result<()>>;
     fn completed(&self, method: &str, outcome: &CallOutcome<'_>);
+    fn observes_messages(&self) -> bool;
+    fn message(&self, method: &str, event: &MessageEvent<'_>);
 }
 
 impl<T: ClientInterceptor> DynClientInterceptor for T {
@@ -101,10 +133,57 @@ impl<T: ClientInterceptor> DynClientInterceptor for T {
     fn completed(&self, method: &str, outcome: &CallOutcome<'_>) {
         ClientInterceptor::completed(self, method, outcome);
     }
+
+    fn observes_messages(&self) -> bool {
+        ClientInterceptor::observes_messages(self)
+    }
+
+    fn message(&self, method: &str, event: &MessageEvent<'_>) {
+        ClientInterceptor::message(self, method, event);
+    }
 }
 
-/// A channel's interceptors, in order.
-pub(crate) type Chain = Arc<[Arc<dyn DynClientInterceptor>]>;
+/// A channel's interceptors, in order; those of them that observe messages; the channel's
+/// target.
+#[derive(Clone)]
+pub(crate) struct Chain(Arc<Links>);
+
+struct Links {
+    all: Box<[Arc<dyn DynClientInterceptor>]>,
+    observers: Box<[Arc<dyn DynClientInterceptor>]>,
+    target: Arc<str>,
+}
+
+impl Chain {
+    /// The chain of `interceptors` on a channel to `target` (see `Target::canonical`).
+    pub(crate) fn new(interceptors: impl IntoIterator<Item = Arc<dyn DynClientInterceptor>>, target: Arc<str>) -> Self {
+        let all: Box<[_]> = interceptors.into_iter().collect();
+        let observers = all.iter().filter(|interceptor| interceptor.observes_messages()).cloned().collect();
+        Chain(Arc::new(Links { all, observers, target }))
+    }
+
+    pub(crate) fn iter(&self) -> std::slice::Iter<'_, Arc<dyn DynClientInterceptor>> {
+        self.0.all.iter()
+    }
+
+    pub(crate) fn target(&self) -> &Arc<str> {
+        &self.0.target
+    }
+
+    /// The hook that shows a call's messages to the observers; `None` when there are none.
+    fn observer(&self, method: &MethodPath) -> Option<Observer> {
+        if self.0.observers.is_empty() {
+            return None;
+        }
+        let chain = self.clone();
+        let method = method.clone();
+        Some(Box::new(move |event| {
+            for interceptor in chain.0.observers.iter() {
+                interceptor.message(method.as_str(), event);
+            }
+        }))
+    }
+}
 
 /// Interceptors as a `ChannelBuilder` holds them, in the order they were added.
 #[derive(Clone, Default)]
@@ -115,9 +194,9 @@ impl Interceptors {
         self.0.push(Arc::new(interceptor));
     }
 
-    /// The chain; `None` when there are none, so calls skip it all.
-    pub(crate) fn chain(&self) -> Option<Chain> {
-        (!self.0.is_empty()).then(|| self.0.iter().cloned().collect())
+    /// The chain, on a channel to `target`; `None` when there are none, so calls skip it all.
+    pub(crate) fn chain(&self, target: &str) -> Option<Chain> {
+        (!self.0.is_empty()).then(|| Chain::new(self.0.iter().cloned(), target.into()))
     }
 }
 
@@ -138,12 +217,15 @@ pub(crate) struct Completion {
     deadline: Option<Instant>,
     started: Instant,
     reported: bool,
+    /// The call's message counts, fed by its request body and response decoder.
+    tally: Arc<Tally>,
 }
 
 impl Completion {
     /// The completion of a call to `method` starting now.
     pub(crate) fn new(chain: Chain, method: MethodPath, deadline: Option<Instant>) -> Self {
-        Completion { chain, ran: Arc::default(), method, deadline, started: Instant::now(), reported: false }
+        let tally = Arc::new(Tally::new(chain.observer(&method)));
+        Completion { chain, ran: Arc::default(), method, deadline, started: Instant::now(), reported: false, tally }
     }
 
     /// What runs the `intercept`s: owned, so it can go into a future of its own.
@@ -153,7 +235,13 @@ impl Completion {
             ran: self.ran.clone(),
             method: self.method.clone(),
             deadline: self.deadline,
+            tally: self.tally.clone(),
         }
+    }
+
+    /// The call's message counts, for the bodies that carry its messages.
+    pub(crate) fn tally(&self) -> &Arc<Tally> {
+        &self.tally
     }
 
     /// Reports the call's end: OK with `trailing` metadata, or `error`.
@@ -163,7 +251,14 @@ impl Completion {
 
     fn tell(&mut self, error: Option<&RpcError>, trailing: &Metadata) {
         self.reported = true;
-        let outcome = CallOutcome { error, trailing_metadata: trailing, duration: self.started.elapsed() };
+        let outcome = CallOutcome {
+            error,
+            trailing_metadata: trailing,
+            duration: self.started.elapsed(),
+            counts: self.tally.counts(),
+            tally: &self.tally,
+            target: self.chain.target(),
+        };
         let ran = self.ran.load(Ordering::Acquire);
         for interceptor in self.chain.iter().take(ran).rev() {
             interceptor.completed(self.method.as_str(), &outcome);
@@ -190,12 +285,19 @@ pub(crate) struct Interception {
     ran: Arc<AtomicUsize>,
     method: MethodPath,
     deadline: Option<Instant>,
+    tally: Arc<Tally>,
 }
 
 impl Interception {
     /// Runs the `intercept`s in order over `metadata`, stopping at the first error.
     pub(crate) async fn run(self, metadata: &mut Metadata) -> Result<()> {
-        let mut call = ClientCall { method: self.method.as_str(), metadata, deadline: self.deadline };
+        let mut call = ClientCall {
+            method: self.method.as_str(),
+            metadata,
+            deadline: self.deadline,
+            target: self.chain.target(),
+            tally: &self.tally,
+        };
         for interceptor in self.chain.iter() {
             self.ran.fetch_add(1, Ordering::AcqRel);
             interceptor.intercept(&mut call).await?;

@@ -3,12 +3,14 @@
 
 use std::convert::Infallible;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use futures_core::Stream;
 use http_body::Frame;
 
+use crate::observe::Tally;
 use crate::wire::batch::{Batch, Fill};
 use crate::wire::limits::Limit;
 use crate::{Compression, RpcError};
@@ -31,9 +33,9 @@ where
     S::Item: prost::Message,
 {
     /// Sends the messages of `requests`, each of at most `limit` bytes, compressed with
-    /// `compression` if set.
-    pub(crate) fn new(requests: S, limit: usize, compression: Option<Compression>) -> Self {
-        RequestBody { requests, batch: Batch::new(limit, compression), ended: false }
+    /// `compression` if set, counted in `tally` if the call has one.
+    pub(crate) fn new(requests: S, limit: usize, compression: Option<Compression>, tally: Option<Arc<Tally>>) -> Self {
+        RequestBody { requests, batch: Batch::new(limit, compression, tally), ended: false }
     }
 }
 

@@ -76,6 +76,17 @@ impl Target {
         Ok(Target::Tcp { host, port, authority })
     }
 
+    /// `target` as a URI with its scheme, as gRPC names a channel's target in its metrics
+    /// (gRFC A66's `grpc.target`): a bare `host:port` is `dns:///host:port`.
+    pub(crate) fn canonical(target: &str) -> String {
+        let schemes = ["unix:", "dns:", "ipv4:", "ipv6:", "http://", "https://"];
+        if schemes.iter().any(|scheme| target.starts_with(scheme)) {
+            target.to_owned()
+        } else {
+            format!("dns:///{target}")
+        }
+    }
+
     /// The `:authority` of requests, and the default TLS server name's source.
     pub(crate) fn authority(&self) -> &str {
         match self {

@@ -12,6 +12,7 @@
 //! exactly as the streaming path reads it (`decoder.rs`: a trailers-only status, or a
 //! compressed answer). A compressed request goes through the streaming path too.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use crate::client::decoder;
@@ -20,6 +21,7 @@ use crate::client::path::MethodPath;
 use crate::client::request_head::request_head;
 use crate::client::response::{Response, no_response_message, single, with_headers};
 use crate::client::response_body::ResponseBody;
+use crate::observe::Tally;
 use crate::wire::frame::{self, CollectError};
 use crate::wire::headers::{GRPC_ENCODING, GRPC_STATUS};
 use crate::wire::limits::Limit;
@@ -27,13 +29,14 @@ use crate::wire::status;
 use crate::{CallOptions, Channel, Metadata, Result};
 
 /// Makes a unary call with `options` (the channel's defaults already merged in), whose request
-/// is not compressed.
+/// is not compressed; its messages are counted in `tally` if the call has interceptors.
 pub(crate) async fn call<Req, Resp>(
     channel: Channel,
     path: MethodPath,
     request: Req,
     options: CallOptions,
     deadline: Option<Instant>,
+    tally: Option<Arc<Tally>>,
 ) -> Result<Response<Resp>>
 where
     Req: prost::Message,
@@ -44,6 +47,10 @@ where
     let send_limit = settings.max_send_message_length.unwrap_or(usize::MAX);
     let frame = frame::encode(&request, send_limit).map_err(|err| err.into_rpc_error(Limit::CLIENT_SEND))?;
     drop(request);
+    if let Some(tally) = &tally {
+        let message = frame.get(frame::HEADER_LEN..).unwrap_or_default();
+        tally.sent(message, message.len());
+    }
     let head = request_head(&channel, &path, options.metadata, None, deadline)?;
     let response = channel.send(head, Outgoing::Frame(frame), options.wait_for_ready).await?;
     let (parts, mut body) = response.into_parts();
@@ -51,7 +58,7 @@ where
         && !parts.headers.contains_key(&GRPC_STATUS)
         && parts.headers.get(&GRPC_ENCODING).is_none_or(|e| e == "identity");
     if !plain {
-        return general(parts, body, receive_limit).await;
+        return general(parts, body, receive_limit, tally).await;
     }
     let initial = Metadata::from_received_headers(parts.headers);
     let (data, trailers) = frame::collect(&mut body, receive_limit).await.map_err(|err| match err {
@@ -61,7 +68,7 @@ where
     drop(body);
     let trailers = trailers.unwrap_or_default();
     status::check(&trailers).map_err(|err| with_headers(err, &initial))?;
-    let message = frame::decode_single(data, receive_limit).map_err(|err| {
+    let message = frame::decode_single(data, receive_limit, tally.as_deref()).map_err(|err| {
         let err = match err {
             frame::FrameError::Empty => no_response_message(),
             err => err.into_rpc_error(Limit::CLIENT_RECEIVE),
@@ -72,10 +79,15 @@ where
 }
 
 /// Any answer but the plain one, read as the streaming path reads it.
-async fn general<Resp>(parts: http::response::Parts, body: ResponseBody, receive_limit: usize) -> Result<Response<Resp>>
+async fn general<Resp>(
+    parts: http::response::Parts,
+    body: ResponseBody,
+    receive_limit: usize,
+    tally: Option<Arc<Tally>>,
+) -> Result<Response<Resp>>
 where
     Resp: prost::Message + Default + Send + 'static,
 {
-    let (initial, decoder) = decoder::open(http::Response::from_parts(parts, body), receive_limit)?;
+    let (initial, decoder) = decoder::open(http::Response::from_parts(parts, body), receive_limit, tally)?;
     single(initial, decoder).await
 }

@@ -49,6 +49,10 @@ struct Inner {
     response: Mutex<ResponseState>,
     /// The server's concurrent-RPC slot, released when the last clone of the context is gone.
     _permit: Option<OwnedSemaphorePermit>,
+    /// The call's `tracing` span, from the interceptor that opened it to the call's end; the
+    /// handler and the response stream run in it (`dispatch.rs`, `stream_body.rs`).
+    #[cfg(feature = "tracing")]
+    span: Mutex<Option<tracing::Span>>,
 }
 
 #[derive(Default)]
@@ -82,6 +86,8 @@ impl ServicerContext {
                 cancel_notify: Notify::new(),
                 response: Mutex::new(ResponseState { compression: default_compression, ..ResponseState::default() }),
                 _permit: permit,
+                #[cfg(feature = "tracing")]
+                span: Mutex::new(None),
             }),
         }
     }
@@ -187,6 +193,24 @@ impl ServicerContext {
     /// The value of type `T` attached with [`insert_extension`](Self::insert_extension), if any.
     pub fn extension<T: Clone + Send + Sync + 'static>(&self) -> Option<T> {
         self.response().extensions.get::<T>().cloned()
+    }
+
+    /// Makes `span` the call's span: the handler and the response stream run in it.
+    #[cfg(feature = "tracing")]
+    pub(crate) fn set_call_span(&self, span: tracing::Span) {
+        *self.inner.span.lock().unwrap_or_else(|p| p.into_inner()) = Some(span);
+    }
+
+    /// The call's span, if one was set.
+    #[cfg(feature = "tracing")]
+    pub(crate) fn call_span(&self) -> Option<tracing::Span> {
+        self.inner.span.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Takes the call's span, to close it when the call ends.
+    #[cfg(feature = "tracing")]
+    pub(crate) fn take_call_span(&self) -> Option<tracing::Span> {
+        self.inner.span.lock().unwrap_or_else(|p| p.into_inner()).take()
     }
 
     /// Compresses the response messages with `compression` if the client accepts it.

@@ -59,7 +59,7 @@ where
     Fut: Future<Output = Result<ResponseStream<Resp>>> + Send,
 {
     let limit = env.shared.limits.max_receive_message_length;
-    let requests = RequestStream::new(Unread::new(body, env.request_encoding, limit));
+    let requests = RequestStream::new(Unread::new(body, env.request_encoding, limit, None));
     // Fires the context's cancellation when the call ends, or when hyper drops this future
     // because the client reset the stream.
     let call = context.cancel_on_drop();
@@ -86,12 +86,19 @@ where
     Fut: Future<Output = Result<ResponseStream<Resp>>> + Send,
 {
     let limit = env.shared.limits.max_receive_message_length;
-    let requests = RequestStream::new(Unread::new(body, env.request_encoding, limit));
+    let mut completion = Completion::new(chain, context.clone());
+    let tally = Some(completion.tally().clone());
+    let requests = RequestStream::new(Unread::new(body, env.request_encoding, limit, tally));
     let call = context.cancel_on_drop();
     let deadline = context.deadline();
-    let mut completion = Completion::new(chain, context.clone());
     let outcome = run!(&env, deadline, async {
         completion.intercept().await?;
+        // The handler (and the request stream it reads) runs in the span an interceptor opened
+        // for the call, so what it logs nests under it.
+        #[cfg(feature = "tracing")]
+        if let Some(span) = completion.span().cloned() {
+            return tracing::Instrument::instrument(handler(requests, context), span).await;
+        }
         handler(requests, context).await
     });
     respond(outcome, call, &env, deadline, Some(completion))
@@ -155,6 +162,8 @@ fn unary_response<M: prost::Message>(
     match checked {
         Ok(body) => {
             if let Some(completion) = completion {
+                let message = body.message();
+                completion.tally().sent(message, message.len());
                 completion.report(None, &trailing);
             }
             grpc_response(Body::Unary(Box::new(body.with_trailing(trailing))), initial, None)

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use hyper::body::Incoming;
 
+use crate::observe::Tally;
 use crate::server::dispatch;
 use crate::server::env::CallEnv;
 use crate::server::service::Handler;
@@ -49,6 +50,7 @@ impl Fallback {
                         body: unread.body,
                         encoding: unread.encoding,
                         limit: unread.limit,
+                        tally: unread.tally,
                         decoding: raw_decoding,
                     }),
                     None => RequestStream::ended(),
@@ -66,8 +68,13 @@ impl Fallback {
 }
 
 /// The request body's messages as bytes.
-fn raw_decoding(body: Incoming, encoding: Option<Compression>, limit: usize) -> MessageStream<Incoming, Bytes> {
-    MessageStream::raw(body, limit, encoding, Limit::SERVER_RECEIVE, |err| status::from_hyper(&err))
+fn raw_decoding(
+    body: Incoming,
+    encoding: Option<Compression>,
+    limit: usize,
+    tally: Option<Arc<Tally>>,
+) -> MessageStream<Incoming, Bytes> {
+    MessageStream::raw(body, limit, encoding, Limit::SERVER_RECEIVE, |err| status::from_hyper(&err), tally)
 }
 
 /// The handler's response messages, to be sent as they are; one message stays one (the unary

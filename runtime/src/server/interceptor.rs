@@ -5,6 +5,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Instant;
 
+use crate::observe::{MessageEvent, Observer, Tally};
 use crate::outcome::CallOutcome;
 use crate::{Code, Metadata, Result, RpcError, ServicerContext};
 
@@ -24,6 +25,12 @@ use crate::{Code, Metadata, Result, RpcError, ServicerContext};
 /// ([`ServiceDefinition::with_interceptor`](crate::ServiceDefinition::with_interceptor)); the first
 /// to fail ends the call. `completed` runs in the reverse order, for every interceptor whose
 /// `intercept` ran. A panic in either is caught: the call fails with UNKNOWN, the server goes on.
+///
+/// An interceptor that wants to see each message says so with
+/// [`observes_messages`](Self::observes_messages) (asked once, when the server is built); it
+/// then gets [`message`](Self::message) for every request and response message of its calls.
+/// Calls whose interceptors all decline pay nothing per message beyond a count
+/// ([`CallOutcome::messages_sent`] and friends).
 ///
 /// A server without interceptors runs none of this machinery: its calls cost what they did.
 ///
@@ -62,6 +69,19 @@ pub trait ServerInterceptor: Send + Sync + 'static {
     fn completed(&self, context: &ServicerContext, outcome: &CallOutcome<'_>) {
         let _ = (context, outcome);
     }
+
+    /// Whether [`message`](Self::message) should run for each message; asked once per chain,
+    /// when the server is built. `false` unless overridden.
+    fn observes_messages(&self) -> bool {
+        false
+    }
+
+    /// Runs for each message of the call, request or response, once it is read whole or
+    /// encoded for sending, if [`observes_messages`](Self::observes_messages) said so. It runs
+    /// on the call's I/O path: keep it short. A panic in it is caught and ignored.
+    fn message(&self, context: &ServicerContext, event: &MessageEvent<'_>) {
+        let _ = (context, event);
+    }
 }
 
 type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -70,6 +90,8 @@ type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 pub(crate) trait DynServerInterceptor: Send + Sync + 'static {
     fn intercept<'a>(&'a self, context: &'a ServicerContext) -> BoxFuture<'a, Result<()>>;
     fn completed(&self, context: &ServicerContext, outcome: &CallOutcome<'_>);
+    fn observes_messages(&self) -> bool;
+    fn message(&self, context: &ServicerContext, event: &MessageEvent<'_>);
 }
 
 impl<T: ServerInterceptor> DynServerInterceptor for T {
@@ -80,10 +102,49 @@ impl<T: ServerInterceptor> DynServerInterceptor for T {
     fn completed(&self, context: &ServicerContext, outcome: &CallOutcome<'_>) {
         ServerInterceptor::completed(self, context, outcome);
     }
+
+    fn observes_messages(&self) -> bool {
+        ServerInterceptor::observes_messages(self)
+    }
+
+    fn message(&self, context: &ServicerContext, event: &MessageEvent<'_>) {
+        ServerInterceptor::message(self, context, event);
+    }
 }
 
-/// The interceptors of one method, in order: the server's, then its service's.
-pub(crate) type Chain = Arc<[Arc<dyn DynServerInterceptor>]>;
+/// The interceptors of one method, in order: the server's, then its service's; and those of
+/// them that observe messages.
+#[derive(Clone)]
+pub(crate) struct Chain(Arc<Links>);
+
+struct Links {
+    all: Box<[Arc<dyn DynServerInterceptor>]>,
+    observers: Box<[Arc<dyn DynServerInterceptor>]>,
+}
+
+impl Chain {
+    fn new(all: Box<[Arc<dyn DynServerInterceptor>]>) -> Self {
+        let observers = all.iter().filter(|interceptor| interceptor.observes_messages()).cloned().collect();
+        Chain(Arc::new(Links { all, observers }))
+    }
+
+    fn iter(&self) -> std::slice::Iter<'_, Arc<dyn DynServerInterceptor>> {
+        self.0.all.iter()
+    }
+
+    /// The hook that shows a call's messages to the observers; `None` when there are none.
+    fn observer(&self, context: &ServicerContext) -> Option<Observer> {
+        if self.0.observers.is_empty() {
+            return None;
+        }
+        let (chain, context) = (self.clone(), context.clone());
+        Some(Box::new(move |event| {
+            for interceptor in chain.0.observers.iter() {
+                interceptor.message(&context, event);
+            }
+        }))
+    }
+}
 
 /// Interceptors as a builder or a service holds them, in the order they were added.
 #[derive(Clone, Default)]
@@ -99,7 +160,7 @@ impl Interceptors {
         if self.0.is_empty() && then.0.is_empty() {
             return None;
         }
-        Some(self.0.iter().chain(&then.0).cloned().collect())
+        Some(Chain::new(self.0.iter().chain(&then.0).cloned().collect()))
     }
 }
 
@@ -119,12 +180,38 @@ pub(crate) struct Completion {
     context: ServicerContext,
     started: Instant,
     reported: bool,
+    /// The call's message counts, fed by its request decoder and response body.
+    tally: Arc<Tally>,
+    /// The call's span, if an interceptor opened one: the response stream is polled in it.
+    #[cfg(feature = "tracing")]
+    span: Option<tracing::Span>,
 }
 
 impl Completion {
     /// The completion of a call starting now, whose interceptors are `chain`.
     pub(crate) fn new(chain: Chain, context: ServicerContext) -> Self {
-        Completion { chain, ran: 0, context, started: Instant::now(), reported: false }
+        let tally = Arc::new(Tally::new(chain.observer(&context)));
+        Completion {
+            chain,
+            ran: 0,
+            context,
+            started: Instant::now(),
+            reported: false,
+            tally,
+            #[cfg(feature = "tracing")]
+            span: None,
+        }
+    }
+
+    /// The call's message counts, for the bodies that carry its messages.
+    pub(crate) fn tally(&self) -> &Arc<Tally> {
+        &self.tally
+    }
+
+    /// The span an interceptor opened for the call, once they have run.
+    #[cfg(feature = "tracing")]
+    pub(crate) fn span(&self) -> Option<&tracing::Span> {
+        self.span.as_ref()
     }
 
     /// Runs the chain's `intercept`s in order, stopping at the first error.
@@ -133,6 +220,10 @@ impl Completion {
         for interceptor in chain.iter() {
             self.ran += 1;
             interceptor.intercept(&self.context).await?;
+        }
+        #[cfg(feature = "tracing")]
+        {
+            self.span = self.context.call_span();
         }
         Ok(())
     }
@@ -144,7 +235,14 @@ impl Completion {
 
     fn tell(&mut self, error: Option<&RpcError>, trailing: &Metadata) {
         self.reported = true;
-        let outcome = CallOutcome { error, trailing_metadata: trailing, duration: self.started.elapsed() };
+        let outcome = CallOutcome {
+            error,
+            trailing_metadata: trailing,
+            duration: self.started.elapsed(),
+            counts: self.tally.counts(),
+            tally: &self.tally,
+            target: "",
+        };
         for interceptor in self.chain.iter().take(self.ran).rev() {
             // A panicking `completed` must not take the others' report, or the connection, with it.
             let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {

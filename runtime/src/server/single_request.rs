@@ -8,6 +8,7 @@
 
 use hyper::body::Incoming;
 
+use crate::observe::Tally;
 use crate::server::stream::RequestStream;
 use crate::wire::frame::{self, CollectError};
 use crate::wire::limits::Limit;
@@ -18,7 +19,7 @@ use crate::{Result, RpcError};
 pub(crate) async fn single_request<M: prost::Message + Default>(requests: &mut RequestStream<M>) -> Result<M> {
     if let Some(unread) = requests.take_unread() {
         if unread.encoding.is_none() {
-            return read_single(unread.body, unread.limit).await;
+            return read_single(unread.body, unread.limit, unread.tally.as_deref()).await;
         }
         *requests = RequestStream::new(unread);
     }
@@ -34,10 +35,14 @@ pub(crate) async fn single_request<M: prost::Message + Default>(requests: &mut R
 /// buffered), INTERNAL for no message, two messages, a truncated or undecodable one, or a
 /// compressed flag without `grpc-encoding`; a failed body (the client reset the stream) gives
 /// the status of that failure.
-async fn read_single<M: prost::Message + Default>(mut body: Incoming, limit: usize) -> Result<M> {
+async fn read_single<M: prost::Message + Default>(
+    mut body: Incoming,
+    limit: usize,
+    tally: Option<&Tally>,
+) -> Result<M> {
     let (data, _trailers) = frame::collect(&mut body, limit).await.map_err(|err| match err {
         CollectError::Body(err) => status::from_hyper(&err),
         CollectError::Frame(err) => err.into_rpc_error(Limit::SERVER_RECEIVE),
     })?;
-    frame::decode_single(data, limit).map_err(|err| err.into_rpc_error(Limit::SERVER_RECEIVE))
+    frame::decode_single(data, limit, tally).map_err(|err| err.into_rpc_error(Limit::SERVER_RECEIVE))
 }

@@ -1,12 +1,14 @@
 //! The message streams a servicer receives and returns.
 
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use futures_core::Stream;
 
 use hyper::body::Incoming;
 
+use crate::observe::Tally;
 use crate::wire::deframe::MessageStream;
 use crate::wire::limits::Limit;
 use crate::wire::status;
@@ -39,14 +41,21 @@ pub(crate) struct Unread<M> {
     pub(crate) encoding: Option<Compression>,
     /// The server's receive limit.
     pub(crate) limit: usize,
+    /// Counts the messages, on a call with interceptors.
+    pub(crate) tally: Option<Arc<Tally>>,
     /// Builds the decoder for `M`: a plain function, so this type needs no bounds on `M`.
-    pub(crate) decoding: fn(Incoming, Option<Compression>, usize) -> MessageStream<Incoming, M>,
+    pub(crate) decoding: Decoding<M>,
 }
 
+/// What builds a request decoder: the body, its `grpc-encoding`, the limit, the call's counts.
+pub(crate) type Decoding<M> =
+    fn(Incoming, Option<Compression>, usize, Option<Arc<Tally>>) -> MessageStream<Incoming, M>;
+
 impl<M: prost::Message + Default + Send + 'static> Unread<M> {
-    /// The request `body`, with `grpc-encoding` `encoding`, read under `limit`.
-    pub(crate) fn new(body: Incoming, encoding: Option<Compression>, limit: usize) -> Self {
-        Unread { body, encoding, limit, decoding: decoding::<M> }
+    /// The request `body`, with `grpc-encoding` `encoding`, read under `limit`, its messages
+    /// counted in `tally` if the call has one.
+    pub(crate) fn new(body: Incoming, encoding: Option<Compression>, limit: usize, tally: Option<Arc<Tally>>) -> Self {
+        Unread { body, encoding, limit, tally, decoding: decoding::<M> }
     }
 }
 
@@ -55,8 +64,9 @@ fn decoding<M: prost::Message + Default + Send + 'static>(
     body: Incoming,
     encoding: Option<Compression>,
     limit: usize,
+    tally: Option<Arc<Tally>>,
 ) -> MessageStream<Incoming, M> {
-    MessageStream::new(body, limit, encoding, Limit::SERVER_RECEIVE, body_error)
+    MessageStream::new(body, limit, encoding, Limit::SERVER_RECEIVE, body_error, tally)
 }
 
 /// How the server reports a request body that failed (the client reset the stream, the
@@ -87,7 +97,7 @@ impl<M> RequestStream<M> {
         if let Source::Unread(unread) = &mut self.source {
             // Only `take_unread` leaves `None`, and its caller reads no further.
             let unread = unread.take()?;
-            self.source = Source::Decoding((unread.decoding)(unread.body, unread.encoding, unread.limit));
+            self.source = Source::Decoding((unread.decoding)(unread.body, unread.encoding, unread.limit, unread.tally));
         }
         match &mut self.source {
             Source::Decoding(decoder) => Some(decoder),

@@ -64,11 +64,12 @@ impl<M: prost::Message> StreamBody<M> {
         compression: Option<Compression>,
         completion: Option<Completion>,
     ) -> Self {
+        let tally = completion.as_ref().map(|completion| completion.tally().clone());
         StreamBody {
             completion,
             stream,
             stop: shared.stop.stopped_owned(),
-            batch: Batch::new(shared.limits.max_send_message_length, compression),
+            batch: Batch::new(shared.limits.max_send_message_length, compression, tally),
             shared,
             deadline: deadline.map(|d| tokio::time::sleep_until(d.into())),
             call: Some(call),
@@ -150,6 +151,12 @@ impl<M: prost::Message> http_body::Body for StreamBody<M> {
 
     fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
         let mut this = self.project();
+        // The handler's stream runs in the call's span, if an interceptor opened one.
+        #[cfg(feature = "tracing")]
+        let span = this.completion.as_ref().and_then(|completion| completion.span().cloned());
+        #[cfg(feature = "tracing")]
+        let _entered = span.as_ref().map(tracing::Span::enter);
+        let mut end = None;
         if !*this.ended {
             let (stream, shared) = (&mut *this.stream, &**this.shared);
             let (mut stop, mut deadline) = (this.stop.as_mut(), this.deadline.as_mut());
@@ -161,28 +168,31 @@ impl<M: prost::Message> http_body::Body for StreamBody<M> {
             let filled = std::panic::catch_unwind(AssertUnwindSafe(|| {
                 batch.fill(cx, |cx| poll_message(stream, shared, stop.as_mut(), deadline.as_mut(), cx))
             }));
-            let end = match filled {
+            end = match filled {
                 Ok(Fill::Open) => None,
                 Ok(Fill::Ended) => Some(None),
                 Ok(Fill::Failed(err)) => Some(Some(err)),
                 Ok(Fill::Refused(err)) => Some(Some(err.into_rpc_error(Limit::SERVER_SEND))),
                 Err(payload) => Some(Some(handler_panicked(&*payload))),
             };
-            if let Some(outcome) = end {
-                *this.ended = true;
-                *this.trailers = Some(finish(this.call, this.completion, outcome));
+        }
+        // Encoded before the call is finished, so the interceptors' counts include these.
+        let data = match this.batch.take() {
+            Ok(data) => data,
+            Err(err) => {
+                // Compression failed (not expected in memory). The status replaces any other:
+                // the messages it would have followed are lost.
+                end = Some(Some(err.into_rpc_error(Limit::SERVER_SEND)));
+                None
             }
+        };
+        if let Some(outcome) = end {
+            *this.ended = true;
+            *this.trailers = Some(finish(this.call, this.completion, outcome));
         }
         // The messages before a final status go first.
-        match this.batch.take() {
-            Ok(Some(data)) => return Poll::Ready(Some(Ok(Frame::data(data)))),
-            Ok(None) => {}
-            Err(err) => {
-                // Compression failed (not expected in memory). The status replaces any already
-                // set: the messages it would have followed are lost.
-                *this.ended = true;
-                *this.trailers = Some(finish(this.call, this.completion, Some(err.into_rpc_error(Limit::SERVER_SEND))));
-            }
+        if let Some(data) = data {
+            return Poll::Ready(Some(Ok(Frame::data(data))));
         }
         if let Some(trailers) = this.trailers.take() {
             return Poll::Ready(Some(Ok(Frame::trailers(trailers))));

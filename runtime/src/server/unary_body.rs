@@ -35,6 +35,11 @@ impl UnaryBody {
         Ok(UnaryBody { frame: Some(frame), trailers: None })
     }
 
+    /// The encoded message, without its prefix.
+    pub(crate) fn message(&self) -> &[u8] {
+        self.frame.as_deref().and_then(|frame| frame.get(frame::HEADER_LEN..)).unwrap_or_default()
+    }
+
     /// Ends the body with an OK status and `trailing` metadata.
     pub(crate) fn with_trailing(mut self, trailing: Metadata) -> Self {
         self.trailers = Some(ok_trailers(trailing));

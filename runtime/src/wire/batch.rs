@@ -12,9 +12,12 @@
 
 use std::task::{Context, Poll};
 
+use std::sync::Arc;
+
 use bytes::{Bytes, BytesMut};
 
 use crate::Compression;
+use crate::observe::Tally;
 use crate::wire::compress::Compressor;
 use crate::wire::frame::{FrameError, HEADER_LEN, checked_len, put_prefix};
 
@@ -42,13 +45,15 @@ pub(crate) struct Batch<M> {
     bytes: usize,
     limit: usize,
     compression: Option<Compression>,
+    /// Counts each message as it is encoded, on a call with interceptors.
+    tally: Option<Arc<Tally>>,
 }
 
 impl<M: prost::Message> Batch<M> {
     /// A batch for messages of at most `limit` bytes each (before compression), compressed
-    /// with `compression` if set.
-    pub(crate) fn new(limit: usize, compression: Option<Compression>) -> Self {
-        Batch { messages: Vec::new(), bytes: 0, limit, compression }
+    /// with `compression` if set, counted in `tally` if the call has one.
+    pub(crate) fn new(limit: usize, compression: Option<Compression>, tally: Option<Arc<Tally>>) -> Self {
+        Batch { messages: Vec::new(), bytes: 0, limit, compression, tally }
     }
 
     /// Adds `message`, unless it is over the limit. Inlined: it runs once per message inside
@@ -116,6 +121,10 @@ impl<M: prost::Message> Batch<M> {
                 // Cannot fail: the buffer has room for exactly these messages, and `BytesMut`
                 // grows rather than fail anyway.
                 let _ = message.encode(&mut buf);
+                if let Some(tally) = &self.tally {
+                    let start = buf.len() - len as usize;
+                    tally.sent(&buf[start..], len as usize);
+                }
             }
             return Ok(Some(buf.freeze()));
         };
@@ -137,6 +146,9 @@ impl<M: prost::Message> Batch<M> {
             let prefix =
                 u32::try_from(compressed).map_err(|_| FrameError::TooLarge { len: compressed, limit: self.limit })?;
             buf[start + 1..start + HEADER_LEN].copy_from_slice(&prefix.to_be_bytes());
+            if let Some(tally) = &self.tally {
+                tally.sent(&scratch, compressed);
+            }
         }
         Ok(Some(buf.freeze()))
     }
@@ -148,7 +160,7 @@ mod tests {
 
     #[test]
     fn a_batch_is_its_frames_in_one_buffer_of_their_size() {
-        let mut batch = Batch::new(1024, None);
+        let mut batch = Batch::new(1024, None, None);
         assert!(batch.take().expect("encodes").is_none());
         batch.push(b"abc".to_vec()).expect("under the limit");
         batch.push(Vec::new()).expect("empty is fine");
@@ -160,11 +172,11 @@ mod tests {
 
     #[test]
     fn a_message_over_the_limit_is_refused_and_the_batch_goes_on() {
-        let mut batch = Batch::new(8, None);
+        let mut batch = Batch::new(8, None, None);
         let err = batch.push(vec![0u8; 9]).expect_err("over the limit");
         assert!(matches!(err, FrameError::TooLarge { len: 11, limit: 8 }), "{err:?}");
         assert!(batch.is_empty());
-        let mut batch = Batch::new(usize::MAX, None);
+        let mut batch = Batch::new(usize::MAX, None, None);
         while !batch.is_full() {
             batch.push(vec![7u8; 1000]).expect("under the limit");
         }
@@ -174,7 +186,7 @@ mod tests {
     #[test]
     fn compressed_frames_carry_the_flag_and_their_compressed_length() {
         for compression in [Compression::Gzip, Compression::Zstd] {
-            let mut batch = Batch::new(2000, Some(compression));
+            let mut batch = Batch::new(2000, Some(compression), None);
             let messages = [vec![1u8; 1500], b"x".to_vec()];
             for message in &messages {
                 batch.push(message.clone()).expect("under the limit");

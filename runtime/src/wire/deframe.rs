@@ -10,12 +10,14 @@
 
 use std::marker::PhantomData;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 
 use bytes::{Buf, Bytes, BytesMut};
 use futures_core::Stream;
 use http_body::Body;
 
+use crate::observe::Tally;
 use crate::wire::compress::decompress;
 use crate::wire::frame::{FrameError, HEADER_LEN, read_prefix};
 use crate::wire::limits::Limit;
@@ -33,11 +35,13 @@ pub(crate) struct Deframer {
     /// The body's `grpc-encoding`: frames marked compressed are decompressed with it, and are
     /// an error without it.
     compression: Option<Compression>,
+    /// Counts each message read, on a call with interceptors.
+    tally: Option<Arc<Tally>>,
 }
 
 impl Deframer {
-    pub(crate) fn new(limit: usize, compression: Option<Compression>) -> Self {
-        Deframer { chunk: Bytes::new(), partial: BytesMut::new(), limit, compression }
+    pub(crate) fn new(limit: usize, compression: Option<Compression>, tally: Option<Arc<Tally>>) -> Self {
+        Deframer { chunk: Bytes::new(), partial: BytesMut::new(), limit, compression, tally }
     }
 
     /// Adds a chunk; call it only once [`Deframer::next_message`] has given `None`.
@@ -102,13 +106,21 @@ impl Deframer {
             return self.decompressed(compression, &frame).map(Some);
         }
         frame.advance(HEADER_LEN);
+        if let Some(tally) = &self.tally {
+            tally.received(&frame, frame.len());
+        }
         Ok(Some(frame))
     }
 
     /// The message of a compressed `frame`, decompressed.
     #[cold]
     fn decompressed(&self, compression: Compression, frame: &[u8]) -> Result<Bytes, FrameError> {
-        decompress(compression, frame.get(HEADER_LEN..).unwrap_or_default(), self.limit)
+        let compressed = frame.get(HEADER_LEN..).unwrap_or_default();
+        let message = decompress(compression, compressed, self.limit)?;
+        if let Some(tally) = &self.tally {
+            tally.received(&message, compressed.len());
+        }
+        Ok(message)
     }
 
     fn take_into_partial(&mut self, n: usize) {
@@ -147,17 +159,19 @@ pub(crate) struct MessageStream<B: Body, M> {
 }
 
 impl<B: Body, M: prost::Message + Default> MessageStream<B, M> {
-    /// Reads `body`, whose `grpc-encoding` is `compression`.
+    /// Reads `body`, whose `grpc-encoding` is `compression`, counting each message in `tally`
+    /// if the call has one.
     pub(crate) fn new(
         body: B,
         limit: usize,
         compression: Option<Compression>,
         limit_name: Limit,
         body_error: fn(B::Error) -> RpcError,
+        tally: Option<Arc<Tally>>,
     ) -> Self {
         MessageStream {
             body,
-            deframer: Deframer::new(limit, compression),
+            deframer: Deframer::new(limit, compression, tally),
             limit: limit_name,
             body_error,
             decode: |data| M::decode(data),
@@ -177,10 +191,11 @@ impl<B: Body> MessageStream<B, Bytes> {
         compression: Option<Compression>,
         limit_name: Limit,
         body_error: fn(B::Error) -> RpcError,
+        tally: Option<Arc<Tally>>,
     ) -> Self {
         MessageStream {
             body,
-            deframer: Deframer::new(limit, compression),
+            deframer: Deframer::new(limit, compression, tally),
             limit: limit_name,
             body_error,
             decode: Ok,
@@ -276,7 +291,7 @@ mod tests {
         limit: usize,
         compression: Option<Compression>,
     ) -> Result<Vec<Bytes>, FrameError> {
-        let mut deframer = Deframer::new(limit, compression);
+        let mut deframer = Deframer::new(limit, compression, None);
         let mut messages = Vec::new();
         let mut start = 0;
         for &cut in cuts.iter().chain([data.len()].iter()) {

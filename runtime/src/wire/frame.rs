@@ -15,6 +15,7 @@ use bytes::{Buf, BufMut, Bytes, BytesMut};
 use http_body::Body;
 
 use crate::RpcError;
+use crate::observe::Tally;
 use crate::wire::limits::Limit;
 
 /// The length prefix of a message frame.
@@ -159,8 +160,13 @@ where
     Ok((received.into_bytes(), trailers))
 }
 
-/// Decodes the one uncompressed message that `data` (from [`collect`]) must hold.
-pub(crate) fn decode_single<M: prost::Message + Default>(mut data: Bytes, limit: usize) -> Result<M, FrameError> {
+/// Decodes the one uncompressed message that `data` (from [`collect`]) must hold, counting it
+/// in `tally` if the call has one.
+pub(crate) fn decode_single<M: prost::Message + Default>(
+    mut data: Bytes,
+    limit: usize,
+    tally: Option<&Tally>,
+) -> Result<M, FrameError> {
     if data.is_empty() {
         return Err(FrameError::Empty);
     }
@@ -171,6 +177,9 @@ pub(crate) fn decode_single<M: prost::Message + Default>(mut data: Bytes, limit:
         std::cmp::Ordering::Equal => {}
     }
     data.advance(HEADER_LEN);
+    if let Some(tally) = tally {
+        tally.received(&data, len);
+    }
     M::decode(data).map_err(FrameError::Decode)
 }
 

@@ -14,6 +14,7 @@ mod peer_identity;
 mod reflection;
 mod settings;
 mod support;
+mod telemetry;
 mod tonic_status;
 mod tower_layers;
 mod transport;

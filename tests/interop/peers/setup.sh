@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the interop peers into a cache (default <repo>/.cache/interop), idempotently:
-#   $CACHE/venv   Python venv with grpcio, grpcio-tools, grpcio-status, grpcio-health-checking and
-#                 grpcio-reflection (pins below)
+#   $CACHE/venv   Python venv with grpcio, grpcio-tools, grpcio-status, grpcio-health-checking,
+#                 grpcio-reflection, and OpenTelemetry's SDK and grpc instrumentation (pins below)
 #   $CACHE/node   npm prefix with @grpc/grpc-js + @grpc/proto-loader (pins in node/package.json)
 # Each part is skipped when its stamp file already holds the same pins. Prints one line per
 # thing installed and nothing else on success; exits non-zero with a message on any failure.
@@ -9,7 +9,7 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 cache="${1:-$here/../../../.cache/interop}"
 
-PY_PINS="grpcio==1.85.1 grpcio-tools==1.85.1 grpcio-status==1.85.1 grpcio-health-checking==1.85.1 grpcio-reflection==1.85.1"
+PY_PINS="grpcio==1.85.1 grpcio-tools==1.85.1 grpcio-status==1.85.1 grpcio-health-checking==1.85.1 grpcio-reflection==1.85.1 opentelemetry-api==1.45.2 opentelemetry-sdk==1.45.2 opentelemetry-instrumentation-grpc==0.66b2"
 
 die() { echo "setup.sh: $*" >&2; exit 1; }
 
