@@ -133,6 +133,7 @@ pub use server::context::ServicerContext;
 pub use server::interceptor::ServerInterceptor;
 pub use server::peer::AuthContext;
 pub use server::service::{ServiceBuilder, ServiceDefinition};
+pub use server::stop::Stop;
 pub use server::stream::{RequestStream, ResponseSender, ResponseStream};
 pub use wire::compress::Compression;
 
@@ -149,6 +150,25 @@ pub mod stream {
     pub use tokio_stream::{StreamExt, iter, once};
 }
 
+/// Blocking calls, for code without async: a plain `fn main()`, a script, a sync codebase.
+///
+/// Generated `…BlockingClient`s are built on these; they also make any call of an async stub
+/// blocking ([`blocking::call`], [`blocking::stream`]). Calls run on a shared Tokio runtime made
+/// on first use and driven by one background thread (`rust-rpc-blocking`) for the life of the
+/// process; nothing needs to be set up. Inside a Tokio runtime, blocking calls fail at once
+/// with FAILED_PRECONDITION (they would block, or deadlock, that runtime): use the async client
+/// there.
+///
+/// ```no_run
+/// # fn demo(call: rust_rpc::UnaryCall<(), ()>) -> rust_rpc::Result<()> {
+/// // Any call of an async stub, with its options, made blocking:
+/// let reply = rust_rpc::blocking::call(call.timeout(std::time::Duration::from_secs(1)))?;
+/// # Ok(()) }
+/// ```
+pub mod blocking {
+    pub use crate::client::blocking::{Requests, Responses, block_on, call, requests, stream, with_call};
+}
+
 /// Everything generated code uses, behind one path. Not for hand-written code: it changes with
 /// the code generator.
 #[doc(hidden)]
@@ -160,6 +180,9 @@ pub mod __codegen {
     };
     pub use std::future::Future;
     pub use std::sync::Arc;
+
+    /// What generated blocking clients call.
+    pub use crate::blocking;
 
     /// Generated code names this constant; a mismatch means the generator and the runtime come
     /// from different releases: use the same version of `rust-rpc` and `rust-rpc-codegen`.
