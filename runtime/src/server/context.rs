@@ -46,6 +46,8 @@ struct Inner {
     /// allocation and several lock round trips per call.
     cancelled: AtomicBool,
     cancel_notify: Notify,
+    /// Set (before `cancelled`) when the call ended by finishing, not by being cancelled.
+    finished: AtomicBool,
     response: Mutex<ResponseState>,
     /// The server's concurrent-RPC slot, released when the last clone of the context is gone.
     _permit: Option<OwnedSemaphorePermit>,
@@ -58,7 +60,12 @@ struct ResponseState {
     compression: Option<Compression>,
     /// Values interceptors attach for the handler (empty, and unallocated, on most calls).
     extensions: http::Extensions,
+    /// What [`ServicerContext::add_callback`] added, run once when the call ends.
+    callbacks: Vec<Callback>,
 }
+
+/// A callback of [`ServicerContext::add_callback`]; told whether the call was cancelled.
+type Callback = Box<dyn FnOnce(bool) + Send>;
 
 impl ServicerContext {
     pub(crate) fn new(
@@ -80,6 +87,7 @@ impl ServicerContext {
                 request_compression,
                 cancelled: AtomicBool::new(false),
                 cancel_notify: Notify::new(),
+                finished: AtomicBool::new(false),
                 response: Mutex::new(ResponseState { compression: default_compression, ..ResponseState::default() }),
                 _permit: permit,
             }),
@@ -139,22 +147,57 @@ impl ServicerContext {
         self.inner.deadline.map(|d| d.saturating_duration_since(Instant::now()))
     }
 
-    /// Whether the call is over for the handler: the client cancelled, the deadline passed, or
-    /// the server stopped. The handler's future is dropped at that point too; this is for work
-    /// the handler spawned elsewhere.
-    pub fn is_cancelled(&self) -> bool {
-        self.inner.cancelled.load(Ordering::Acquire)
+    /// Whether the call is still going on (Python's `is_active()`): false once it has ended,
+    /// finished or cancelled.
+    pub fn is_active(&self) -> bool {
+        !self.inner.cancelled.load(Ordering::Acquire)
     }
 
-    /// Resolves when [`is_cancelled`](Self::is_cancelled) becomes true.
+    /// Whether the call was cancelled: the client cancelled it (or went away), the deadline
+    /// passed, or the server stopped. The handler's future is dropped at that point too; this is
+    /// for work the handler spawned elsewhere. False for a call that finished, with OK or an
+    /// error of the handler's own; [`is_active`](Self::is_active) tells whether it has ended.
+    pub fn is_cancelled(&self) -> bool {
+        self.inner.cancelled.load(Ordering::Acquire) && !self.inner.finished.load(Ordering::Acquire)
+    }
+
+    /// Resolves when the call ends, cancelled or finished ([`is_active`](Self::is_active)
+    /// turns false); [`is_cancelled`](Self::is_cancelled) then says which.
     pub async fn cancelled(&self) {
         let notified = self.inner.cancel_notify.notified();
         // Registered before the check: `cancel` sets the flag, then wakes every `Notified`
         // made before it, so a cancel between the check and the await is not missed.
-        if self.is_cancelled() {
+        if !self.is_active() {
             return;
         }
         notified.await
+    }
+
+    /// Runs `callback` once when the call ends (Python's `add_callback`), with `true` if it
+    /// was cancelled (see [`is_cancelled`](Self::is_cancelled)) and `false` if it finished.
+    /// Returns `false`, without keeping the callback, when the call has ended already.
+    ///
+    /// Callbacks run on the thread that ends the call, in the order they were added: keep them
+    /// short (release a resource, count, log). A callback that panics is stopped there; the
+    /// others still run.
+    ///
+    /// ```
+    /// # fn demo(context: &rust_rpc::ServicerContext) {
+    /// let method = context.method().to_owned();
+    /// context.add_callback(move |cancelled| {
+    ///     if cancelled {
+    ///         eprintln!("{method}: cancelled");
+    ///     }
+    /// });
+    /// # }
+    /// ```
+    pub fn add_callback(&self, callback: impl FnOnce(bool) + Send + 'static) -> bool {
+        let mut response = self.response();
+        if !self.is_active() {
+            return false;
+        }
+        response.callbacks.push(Box::new(callback));
+        true
     }
 
     /// Adds metadata to the response headers. Takes effect if set before the handler returns
@@ -194,11 +237,23 @@ impl ServicerContext {
         self.response().compression = compression;
     }
 
-    /// Ends the call for the handler: [`is_cancelled`](Self::is_cancelled) turns true and
-    /// [`cancelled`](Self::cancelled) resolves.
-    pub(crate) fn cancel(&self) {
+    /// Ends the call for the handler, cancelled or finished: [`is_active`](Self::is_active)
+    /// turns false, [`cancelled`](Self::cancelled) resolves and the callbacks run. Only the
+    /// first end counts.
+    pub(crate) fn end(&self, cancelled: bool) {
+        if !self.is_active() {
+            return;
+        }
+        if !cancelled {
+            self.inner.finished.store(true, Ordering::Release);
+        }
         if !self.inner.cancelled.swap(true, Ordering::AcqRel) {
             self.inner.cancel_notify.notify_waiters();
+            // Taken after the flag is set: `add_callback` checks it under the same lock.
+            let callbacks = std::mem::take(&mut self.response().callbacks);
+            for callback in callbacks {
+                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| callback(cancelled)));
+            }
         }
     }
 
@@ -230,8 +285,9 @@ impl std::fmt::Debug for ServicerContext {
     }
 }
 
-/// Cancels its call when dropped: when the call ends, or when hyper drops the call's future
-/// because the client reset the stream.
+/// Ends its call when dropped, as cancelled unless [`CancelOnDrop::end`] said otherwise first:
+/// when the call ends, or when hyper drops the call's future because the client reset the
+/// stream.
 pub(crate) struct CancelOnDrop(ServicerContext);
 
 impl CancelOnDrop {
@@ -239,10 +295,15 @@ impl CancelOnDrop {
     pub(crate) fn context(&self) -> &ServicerContext {
         &self.0
     }
+
+    /// Ends the call now: `cancelled` by the deadline or the server's stop, or finished.
+    pub(crate) fn end(self, cancelled: bool) {
+        self.0.end(cancelled);
+    }
 }
 
 impl Drop for CancelOnDrop {
     fn drop(&mut self) {
-        self.0.cancel();
+        self.0.end(true);
     }
 }
