@@ -2,6 +2,7 @@
 
 mod bad_input;
 mod bad_server;
+mod blocking;
 mod calls;
 mod client_keepalive;
 mod handler_panics;
@@ -9,6 +10,7 @@ mod health;
 mod interceptors;
 mod lifecycle;
 mod peer_identity;
+mod python_lifecycle;
 mod reflection;
 mod settings;
 mod support;
