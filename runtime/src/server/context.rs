@@ -56,6 +56,9 @@ struct Inner {
 #[derive(Default)]
 struct ResponseState {
     initial: Metadata,
+    /// The response headers, and so the initial metadata, have been made: later initial
+    /// metadata would not be sent.
+    initial_sent: bool,
     trailing: Metadata,
     compression: Option<Compression>,
     /// Values interceptors attach for the handler (empty, and unallocated, on most calls).
@@ -201,9 +204,42 @@ impl ServicerContext {
     }
 
     /// Adds metadata to the response headers. Takes effect if set before the handler returns
-    /// (unary and client-streaming) or returns its response stream (streaming).
+    /// (unary and client-streaming) or returns its response stream (streaming); later, it is
+    /// not sent ([`send_initial_metadata`](Self::send_initial_metadata) says so with an error).
     pub fn set_initial_metadata(&self, metadata: Metadata) {
         self.response().initial.extend(metadata);
+    }
+
+    /// Sends `metadata` as initial metadata, in the response headers (Python's
+    /// `send_initial_metadata`), or fails with FAILED_PRECONDITION when the
+    /// headers are already on their way: nothing set after that point would reach the client.
+    ///
+    /// The headers go out as soon as the handler returns: for a streaming response, when it
+    /// returns its [`ResponseStream`](crate::ResponseStream), before the first message, however
+    /// long the stream takes to produce it. So initial metadata for a stream is sent by calling
+    /// this before returning the stream; a producer task that calls it later gets the error.
+    ///
+    /// ```
+    /// # use rust_rpc::{Metadata, ResponseStream, Result, ServicerContext};
+    /// fn start_stream(context: &ServicerContext) -> Result<ResponseStream<u32>> {
+    ///     let mut initial = Metadata::new();
+    ///     initial.insert("x-shard", "7")?;
+    ///     context.send_initial_metadata(initial)?; // goes out before the first message
+    ///     let (sender, stream) = ResponseStream::channel(8);
+    ///     // ... a task sends the messages through `sender`
+    ///     # drop(sender);
+    ///     Ok(stream)
+    /// }
+    /// ```
+    pub fn send_initial_metadata(&self, metadata: Metadata) -> crate::Result<()> {
+        let mut response = self.response();
+        if response.initial_sent {
+            return Err(crate::RpcError::failed_precondition(
+                "initial metadata was already sent (the handler had returned): send it before returning the response",
+            ));
+        }
+        response.initial.extend(metadata);
+        Ok(())
     }
 
     /// Adds metadata to the trailers sent with the final status, OK or not.
@@ -263,7 +299,9 @@ impl ServicerContext {
     }
 
     pub(crate) fn take_initial_metadata(&self) -> Metadata {
-        std::mem::take(&mut self.response().initial)
+        let mut response = self.response();
+        response.initial_sent = true;
+        std::mem::take(&mut response.initial)
     }
 
     pub(crate) fn take_trailing_metadata(&self) -> Metadata {

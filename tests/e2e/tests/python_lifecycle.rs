@@ -221,3 +221,48 @@ async fn setup_and_call_errors_meet_in_one_function() {
     let err = ready_channel("host:not-a-port").await.expect_err("bad target");
     assert!(err.is_invalid_target(), "{err}");
 }
+
+/// Streams one feature, once `release` fires; initial metadata is sent before returning the
+/// stream, and the producer's late attempt is refused (its code becomes the feature's name).
+struct EarlyHeaders(std::sync::Mutex<Option<tokio::sync::oneshot::Receiver<()>>>);
+
+impl e2e::routeguide::RouteGuideServicer for EarlyHeaders {
+    async fn list_features(
+        &self,
+        _rect: e2e::routeguide::Rectangle,
+        context: ServicerContext,
+    ) -> rust_rpc::Result<rust_rpc::ResponseStream<e2e::routeguide::Feature>> {
+        let release = self.0.lock().expect("lock").take().ok_or_else(|| RpcError::internal("one call only"))?;
+        let mut initial = rust_rpc::Metadata::new();
+        initial.insert("x-sent", "early")?;
+        context.send_initial_metadata(initial)?;
+        let (sender, stream) = rust_rpc::ResponseStream::channel(1);
+        tokio::spawn(async move {
+            let _ = release.await;
+            let late = context.send_initial_metadata(rust_rpc::Metadata::new());
+            let name = late.map_or_else(|e| format!("{:?}", e.code()), |()| "accepted".to_owned());
+            let _ = sender.send(Ok(e2e::routeguide::Feature { name, location: None })).await;
+        });
+        Ok(stream)
+    }
+}
+
+#[tokio::test]
+async fn initial_metadata_goes_before_the_first_message_of_a_stream() {
+    let (release, released) = tokio::sync::oneshot::channel();
+    let server = Server::new();
+    e2e::routeguide::add_route_guide_servicer_to_server(EarlyHeaders(std::sync::Mutex::new(Some(released))), &server)
+        .expect("add");
+    let port = server.add_insecure_port("127.0.0.1:0").expect("bind");
+    server.start().expect("start");
+    let client = e2e::routeguide::RouteGuideClient::new(
+        rust_rpc::insecure_channel(&format!("127.0.0.1:{port}")).expect("channel"),
+    );
+    let mut features = client.list_features(e2e::routeguide::Rectangle::default()).await.expect("call");
+    // No message exists yet: the producer waits for `release`.
+    let initial = no_hang("the headers", features.initial_metadata()).await.expect("headers");
+    assert_eq!(initial.get("x-sent"), Some("early"));
+    release.send(()).expect("released");
+    let feature = no_hang("the message", features.message()).await.expect("ok").expect("a message");
+    assert_eq!(feature.name, "FailedPrecondition", "metadata after the headers is refused, not lost silently");
+}
