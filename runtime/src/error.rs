@@ -293,7 +293,7 @@ impl Error {
         self.kind == ErrorKind::Runtime
     }
 
-    /// The process's signals could not be listened for ([`Server::stop_on_signals`](crate::Server::stop_on_signals)).
+    /// The process's signals could not be listened for (`Server::stop_on_signals`).
     pub fn is_signal(&self) -> bool {
         self.kind == ErrorKind::Signal
     }

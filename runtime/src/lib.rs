@@ -85,13 +85,16 @@
 //!
 //! ## Cargo features
 //!
-//! Both on by default; `default-features = false` leaves them out, and their compile time with
-//! them (about 0.8 s and 1.5 s of a 5.5 s release build of this crate, BENCHMARKS.md):
+//! All on by default; `default-features = false` leaves them out, and their compile time with
+//! them (health and reflection: about 0.8 s and 1.5 s of a 5.5 s release build of this crate,
+//! BENCHMARKS.md):
 //!
 //! - `health`: `rust_rpc::health`, the standard `grpc.health.v1.Health` service.
 //! - `reflection`: `rust_rpc::reflection`, server reflection (`grpc.reflection.v1` and `v1alpha`).
+//! - `signal`: `Server::stop_on_signals`, a graceful stop on SIGTERM and Ctrl-C (tokio's
+//!   `signal` feature).
 //!
-//! Neither costs anything on the call path of a server that does not serve it.
+//! None costs anything on the call path of a server that does not use it.
 
 #![warn(clippy::unwrap_used)]
 

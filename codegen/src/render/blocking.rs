@@ -81,6 +81,8 @@ pub(crate) fn blocking_client(service: &Service, ctx: &Ctx) -> Result<TokenStrea
          async runtime they fail with FAILED_PRECONDITION: use [`{}`] there.",
         service.client
     );
+    // A service without methods never reads its options.
+    let unread = if service.methods.is_empty() { quote!(#[allow(dead_code)]) } else { TokenStream::new() };
     Ok(quote! {
         #[doc = #blocking_doc]
         #[doc = ""]
@@ -89,6 +91,7 @@ pub(crate) fn blocking_client(service: &Service, ctx: &Ctx) -> Result<TokenStrea
         #[derive(Clone, Debug)]
         pub struct #blocking {
             channel: #rt::Channel,
+            #unread
             options: #rt::CallOptions,
         }
 

@@ -48,6 +48,8 @@ struct Inner {
     cancel_notify: Notify,
     /// Set (before `cancelled`) when the call ended by finishing, not by being cancelled.
     finished: AtomicBool,
+    /// A callback was added: the end takes the lock to run them only then.
+    has_callbacks: AtomicBool,
     response: Mutex<ResponseState>,
     /// The server's concurrent-RPC slot, released when the last clone of the context is gone.
     _permit: Option<OwnedSemaphorePermit>,
@@ -91,6 +93,7 @@ impl ServicerContext {
                 cancelled: AtomicBool::new(false),
                 cancel_notify: Notify::new(),
                 finished: AtomicBool::new(false),
+                has_callbacks: AtomicBool::new(false),
                 response: Mutex::new(ResponseState { compression: default_compression, ..ResponseState::default() }),
                 _permit: permit,
             }),
@@ -196,7 +199,10 @@ impl ServicerContext {
     /// ```
     pub fn add_callback(&self, callback: impl FnOnce(bool) + Send + 'static) -> bool {
         let mut response = self.response();
-        if !self.is_active() {
+        // Announced before the check, both SeqCst, against `end`'s swap then load: either
+        // `end` sees the flag (and takes the lock, after this push), or this sees the end.
+        self.inner.has_callbacks.store(true, Ordering::SeqCst);
+        if self.inner.cancelled.load(Ordering::SeqCst) {
             return false;
         }
         response.callbacks.push(Box::new(callback));
@@ -283,8 +289,12 @@ impl ServicerContext {
         if !cancelled {
             self.inner.finished.store(true, Ordering::Release);
         }
-        if !self.inner.cancelled.swap(true, Ordering::AcqRel) {
+        if !self.inner.cancelled.swap(true, Ordering::SeqCst) {
             self.inner.cancel_notify.notify_waiters();
+            if !self.inner.has_callbacks.load(Ordering::SeqCst) {
+                // Most calls: no lock taken (see `add_callback` for why none is missed).
+                return;
+            }
             // Taken after the flag is set: `add_callback` checks it under the same lock.
             let callbacks = std::mem::take(&mut self.response().callbacks);
             for callback in callbacks {
