@@ -181,10 +181,12 @@ mod tests {
     fn parses_every_option() {
         let options: Options = "client=false,server,runtime_crate=::my_rt,extern_path=.a.b=::ab,\
             type_attribute=.pkg.Msg=#[derive(Hash, Eq)],field_attribute=.pkg.Msg.f=#[serde(skip)],\
-            btree_map=.,bytes=.pkg,module_tree=mod.rs,crate=my-api,runtime_dependency=0.1,file_descriptor_set=false"
+            btree_map=.,bytes=.pkg,module_tree=mod.rs,crate=my-api,runtime_dependency=0.1,file_descriptor_set=false,\
+            blocking_client=false"
             .parse()
             .expect("valid");
         assert!(!options.client);
+        assert!(!options.blocking_client);
         assert!(options.server);
         assert_eq!(options.runtime_crate, "::my_rt");
         assert_eq!(options.extern_paths, vec![(".a.b".into(), "::ab".into())]);
