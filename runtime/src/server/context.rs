@@ -65,12 +65,21 @@ struct ResponseState {
     compression: Option<Compression>,
     /// Values interceptors attach for the handler (empty, and unallocated, on most calls).
     extensions: http::Extensions,
-    /// What [`ServicerContext::add_callback`] added, run once when the call ends.
-    callbacks: Vec<Callback>,
 }
+
+/// What [`ServicerContext::add_callback`] added, run once when the call ends; kept in the
+/// extensions, which allocate only when used, so contexts without callbacks stay their size.
+#[derive(Clone, Default)]
+struct Callbacks(Arc<Mutex<Vec<Callback>>>);
 
 /// A callback of [`ServicerContext::add_callback`]; told whether the call was cancelled.
 type Callback = Box<dyn FnOnce(bool) + Send>;
+
+impl Callbacks {
+    fn take(&self) -> Vec<Callback> {
+        std::mem::take(&mut *self.0.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+}
 
 impl ServicerContext {
     pub(crate) fn new(
@@ -205,7 +214,15 @@ impl ServicerContext {
         if self.inner.cancelled.load(Ordering::SeqCst) {
             return false;
         }
-        response.callbacks.push(Box::new(callback));
+        let callbacks = match response.extensions.get::<Callbacks>() {
+            Some(callbacks) => callbacks.clone(),
+            None => {
+                let callbacks = Callbacks::default();
+                response.extensions.insert(callbacks.clone());
+                callbacks
+            }
+        };
+        callbacks.0.lock().unwrap_or_else(|p| p.into_inner()).push(Box::new(callback));
         true
     }
 
@@ -296,7 +313,7 @@ impl ServicerContext {
                 return;
             }
             // Taken after the flag is set: `add_callback` checks it under the same lock.
-            let callbacks = std::mem::take(&mut self.response().callbacks);
+            let callbacks = self.response().extensions.remove::<Callbacks>().map(|c| c.take()).unwrap_or_default();
             for callback in callbacks {
                 let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| callback(cancelled)));
             }
