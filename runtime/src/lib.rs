@@ -36,6 +36,10 @@
 //! # Ok(()) }
 //! ```
 //!
+//! Without async, from a plain `fn main()`: the generated `GreeterBlockingClient` makes the
+//! same calls and returns their answers (`client.say_hello(request)?`), server streams as
+//! iterators; [`blocking`] holds what it runs on, and makes any async call blocking.
+//!
 //! ## A server
 //!
 //! ```no_run
