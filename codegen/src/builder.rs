@@ -65,6 +65,13 @@ impl Builder {
         self
     }
 
+    /// With client stubs, also generates a blocking client per service (`blocking_client=`,
+    /// default true): `GreeterBlockingClient`, for code without async.
+    pub fn build_blocking_client(mut self, yes: bool) -> Self {
+        self.options.blocking_client = yes;
+        self
+    }
+
     /// Generates servicer traits and registration functions (`server=`).
     pub fn build_server(mut self, yes: bool) -> Self {
         self.options.server = yes;

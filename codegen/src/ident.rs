@@ -150,10 +150,12 @@ pub(crate) mod prost {
     }
 }
 
-/// Methods of the generated client that RPC names must not take: its own (`new`, `channel`),
-/// those of the traits it derives (`clone`), and the prelude's by-value trait methods
-/// (`into`, `try_into`), which method calls find before any `&self` method.
-pub(crate) const CLIENT_INHERENT: [&str; 6] = ["new", "channel", "clone", "clone_from", "into", "try_into"];
+/// Methods of the generated clients (async and blocking) that RPC names must not take: their
+/// own (`new`, `channel`, `with_options`), those of the traits they derive (`clone`), and the
+/// prelude's by-value trait methods (`into`, `try_into`), which method calls find before any
+/// `&self` method.
+pub(crate) const CLIENT_INHERENT: [&str; 7] =
+    ["new", "channel", "with_options", "clone", "clone_from", "into", "try_into"];
 
 /// The Rust names of a service's methods, in declaration order: snake case, escaped, and unique
 /// among themselves and the client's own methods.

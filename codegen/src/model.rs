@@ -23,6 +23,8 @@ pub(crate) struct Service {
     pub(crate) client: String,
     /// `GreeterServicer`.
     pub(crate) servicer: String,
+    /// `GreeterBlockingClient`.
+    pub(crate) blocking_client: String,
     /// `greeter_service`.
     pub(crate) service_fn: String,
     /// `add_greeter_servicer_to_server`.
@@ -86,6 +88,8 @@ impl Service {
         let servicer = unique(format!("{camel}Servicer"), "", taken_types);
         let service_fn = unique(join_snake(&[&snake, "service"]), "_", taken_types);
         let add_fn = unique(join_snake(&["add", &snake, "servicer_to_server"]), "_", taken_types);
+        // Last, so it never moves the names above.
+        let blocking_client = unique(format!("{camel}BlockingClient"), "", taken_types);
         // Not a type of the package (so not marked taken), but it must not hide one: the
         // request type of a method may be a message named `S`.
         let generic = std::iter::once("S".to_owned())
@@ -124,6 +128,7 @@ impl Service {
             full_name,
             client,
             servicer,
+            blocking_client,
             service_fn,
             add_fn,
             generic,

@@ -26,6 +26,9 @@ use crate::Error;
 pub struct Options {
     /// `client=BOOL`: generate client stubs (default true).
     pub client: bool,
+    /// `blocking_client=BOOL`: with `client`, also generate a blocking client per service
+    /// (`GreeterBlockingClient`, for code without async; default true).
+    pub blocking_client: bool,
     /// `server=BOOL`: generate servicer traits and registration functions (default true).
     pub server: bool,
     /// `runtime_crate=PATH`: the path generated code uses for the runtime (default `::rust_rpc`).
@@ -56,6 +59,7 @@ impl Default for Options {
     fn default() -> Self {
         Options {
             client: true,
+            blocking_client: true,
             server: true,
             runtime_crate: "::rust_rpc".to_owned(),
             extern_paths: Vec::new(),
@@ -120,6 +124,7 @@ impl FromStr for Options {
             let (key, value) = item.split_once('=').unwrap_or((item, ""));
             match key {
                 "client" => options.client = parse_bool(key, value)?,
+                "blocking_client" => options.blocking_client = parse_bool(key, value)?,
                 "server" => options.server = parse_bool(key, value)?,
                 "file_descriptor_set" => options.file_descriptor_set = parse_bool(key, value)?,
                 "runtime_crate" if !value.is_empty() => options.runtime_crate = value.to_owned(),
@@ -176,10 +181,12 @@ mod tests {
     fn parses_every_option() {
         let options: Options = "client=false,server,runtime_crate=::my_rt,extern_path=.a.b=::ab,\
             type_attribute=.pkg.Msg=#[derive(Hash, Eq)],field_attribute=.pkg.Msg.f=#[serde(skip)],\
-            btree_map=.,bytes=.pkg,module_tree=mod.rs,crate=my-api,runtime_dependency=0.1,file_descriptor_set=false"
+            btree_map=.,bytes=.pkg,module_tree=mod.rs,crate=my-api,runtime_dependency=0.1,file_descriptor_set=false,\
+            blocking_client=false"
             .parse()
             .expect("valid");
         assert!(!options.client);
+        assert!(!options.blocking_client);
         assert!(options.server);
         assert_eq!(options.runtime_crate, "::my_rt");
         assert_eq!(options.extern_paths, vec![(".a.b".into(), "::ab".into())]);

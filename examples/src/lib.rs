@@ -33,15 +33,12 @@ pub fn flag(name: &str) -> Option<String> {
     })
 }
 
-/// Waits until the server ends; Ctrl-C stops it, giving calls in flight five seconds to finish.
-pub async fn serve_until_ctrl_c(server: &rust_rpc::Server) {
-    let stopper = server.clone();
-    tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            stopper.stop(Some(std::time::Duration::from_secs(5))).await;
-        }
-    });
+/// Serves until the server stops: SIGTERM (what Kubernetes, systemd and `docker stop` send) or
+/// Ctrl-C stops it, giving calls in flight five seconds to finish; then the process can exit 0.
+pub async fn serve_until_signal(server: &rust_rpc::Server) -> Result<(), rust_rpc::Error> {
+    server.stop_on_signals(Some(std::time::Duration::from_secs(5)))?;
     server.wait_for_termination(None).await;
+    Ok(())
 }
 
 /// A few named places for the route guide, in E7 coordinates.

@@ -175,9 +175,11 @@ impl fmt::Debug for RpcError {
 
 impl std::error::Error for RpcError {}
 
+/// A metadata key or value refused while building a request (or a response): INVALID_ARGUMENT,
+/// naming the key or value, and local: nothing was sent, so it never reads as the peer failing.
 impl From<crate::MetadataError> for RpcError {
     fn from(err: crate::MetadataError) -> Self {
-        RpcError::internal(err.to_string())
+        RpcError::invalid_argument(format!("{err} (nothing was sent)"))
     }
 }
 
@@ -205,11 +207,38 @@ pub struct RichStatus {
 /// An error setting up a channel or server (not an RPC failure: those are [`RpcError`]).
 ///
 /// The message is for people; match on the predicates (`is_*`), not on the text.
+///
+/// The two convert into each other, so `?` works on both in one function, whichever of the two
+/// it returns: a setup error becomes the [`RpcError`] whose code says what to fix
+/// (INVALID_ARGUMENT for a bad target, setting or certificate, UNAVAILABLE for a port that
+/// cannot be bound, FAILED_PRECONDITION for a call out of order), and an [`RpcError`] becomes
+/// an `Error` that [`is_rpc`](Error::is_rpc) and gives it back whole through
+/// [`rpc_error`](Error::rpc_error).
+///
+/// ```no_run
+/// use std::time::Duration;
+///
+/// // Setup and calls in one function returning `rust_rpc::Error`...
+/// async fn connect(target: &str) -> Result<rust_rpc::Channel, rust_rpc::Error> {
+///     let channel = rust_rpc::insecure_channel(target)?; // Error
+///     channel.ready(Duration::from_secs(5)).await?; // RpcError, converted
+///     Ok(channel)
+/// }
+///
+/// // ...or returning `rust_rpc::Result` (RpcError).
+/// async fn connect_rpc(target: &str) -> rust_rpc::Result<rust_rpc::Channel> {
+///     let channel = rust_rpc::insecure_channel(target)?; // Error, converted
+///     channel.ready(Duration::from_secs(5)).await?;
+///     Ok(channel)
+/// }
+/// ```
 #[derive(Debug)]
 pub struct Error {
     kind: ErrorKind,
     message: String,
     source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    /// The failed call, for an error made from an [`RpcError`].
+    rpc: Option<RpcError>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -220,11 +249,13 @@ pub(crate) enum ErrorKind {
     Tls,
     State,
     Runtime,
+    Signal,
+    Rpc,
 }
 
 impl Error {
     pub(crate) fn new(kind: ErrorKind, message: impl Into<String>) -> Error {
-        Error { kind, message: message.into(), source: None }
+        Error { kind, message: message.into(), source: None, rpc: None }
     }
 
     pub(crate) fn with_source(mut self, source: impl std::error::Error + Send + Sync + 'static) -> Error {
@@ -261,6 +292,53 @@ impl Error {
     pub fn is_runtime(&self) -> bool {
         self.kind == ErrorKind::Runtime
     }
+
+    /// The process's signals could not be listened for (`Server::stop_on_signals`).
+    pub fn is_signal(&self) -> bool {
+        self.kind == ErrorKind::Signal
+    }
+
+    /// A call failed: the error was made from an [`RpcError`] (with `?`).
+    pub fn is_rpc(&self) -> bool {
+        self.kind == ErrorKind::Rpc
+    }
+
+    /// The failed call's error, for an error made from an [`RpcError`].
+    pub fn rpc_error(&self) -> Option<&RpcError> {
+        self.rpc.as_ref()
+    }
+
+    /// The status code this error stands for: the failed call's, or the code a setup error
+    /// converts to (see [`Error`]).
+    pub fn code(&self) -> Code {
+        match self.kind {
+            ErrorKind::Rpc => self.rpc.as_ref().map_or(Code::Unknown, RpcError::code),
+            ErrorKind::InvalidTarget | ErrorKind::InvalidSetting | ErrorKind::Tls => Code::InvalidArgument,
+            ErrorKind::Bind => Code::Unavailable,
+            ErrorKind::State | ErrorKind::Runtime => Code::FailedPrecondition,
+            ErrorKind::Signal => Code::Internal,
+        }
+    }
+}
+
+impl From<RpcError> for Error {
+    fn from(err: RpcError) -> Error {
+        Error { kind: ErrorKind::Rpc, message: err.to_string(), source: None, rpc: Some(err) }
+    }
+}
+
+impl From<Error> for RpcError {
+    fn from(err: Error) -> RpcError {
+        if let Some(rpc) = err.rpc {
+            return rpc;
+        }
+        let code = err.code();
+        let details = match &err.source {
+            Some(source) => format!("{}: {source}", err.message),
+            None => err.message,
+        };
+        RpcError::new(code, details)
+    }
 }
 
 impl fmt::Display for Error {
@@ -282,5 +360,36 @@ mod tests {
     #[test]
     fn ok_is_never_an_error() {
         assert_eq!(RpcError::new(Code::Ok, "x").code(), Code::Unknown);
+    }
+
+    #[test]
+    fn errors_convert_both_ways() {
+        let call = RpcError::not_found("no such thing").with_status_details(&b"\x08\x05"[..]);
+        let setup = Error::from(call.clone());
+        assert!(setup.is_rpc());
+        assert_eq!(setup.code(), Code::NotFound);
+        assert_eq!(setup.to_string(), call.to_string());
+        // Back again, whole.
+        let back = RpcError::from(setup);
+        assert_eq!(
+            (back.code(), back.details(), back.status_details()),
+            (call.code(), call.details(), call.status_details())
+        );
+
+        let target = Error::new(ErrorKind::InvalidTarget, "invalid channel target \"a b\"");
+        assert!(target.rpc_error().is_none());
+        let converted = RpcError::from(target);
+        assert_eq!(converted.code(), Code::InvalidArgument);
+        assert!(converted.details().contains("a b"), "{converted}");
+        assert_eq!(RpcError::from(Error::new(ErrorKind::Bind, "port taken")).code(), Code::Unavailable);
+        assert_eq!(RpcError::from(Error::new(ErrorKind::State, "started")).code(), Code::FailedPrecondition);
+    }
+
+    #[test]
+    fn a_bad_metadata_key_is_a_local_invalid_argument_naming_it() {
+        let err = RpcError::from(crate::Metadata::new().insert("Bad Key", "v").expect_err("a space is not allowed"));
+        assert_eq!(err.code(), Code::InvalidArgument);
+        assert!(err.details().contains("\"Bad Key\""), "{err}");
+        assert!(err.details().contains("nothing was sent"), "{err}");
     }
 }

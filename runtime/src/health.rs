@@ -32,7 +32,8 @@ use tokio::sync::watch;
 use crate::generated::health_v1 as proto;
 pub use crate::generated::health_v1::health_check_response::ServingStatus;
 pub use crate::generated::health_v1::{
-    HealthCheckRequest, HealthCheckResponse, HealthClient, HealthListRequest, HealthListResponse, HealthServicer,
+    HealthBlockingClient, HealthCheckRequest, HealthCheckResponse, HealthClient, HealthListRequest, HealthListResponse,
+    HealthServicer,
 };
 use crate::{Error, ResponseStream, Result, RpcError, Server, ServicerContext};
 

@@ -36,6 +36,10 @@
 //! # Ok(()) }
 //! ```
 //!
+//! Without async, from a plain `fn main()`: the generated `GreeterBlockingClient` makes the
+//! same calls and returns their answers (`client.say_hello(request)?`), server streams as
+//! iterators; [`blocking`] holds what it runs on, and makes any async call blocking.
+//!
 //! ## A server
 //!
 //! ```no_run
@@ -81,17 +85,16 @@
 //! request message is INTERNAL; a handler that panics (or whose response stream panics) fails
 //! only its call, with UNKNOWN; a message over the limit is RESOURCE_EXHAUSTED; gzip and zstd
 //! compression are negotiated through `grpc-accept-encoding`.
-
 //!
 //! ## Cargo features
 //!
-//! Both on by default; `default-features = false` leaves them out, and their compile time with
-//! them (about 0.8 s and 1.5 s of a 5.5 s release build of this crate, BENCHMARKS.md):
+//! On by default; `default-features = false` leaves them out (health and reflection take about
+//! 0.8 s and 1.5 s of a 5.5 s release build of this crate, BENCHMARKS.md):
 //!
 //! - `health`: `rust_rpc::health`, the standard `grpc.health.v1.Health` service.
 //! - `reflection`: `rust_rpc::reflection`, server reflection (`grpc.reflection.v1` and `v1alpha`).
-//!
-//! Neither costs anything on the call path of a server that does not serve it.
+//! - `signal`: `Server::stop_on_signals`, a graceful stop on SIGTERM and Ctrl-C (tokio's
+//!   `signal` feature).
 //!
 //! Off by default:
 //!
@@ -99,8 +102,13 @@
 //! - `opentelemetry` (implies `tracing`): `rust_rpc::telemetry::Metrics`, gRPC's OpenTelemetry
 //!   metrics (gRFC A66), and trace context propagation through metadata
 //!   (`Tracing::propagate_context`).
+//! - `tower`: `ServerBuilder::layer`, tower layers (tower-http's, say) around the server's HTTP
+//!   service.
+//! - `tonic`: conversions between `RpcError` and `tonic::Status`.
 //!
-//! Both are interceptors: a server or channel that does not register them does no work for them.
+//! None costs anything on the call path of a server or channel that does not use it: tracing
+//! and metrics are interceptors, and a server without layers runs the path it runs without the
+//! feature.
 
 #![warn(clippy::unwrap_used)]
 
@@ -156,6 +164,7 @@ pub use server::interceptor::ServerInterceptor;
 pub use server::layer::{HttpBody, HttpService};
 pub use server::peer::AuthContext;
 pub use server::service::{ServiceBuilder, ServiceDefinition};
+pub use server::stop::Stop;
 pub use server::stream::{RequestStream, ResponseSender, ResponseStream};
 pub use wire::codec::{BytesCodec, Codec, ProstCodec};
 pub use wire::compress::Compression;
@@ -176,6 +185,25 @@ pub mod stream {
     pub use tokio_stream::{StreamExt, iter, once};
 }
 
+/// Blocking calls, for code without async: a plain `fn main()`, a script, a sync codebase.
+///
+/// Generated `…BlockingClient`s are built on these; they also make any call of an async stub
+/// blocking ([`blocking::call`], [`blocking::stream`]). Calls run on a shared Tokio runtime made
+/// on first use and driven by one background thread (`rust-rpc-blocking`) for the life of the
+/// process; nothing needs to be set up. Inside a Tokio runtime, blocking calls fail at once
+/// with FAILED_PRECONDITION (they would block, or deadlock, that runtime): use the async client
+/// there.
+///
+/// ```no_run
+/// # fn demo(call: rust_rpc::UnaryCall<(), ()>) -> rust_rpc::Result<()> {
+/// // Any call of an async stub, with its options, made blocking:
+/// let reply = rust_rpc::blocking::call(call.timeout(std::time::Duration::from_secs(1)))?;
+/// # Ok(()) }
+/// ```
+pub mod blocking {
+    pub use crate::client::blocking::{Requests, Responses, block_on, call, requests, stream, with_call};
+}
+
 /// Everything generated code uses, behind one path. Not for hand-written code: it changes with
 /// the code generator.
 #[doc(hidden)]
@@ -187,6 +215,9 @@ pub mod __codegen {
     };
     pub use std::future::Future;
     pub use std::sync::Arc;
+
+    /// What generated blocking clients call.
+    pub use crate::blocking;
 
     /// Generated code names this constant; a mismatch means the generator and the runtime come
     /// from different releases: use the same version of `rust-rpc` and `rust-rpc-codegen`.

@@ -1,6 +1,7 @@
 //! Model -> tokens. Each renderer is a small function of the model and the runtime path; what
 //! they share is in `common.rs`, so neither renderer depends on this module.
 
+mod blocking;
 mod client;
 mod common;
 mod server;
@@ -17,6 +18,9 @@ pub(crate) fn service(service: &Service, options: &Options, ctx: &Ctx) -> Result
     let mut tokens = TokenStream::new();
     if options.client {
         tokens.extend(client::client(service, ctx)?);
+        if options.blocking_client {
+            tokens.extend(blocking::blocking_client(service, ctx)?);
+        }
     }
     if options.server {
         tokens.extend(server::server(service, ctx)?);

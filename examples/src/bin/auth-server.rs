@@ -51,6 +51,6 @@ async fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
     let port = server.add_insecure_port(&addr)?;
     server.start()?;
     println!("auth-server listening on port {port}");
-    examples::serve_until_ctrl_c(&server).await;
+    examples::serve_until_signal(&server).await?;
     Ok(())
 }

@@ -35,6 +35,6 @@ async fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
     };
     server.start()?;
     println!("helloworld-server listening on port {port}");
-    examples::serve_until_ctrl_c(&server).await;
+    examples::serve_until_signal(&server).await?;
     Ok(())
 }

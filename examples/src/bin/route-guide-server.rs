@@ -126,6 +126,6 @@ async fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
     let port = server.add_insecure_port(&addr)?;
     server.start()?;
     println!("route-guide-server listening on port {port}");
-    examples::serve_until_ctrl_c(&server).await;
+    examples::serve_until_signal(&server).await?;
     Ok(())
 }

@@ -49,7 +49,11 @@ struct Inner {
 
 impl ChannelBuilder {
     /// Makes the channel. It does not connect yet: the first call (or [`Channel::ready`]) does.
-    pub fn build(self) -> Result<Channel, Error> {
+    ///
+    /// A target's scheme decides TLS where it names one: `https://host:port` uses TLS, trusting
+    /// the system's root certificates unless [`credentials`](Self::credentials) were given;
+    /// `http://host:port` is plaintext, and refuses credentials.
+    pub fn build(mut self) -> Result<Channel, Error> {
         let target = match &self.in_process {
             None => Target::parse(&self.target)?,
             Some(_) if self.credentials.is_some() => {
@@ -60,6 +64,21 @@ impl ChannelBuilder {
             }
             Some(dialer) => Target::Memory(dialer.clone()),
         };
+        if self.in_process.is_none() {
+            if self.target.starts_with("https://") && self.credentials.is_none() {
+                self.credentials = Some(ChannelCredentials::system_roots());
+            }
+            if self.target.starts_with("http://") && self.credentials.is_some() {
+                return Err(Error::new(
+                    ErrorKind::InvalidSetting,
+                    format!(
+                        "channel target {:?} asks for plaintext (http://) but TLS credentials were given: \
+                         use an https:// target, or no credentials",
+                        self.target
+                    ),
+                ));
+            }
+        }
         let scheme = if self.credentials.is_some() { "https" } else { "http" };
         let origin =
             http::Uri::builder().scheme(scheme).authority(target.authority()).path_and_query("/").build().map_err(
@@ -87,7 +106,9 @@ impl ChannelBuilder {
 }
 
 /// A channel without TLS to `target` (`host:port`, `dns:///host:port`, `[::1]:port`,
-/// `unix:/path`, ...). It connects on first use.
+/// `unix:/path`, `http://host:port`, ...). It connects on first use. An `https://host:port`
+/// target is the exception: its scheme asks for TLS, so the channel uses TLS with the system's
+/// root certificates.
 ///
 /// ```
 /// let channel = rust_rpc::insecure_channel("localhost:50051")?;
@@ -97,7 +118,8 @@ pub fn insecure_channel(target: &str) -> Result<Channel, Error> {
     ChannelBuilder::new(target).build()
 }
 
-/// A TLS channel to `target`, verifying the server with `credentials`.
+/// A TLS channel to `target`, verifying the server with `credentials`. An `http://` target
+/// is refused: its scheme asks for plaintext.
 ///
 /// ```no_run
 /// let ca = std::fs::read("ca.pem")?;

@@ -8,9 +8,10 @@
 //! the message and the status (`wire/status.rs`). A streaming call goes the same way with a
 //! request body (`request_body.rs`, sent by `send_body.rs`) and a `Streaming` (`streaming.rs`)
 //! reading the response through `decoder.rs`; `until.rs` ends either kind at its deadline or
-//! on cancellation.
+//! on cancellation. `blocking.rs` runs calls for code without async, on a shared runtime.
 
 pub(crate) mod backoff;
+pub(crate) mod blocking;
 pub(crate) mod builder;
 pub(crate) mod call;
 pub(crate) mod call_credentials;

@@ -69,6 +69,8 @@ impl Target {
             return Err(invalid("no host"));
         }
         let port = match port {
+            // A plaintext URL's own default; gRPC's (443) otherwise.
+            None if target.starts_with("http://") => 80,
             None => DEFAULT_PORT,
             Some(p) => p.parse::<u16>().map_err(|_| invalid("the port is not a number from 0 to 65535"))?,
         };
@@ -116,6 +118,8 @@ mod tests {
             ("[::1]:50051", tcp("::1", 50051)),
             ("ipv6:[::1]:7", tcp("::1", 7)),
             ("http://127.0.0.1:80", tcp("127.0.0.1", 80)),
+            ("http://example.com", tcp("example.com", 80)),
+            ("https://example.com", tcp("example.com", 443)),
             ("example.com", tcp("example.com", 443)),
             ("unix:/tmp/a.sock", Target::Unix("/tmp/a.sock".into())),
             ("unix:///tmp/a.sock", Target::Unix("/tmp/a.sock".into())),

@@ -135,6 +135,74 @@ impl HealthClient {
         self.channel.unary(Self::LIST_PATH, request)
     }
 }
+/// A blocking client for `grpc.health.v1.Health`, for code without async: each method makes its call and waits for the answer; streamed answers are iterators, streamed requests any `IntoIterator`.
+///
+/// Calls run on the runtime's shared background runtime (see `rust_rpc::blocking`); inside an async runtime they fail with FAILED_PRECONDITION: use [`HealthClient`] there.
+#[derive(Clone, Debug)]
+pub struct HealthBlockingClient {
+    channel: crate::__codegen::Channel,
+    options: crate::__codegen::CallOptions,
+}
+#[allow(deprecated)]
+impl HealthBlockingClient {
+    /// A blocking client whose calls go over `channel`.
+    pub fn new(channel: crate::__codegen::Channel) -> Self {
+        Self {
+            channel,
+            options: crate::__codegen::CallOptions::default(),
+        }
+    }
+    /// The channel the calls go over.
+    pub fn channel(&self) -> &crate::__codegen::Channel {
+        &self.channel
+    }
+    /// A client on the same channel whose calls apply `options` (timeout, metadata,
+    /// ...), instead of any set before: each call's timeout starts when that call does.
+    pub fn with_options(&self, options: crate::__codegen::CallOptions) -> Self {
+        Self {
+            channel: self.channel.clone(),
+            options,
+        }
+    }
+    /// The status of one service now; NOT_FOUND for a service the server does not know.
+    pub fn check(
+        &self,
+        request: HealthCheckRequest,
+    ) -> crate::__codegen::Result<HealthCheckResponse> {
+        crate::__codegen::blocking::call(
+            self
+                .channel
+                .unary(HealthClient::CHECK_PATH, request)
+                .options(self.options.clone()),
+        )
+    }
+    /// The status of one service now, then each time it changes, until the client goes away.
+    pub fn watch(
+        &self,
+        request: HealthCheckRequest,
+    ) -> crate::__codegen::Result<
+        crate::__codegen::blocking::Responses<HealthCheckResponse>,
+    > {
+        crate::__codegen::blocking::stream(
+            self
+                .channel
+                .server_streaming(HealthClient::WATCH_PATH, request)
+                .options(self.options.clone()),
+        )
+    }
+    /// The status of every service the server knows.
+    pub fn list(
+        &self,
+        request: HealthListRequest,
+    ) -> crate::__codegen::Result<HealthListResponse> {
+        crate::__codegen::blocking::call(
+            self
+                .channel
+                .unary(HealthClient::LIST_PATH, request)
+                .options(self.options.clone()),
+        )
+    }
+}
 /// Tells load balancers and orchestrators whether the server's services take calls.
 ///
 /// The server side of `grpc.health.v1.Health`: implement the methods you serve; the others answer UNIMPLEMENTED.

@@ -177,6 +177,58 @@ impl ServerReflectionClient {
         self.channel.bidi_streaming(Self::SERVER_REFLECTION_INFO_PATH, requests)
     }
 }
+/// A blocking client for `grpc.reflection.v1.ServerReflection`, for code without async: each method makes its call and waits for the answer; streamed answers are iterators, streamed requests any `IntoIterator`.
+///
+/// Calls run on the runtime's shared background runtime (see `rust_rpc::blocking`); inside an async runtime they fail with FAILED_PRECONDITION: use [`ServerReflectionClient`] there.
+#[derive(Clone, Debug)]
+pub struct ServerReflectionBlockingClient {
+    channel: crate::__codegen::Channel,
+    options: crate::__codegen::CallOptions,
+}
+#[allow(deprecated)]
+impl ServerReflectionBlockingClient {
+    /// A blocking client whose calls go over `channel`.
+    pub fn new(channel: crate::__codegen::Channel) -> Self {
+        Self {
+            channel,
+            options: crate::__codegen::CallOptions::default(),
+        }
+    }
+    /// The channel the calls go over.
+    pub fn channel(&self) -> &crate::__codegen::Channel {
+        &self.channel
+    }
+    /// A client on the same channel whose calls apply `options` (timeout, metadata,
+    /// ...), instead of any set before: each call's timeout starts when that call does.
+    pub fn with_options(&self, options: crate::__codegen::CallOptions) -> Self {
+        Self {
+            channel: self.channel.clone(),
+            options,
+        }
+    }
+    /// One answer for each request, in order, for as long as the client sends requests.
+    pub fn server_reflection_info<S>(
+        &self,
+        requests: S,
+    ) -> crate::__codegen::Result<
+        crate::__codegen::blocking::Responses<ServerReflectionResponse>,
+    >
+    where
+        S: ::core::iter::IntoIterator<Item = ServerReflectionRequest>,
+        S::IntoIter: ::core::marker::Send + 'static,
+    {
+        let requests = crate::__codegen::blocking::requests(requests);
+        crate::__codegen::blocking::stream(
+            self
+                .channel
+                .bidi_streaming(
+                    ServerReflectionClient::SERVER_REFLECTION_INFO_PATH,
+                    requests,
+                )
+                .options(self.options.clone()),
+        )
+    }
+}
 /// Lets a client discover the server's services and the descriptors of their messages.
 ///
 /// The server side of `grpc.reflection.v1.ServerReflection`: implement the methods you serve; the others answer UNIMPLEMENTED.

@@ -46,6 +46,10 @@ struct Inner {
     /// allocation and several lock round trips per call.
     cancelled: AtomicBool,
     cancel_notify: Notify,
+    /// Set (before `cancelled`) when the call ended by finishing, not by being cancelled.
+    finished: AtomicBool,
+    /// A callback was added: the end takes the lock to run them only then.
+    has_callbacks: AtomicBool,
     response: Mutex<ResponseState>,
     /// The server's concurrent-RPC slot, released when the last clone of the context is gone.
     _permit: Option<OwnedSemaphorePermit>,
@@ -58,10 +62,27 @@ struct Inner {
 #[derive(Default)]
 struct ResponseState {
     initial: Metadata,
+    /// The response headers, and so the initial metadata, have been made: later initial
+    /// metadata would not be sent.
+    initial_sent: bool,
     trailing: Metadata,
     compression: Option<Compression>,
     /// Values interceptors attach for the handler (empty, and unallocated, on most calls).
     extensions: http::Extensions,
+}
+
+/// What [`ServicerContext::add_callback`] added, run once when the call ends; kept in the
+/// extensions, which allocate only when used, so contexts without callbacks stay their size.
+#[derive(Clone, Default)]
+struct Callbacks(Arc<Mutex<Vec<Callback>>>);
+
+/// A callback of [`ServicerContext::add_callback`]; told whether the call was cancelled.
+type Callback = Box<dyn FnOnce(bool) + Send>;
+
+impl Callbacks {
+    fn take(&self) -> Vec<Callback> {
+        std::mem::take(&mut *self.0.lock().unwrap_or_else(|p| p.into_inner()))
+    }
 }
 
 impl ServicerContext {
@@ -84,6 +105,8 @@ impl ServicerContext {
                 request_compression,
                 cancelled: AtomicBool::new(false),
                 cancel_notify: Notify::new(),
+                finished: AtomicBool::new(false),
+                has_callbacks: AtomicBool::new(false),
                 response: Mutex::new(ResponseState { compression: default_compression, ..ResponseState::default() }),
                 _permit: permit,
                 #[cfg(feature = "tracing")]
@@ -145,28 +168,107 @@ impl ServicerContext {
         self.inner.deadline.map(|d| d.saturating_duration_since(Instant::now()))
     }
 
-    /// Whether the call is over for the handler: the client cancelled, the deadline passed, or
-    /// the server stopped. The handler's future is dropped at that point too; this is for work
-    /// the handler spawned elsewhere.
-    pub fn is_cancelled(&self) -> bool {
-        self.inner.cancelled.load(Ordering::Acquire)
+    /// Whether the call is still going on (Python's `is_active()`): false once it has ended,
+    /// finished or cancelled.
+    pub fn is_active(&self) -> bool {
+        !self.inner.cancelled.load(Ordering::Acquire)
     }
 
-    /// Resolves when [`is_cancelled`](Self::is_cancelled) becomes true.
+    /// Whether the call was cancelled: the client cancelled it (or went away), the deadline
+    /// passed, or the server stopped. The handler's future is dropped at that point too; this is
+    /// for work the handler spawned elsewhere. False for a call that finished, with OK or an
+    /// error of the handler's own; [`is_active`](Self::is_active) tells whether it has ended.
+    pub fn is_cancelled(&self) -> bool {
+        self.inner.cancelled.load(Ordering::Acquire) && !self.inner.finished.load(Ordering::Acquire)
+    }
+
+    /// Resolves when the call ends, cancelled or finished ([`is_active`](Self::is_active)
+    /// turns false); [`is_cancelled`](Self::is_cancelled) then says which.
     pub async fn cancelled(&self) {
         let notified = self.inner.cancel_notify.notified();
         // Registered before the check: `cancel` sets the flag, then wakes every `Notified`
         // made before it, so a cancel between the check and the await is not missed.
-        if self.is_cancelled() {
+        if !self.is_active() {
             return;
         }
         notified.await
     }
 
+    /// Runs `callback` once when the call ends (Python's `add_callback`), with `true` if it
+    /// was cancelled (see [`is_cancelled`](Self::is_cancelled)) and `false` if it finished.
+    /// Returns `false`, without keeping the callback, when the call has ended already.
+    ///
+    /// Callbacks run on the thread that ends the call, in the order they were added: keep them
+    /// short (release a resource, count, log). A callback that panics is stopped there; the
+    /// others still run.
+    ///
+    /// ```
+    /// # fn demo(context: &rust_rpc::ServicerContext) {
+    /// let method = context.method().to_owned();
+    /// context.add_callback(move |cancelled| {
+    ///     if cancelled {
+    ///         eprintln!("{method}: cancelled");
+    ///     }
+    /// });
+    /// # }
+    /// ```
+    pub fn add_callback(&self, callback: impl FnOnce(bool) + Send + 'static) -> bool {
+        let mut response = self.response();
+        // Announced before the check, both SeqCst, against `end`'s swap then load: either
+        // `end` sees the flag (and takes the lock, after this push), or this sees the end.
+        self.inner.has_callbacks.store(true, Ordering::SeqCst);
+        if self.inner.cancelled.load(Ordering::SeqCst) {
+            return false;
+        }
+        let callbacks = match response.extensions.get::<Callbacks>() {
+            Some(callbacks) => callbacks.clone(),
+            None => {
+                let callbacks = Callbacks::default();
+                response.extensions.insert(callbacks.clone());
+                callbacks
+            }
+        };
+        callbacks.0.lock().unwrap_or_else(|p| p.into_inner()).push(Box::new(callback));
+        true
+    }
+
     /// Adds metadata to the response headers. Takes effect if set before the handler returns
-    /// (unary and client-streaming) or returns its response stream (streaming).
+    /// (unary and client-streaming) or returns its response stream (streaming); later, it is
+    /// not sent ([`send_initial_metadata`](Self::send_initial_metadata) says so with an error).
     pub fn set_initial_metadata(&self, metadata: Metadata) {
         self.response().initial.extend(metadata);
+    }
+
+    /// Sends `metadata` as initial metadata, in the response headers (Python's
+    /// `send_initial_metadata`), or fails with FAILED_PRECONDITION when the
+    /// headers are already on their way: nothing set after that point would reach the client.
+    ///
+    /// The headers go out as soon as the handler returns: for a streaming response, when it
+    /// returns its [`ResponseStream`](crate::ResponseStream), before the first message, however
+    /// long the stream takes to produce it. So initial metadata for a stream is sent by calling
+    /// this before returning the stream; a producer task that calls it later gets the error.
+    ///
+    /// ```
+    /// # use rust_rpc::{Metadata, ResponseStream, Result, ServicerContext};
+    /// fn start_stream(context: &ServicerContext) -> Result<ResponseStream<u32>> {
+    ///     let mut initial = Metadata::new();
+    ///     initial.insert("x-shard", "7")?;
+    ///     context.send_initial_metadata(initial)?; // goes out before the first message
+    ///     let (sender, stream) = ResponseStream::channel(8);
+    ///     // ... a task sends the messages through `sender`
+    ///     # drop(sender);
+    ///     Ok(stream)
+    /// }
+    /// ```
+    pub fn send_initial_metadata(&self, metadata: Metadata) -> crate::Result<()> {
+        let mut response = self.response();
+        if response.initial_sent {
+            return Err(crate::RpcError::failed_precondition(
+                "initial metadata was already sent (the handler had returned): send it before returning the response",
+            ));
+        }
+        response.initial.extend(metadata);
+        Ok(())
     }
 
     /// Adds metadata to the trailers sent with the final status, OK or not.
@@ -218,11 +320,27 @@ impl ServicerContext {
         self.response().compression = compression;
     }
 
-    /// Ends the call for the handler: [`is_cancelled`](Self::is_cancelled) turns true and
-    /// [`cancelled`](Self::cancelled) resolves.
-    pub(crate) fn cancel(&self) {
-        if !self.inner.cancelled.swap(true, Ordering::AcqRel) {
+    /// Ends the call for the handler, cancelled or finished: [`is_active`](Self::is_active)
+    /// turns false, [`cancelled`](Self::cancelled) resolves and the callbacks run. Only the
+    /// first end counts.
+    pub(crate) fn end(&self, cancelled: bool) {
+        if !self.is_active() {
+            return;
+        }
+        if !cancelled {
+            self.inner.finished.store(true, Ordering::Release);
+        }
+        if !self.inner.cancelled.swap(true, Ordering::SeqCst) {
             self.inner.cancel_notify.notify_waiters();
+            if !self.inner.has_callbacks.load(Ordering::SeqCst) {
+                // Most calls: no lock taken (see `add_callback` for why none is missed).
+                return;
+            }
+            // Taken after the flag is set: `add_callback` checks it under the same lock.
+            let callbacks = self.response().extensions.remove::<Callbacks>().map(|c| c.take()).unwrap_or_default();
+            for callback in callbacks {
+                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| callback(cancelled)));
+            }
         }
     }
 
@@ -232,7 +350,9 @@ impl ServicerContext {
     }
 
     pub(crate) fn take_initial_metadata(&self) -> Metadata {
-        std::mem::take(&mut self.response().initial)
+        let mut response = self.response();
+        response.initial_sent = true;
+        std::mem::take(&mut response.initial)
     }
 
     pub(crate) fn take_trailing_metadata(&self) -> Metadata {
@@ -254,8 +374,9 @@ impl std::fmt::Debug for ServicerContext {
     }
 }
 
-/// Cancels its call when dropped: when the call ends, or when hyper drops the call's future
-/// because the client reset the stream.
+/// Ends its call when dropped, as cancelled unless [`CancelOnDrop::end`] said otherwise first:
+/// when the call ends, or when hyper drops the call's future because the client reset the
+/// stream.
 pub(crate) struct CancelOnDrop(ServicerContext);
 
 impl CancelOnDrop {
@@ -263,10 +384,15 @@ impl CancelOnDrop {
     pub(crate) fn context(&self) -> &ServicerContext {
         &self.0
     }
+
+    /// Ends the call now: `cancelled` by the deadline or the server's stop, or finished.
+    pub(crate) fn end(self, cancelled: bool) {
+        self.0.end(cancelled);
+    }
 }
 
 impl Drop for CancelOnDrop {
     fn drop(&mut self) {
-        self.0.cancel();
+        self.0.end(true);
     }
 }

@@ -104,6 +104,12 @@ where
     respond(outcome, call, &env, deadline, Some(completion))
 }
 
+/// Whether a call that failed was cut short (cancelled) by the server's stop or its deadline,
+/// rather than failed by its handler.
+fn cut_short(env: &CallEnv, deadline: Option<Instant>) -> bool {
+    env.shared.stop.is_stopped() || deadline.is_some_and(|d| d <= Instant::now())
+}
+
 /// The answer to a call whose handler gave `outcome`: a trailers-only error, one message
 /// encoded at once, or a stream. `completion`, if the method has interceptors, hears the end.
 fn respond<Resp>(
@@ -124,7 +130,9 @@ where
             if let Some(completion) = completion {
                 completion.report(Some(&err), &Metadata::new());
             }
-            return error_response(err, context.take_initial_metadata());
+            let initial = context.take_initial_metadata();
+            call.end(cut_short(env, deadline));
+            return error_response(err, initial);
         }
     };
     let compression = context.compression().filter(|c| env.accepted.has(*c));
@@ -158,7 +166,7 @@ fn unary_response<M: prost::Message>(
     } else {
         UnaryBody::encode(message, env.shared.limits.max_send_message_length)
     };
-    drop(call);
+    call.end(checked.is_err() && cut_short(env, deadline));
     match checked {
         Ok(body) => {
             if let Some(completion) = completion {

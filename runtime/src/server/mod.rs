@@ -5,7 +5,8 @@
 //! `service.rs`), and `dispatch.rs` runs the handler with a `ServicerContext` (`context.rs`),
 //! reading the request (`single_request.rs`, or the `RequestStream` of `stream.rs`) and
 //! answering with a body (`unary_body.rs` or `stream_body.rs`) whose head `response.rs` builds.
-//! `env.rs` holds what every call shares; `stop.rs` the stages of a stop.
+//! `env.rs` holds what every call shares; `stop.rs` the stages of a stop; `signals.rs` stopping
+//! on SIGTERM and Ctrl-C.
 
 pub(crate) mod builder;
 pub(crate) mod connection;
@@ -23,6 +24,8 @@ pub(crate) mod peer;
 pub(crate) mod response;
 pub(crate) mod router;
 pub(crate) mod service;
+#[cfg(feature = "signal")]
+pub(crate) mod signals;
 pub(crate) mod single_request;
 pub(crate) mod stop;
 pub(crate) mod stream;
@@ -39,7 +42,7 @@ use crate::server::env::Limits;
 use crate::server::in_process::InProcess;
 use crate::server::listener::Listener;
 use crate::server::router::Router;
-use crate::server::stop::Shutdown;
+use crate::server::stop::{Shutdown, Stop};
 use crate::transport::memory::Dialer;
 use crate::{ServerCredentials, ServiceDefinition};
 
@@ -80,6 +83,8 @@ struct State {
     services: HashMap<String, ServiceDefinition>,
     listeners: Vec<Listener>,
     started: bool,
+    /// The runtime the server was started on: a stop started outside it runs there.
+    runtime: Option<tokio::runtime::Handle>,
     on_stop: Vec<StopHook>,
 }
 
@@ -242,39 +247,82 @@ impl Server {
             shutdown.tasks.spawn(socket.run(router.clone(), config.clone(), shutdown.clone()));
         }
         state.started = true;
+        state.runtime = Some(runtime);
         Ok(())
     }
 
-    /// Stops the server. New connections and calls are refused at once; calls in flight get
-    /// `grace` to finish (`None`: none), after which they end with UNAVAILABLE and connections
-    /// close (each gets up to a second more to deliver those statuses). Returns when
-    /// everything has ended. Calling it again only waits.
-    pub async fn stop(&self, grace: Option<Duration>) {
-        for hook in std::mem::take(&mut self.state().on_stop) {
+    /// Stops the server (Python's `stop(grace)`). New connections and calls are refused at
+    /// once; calls in flight get `grace` to finish (`None`: none), after which they end with
+    /// UNAVAILABLE and connections close (each gets up to a second more to deliver those
+    /// statuses).
+    ///
+    /// The stop starts before this returns, on the runtime the server runs on, so it can be
+    /// called from sync code or a signal-handling thread without awaiting. The returned [`Stop`]
+    /// resolves once everything has ended; await it, or drop it. Calling `stop` again with a
+    /// shorter grace ends the calls sooner; a longer one does not extend the first.
+    ///
+    /// ```no_run
+    /// # async fn demo(server: rust_rpc::Server) {
+    /// use std::time::Duration;
+    /// server.stop(Some(Duration::from_secs(5))).await; // stopped, and waited for
+    /// # }
+    /// ```
+    pub fn stop(&self, grace: Option<Duration>) -> Stop {
+        let hooks = std::mem::take(&mut self.state().on_stop);
+        for hook in hooks {
             hook();
         }
-        let shutdown = &self.shared.shutdown;
+        let shutdown = self.shared.shutdown.clone();
         shutdown.draining.cancel();
         shutdown.tasks.close();
-        let grace = grace.unwrap_or(Duration::ZERO);
-        if tokio::time::timeout(grace, shutdown.tasks.wait()).await.is_err() {
+        let stop = Stop::new(&shutdown.terminated);
+        let Some(runtime) = self.state().runtime.clone() else {
+            // Never started: nothing runs, so it has terminated.
             shutdown.stopped.stop();
-            shutdown.tasks.wait().await;
-        }
-        shutdown.stopped.stop();
-        shutdown.terminated.cancel();
+            shutdown.terminated.cancel();
+            return stop;
+        };
+        runtime.spawn(async move {
+            let grace = grace.unwrap_or(Duration::ZERO);
+            if tokio::time::timeout(grace, shutdown.tasks.wait()).await.is_err() {
+                shutdown.stopped.stop();
+                shutdown.tasks.wait().await;
+            }
+            shutdown.stopped.stop();
+            shutdown.terminated.cancel();
+        });
+        stop
     }
 
-    /// Waits until the server has stopped, or until `timeout` passes. Returns `true` when the
-    /// server has terminated, `false` on timeout.
+    /// Waits until the server has terminated, or until `timeout` passes (Python's
+    /// `wait_for_termination`). Returns `true` if it timed out, `false` once the server has
+    /// terminated.
     pub async fn wait_for_termination(&self, timeout: Option<Duration>) -> bool {
+        let terminated = self.shared.shutdown.terminated.cancelled();
         match timeout {
             None => {
-                self.shared.shutdown.terminated.cancelled().await;
-                true
+                terminated.await;
+                false
             }
-            Some(t) => tokio::time::timeout(t, self.shared.shutdown.terminated.cancelled()).await.is_ok(),
+            Some(t) => tokio::time::timeout(t, terminated).await.is_err(),
         }
+    }
+
+    /// Whether the server has terminated: stopped, with every call and connection ended.
+    pub fn is_terminated(&self) -> bool {
+        self.shared.shutdown.terminated.is_cancelled()
+    }
+
+    /// The runtime the server was started on, once started.
+    #[cfg(feature = "signal")]
+    pub(crate) fn runtime(&self) -> Option<tokio::runtime::Handle> {
+        self.state().runtime.clone()
+    }
+
+    /// Cancelled once the server has terminated.
+    #[cfg(feature = "signal")]
+    pub(crate) fn terminated_token(&self) -> tokio_util::sync::CancellationToken {
+        self.shared.shutdown.terminated.clone()
     }
 }
 

@@ -1,7 +1,11 @@
-//! The server's stop, as its listeners, connections and calls see it.
+//! The server's stop, as its listeners, connections and calls see it, and as `Server::stop`'s
+//! caller awaits it.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll};
 
 use tokio_util::sync::{CancellationToken, WaitForCancellationFuture, WaitForCancellationFutureOwned};
 use tokio_util::task::TaskTracker;
@@ -51,5 +55,32 @@ impl StopSignal {
     /// [`StopSignal::stopped`], owning what it needs.
     pub(crate) fn stopped_owned(&self) -> WaitForCancellationFutureOwned {
         self.token.clone().cancelled_owned()
+    }
+}
+
+/// A server's stop, started by [`Server::stop`](crate::Server::stop): await it to wait until
+/// the server has terminated, or drop it: the stop goes on either way.
+#[must_use = "the stop has started; await this to wait until the server has terminated"]
+pub struct Stop {
+    terminated: Pin<Box<WaitForCancellationFutureOwned>>,
+}
+
+impl Stop {
+    pub(crate) fn new(terminated: &CancellationToken) -> Stop {
+        Stop { terminated: Box::pin(terminated.clone().cancelled_owned()) }
+    }
+}
+
+impl Future for Stop {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        self.terminated.as_mut().poll(cx)
+    }
+}
+
+impl std::fmt::Debug for Stop {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Stop").finish_non_exhaustive()
     }
 }

@@ -120,14 +120,23 @@ fn shutting_down() -> RpcError {
 }
 
 /// Ends the call: the trailers of `outcome` (`None` is OK), with the trailing metadata the
-/// handler set if the call was still open. Dropping the call lets handler-spawned work see it
-/// is over; the interceptors, if any, hear of the end.
+/// handler set if the call was still open. Ending the call lets handler-spawned work see it
+/// is over (`cancelled` when the deadline or the server's stop cut it short); the interceptors,
+/// if any, hear of the end.
 fn finish(
     call: &mut Option<CancelOnDrop>,
     completion: &mut Option<Completion>,
     outcome: Option<RpcError>,
+    cancelled: bool,
 ) -> http::HeaderMap {
-    let trailing = call.take().map(|call| call.context().take_trailing_metadata()).unwrap_or_default();
+    let trailing = call
+        .take()
+        .map(|call| {
+            let trailing = call.context().take_trailing_metadata();
+            call.end(cancelled);
+            trailing
+        })
+        .unwrap_or_default();
     match outcome {
         None => {
             if let Some(completion) = completion.take() {
@@ -188,7 +197,15 @@ impl<M: prost::Message> http_body::Body for StreamBody<M> {
         };
         if let Some(outcome) = end {
             *this.ended = true;
-            *this.trailers = Some(finish(this.call, this.completion, outcome));
+            // Only a failed stream can have been cut short; the clock is read then only.
+            let cancelled = outcome.is_some()
+                && (this.shared.stop.is_stopped()
+                    || this
+                        .deadline
+                        .as_ref()
+                        .as_pin_ref()
+                        .is_some_and(|d| d.deadline() <= tokio::time::Instant::now()));
+            *this.trailers = Some(finish(this.call, this.completion, outcome, cancelled));
         }
         // The messages before a final status go first.
         if let Some(data) = data {

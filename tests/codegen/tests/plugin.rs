@@ -66,6 +66,21 @@ fn examples_generate_identically_through_protoc_and_protox() {
 }
 
 #[test]
+fn blocking_clients_come_with_the_async_ones_unless_turned_off() {
+    let protos = repo().join("protos");
+    let generate = |parameter: &str| {
+        let files = run_plugin(&[&protos], &["helloworld.proto"], parameter).unwrap_or_else(|e| panic!("{e}"));
+        files.into_iter().map(|(_, code)| code).collect::<String>()
+    };
+    let default = generate("");
+    assert!(default.contains("pub struct GreeterClient") && default.contains("pub struct GreeterBlockingClient"));
+    let off = generate("blocking_client=false");
+    assert!(off.contains("pub struct GreeterClient") && !off.contains("BlockingClient"), "{off}");
+    // No client, no blocking client either.
+    assert!(!generate("client=false").contains("BlockingClient"));
+}
+
+#[test]
 fn edge_fixtures_generate_identically_through_protoc_and_protox() {
     let fixtures = repo().join("tests/codegen/protos");
     // All at once, the well-known types included (their descriptors are embedded in

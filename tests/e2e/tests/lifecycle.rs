@@ -14,7 +14,7 @@ async fn stop_lets_in_flight_calls_finish_within_grace() {
     let greeter = TestGreeter::default();
     let (server, port) = start_greeter(greeter.clone());
     let client = greeter_client(port);
-    assert!(!server.wait_for_termination(Some(Duration::from_millis(10))).await);
+    assert!(server.wait_for_termination(Some(Duration::from_millis(10))).await, "timed out: still serving");
     let slow = tokio::spawn({
         let client = client.clone();
         async move { client.say_hello(hello("sleep:400")).await }
@@ -23,7 +23,7 @@ async fn stop_lets_in_flight_calls_finish_within_grace() {
     no_hang("stop returns once the call is done", server.stop(Some(LONG_GRACE))).await;
     assert!(greeter.slept_out(), "the handler ran to its end");
     assert_eq!(slow.await.expect("task").expect("finished in grace").message, "Hello sleep:400");
-    assert!(server.wait_for_termination(Some(Duration::from_millis(10))).await);
+    assert!(!server.wait_for_termination(Some(Duration::from_millis(10))).await, "terminated, not timed out");
     let err = client.say_hello(hello("late")).await.expect_err("stopped");
     assert_eq!(err.code(), Code::Unavailable, "{err}");
 }
@@ -153,6 +153,6 @@ async fn stop_without_calls_in_flight_is_prompt() {
         // or not.
         let what = format!("stop with nothing in flight (connected first: {connect_first})");
         no_hang(&what, server.stop(Some(LONG_GRACE))).await;
-        assert!(server.wait_for_termination(Some(Duration::ZERO)).await, "{what}: terminated");
+        assert!(!server.wait_for_termination(Some(Duration::ZERO)).await, "{what}: terminated");
     }
 }

@@ -2,6 +2,7 @@
 
 mod bad_input;
 mod bad_server;
+mod blocking;
 mod calls;
 mod client_keepalive;
 mod generic;
@@ -11,6 +12,7 @@ mod in_process;
 mod interceptors;
 mod lifecycle;
 mod peer_identity;
+mod python_lifecycle;
 mod reflection;
 mod settings;
 mod support;

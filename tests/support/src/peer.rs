@@ -107,6 +107,11 @@ impl Peer {
         Peer::spawn(command, timeout)
     }
 
+    /// The peer's process id, to send it a signal.
+    pub fn id(&self) -> u32 {
+        self.child.id()
+    }
+
     /// The next stdout line (without its line ending); panics, with the peer's stderr, if the
     /// peer ends its stdout first or prints nothing within the timeout (killing it).
     /// `waiting_for` names the line in that message.

@@ -19,12 +19,8 @@ async fn serve(args: Args) -> Result<(), String> {
     .map_err(|e| e.to_string())?;
     server.start().map_err(|e| e.to_string())?;
     println!("listening on {bound}");
-    let stopper = server.clone();
-    tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            stopper.stop(None).await;
-        }
-    });
+    // SIGTERM or Ctrl-C: calls in flight get five seconds to finish, then the process exits 0.
+    server.stop_on_signals(Some(std::time::Duration::from_secs(5))).map_err(|e| e.to_string())?;
     server.wait_for_termination(None).await;
     Ok(())
 }
