@@ -3,7 +3,7 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::observe::{MessageEvent, Observer, Tally};
 use crate::outcome::CallOutcome;
@@ -252,12 +252,21 @@ impl Completion {
     }
 }
 
+/// How close to the server's deadline a client's reset is taken to be the client's deadline.
+/// The server's deadline is the request's arrival plus the `grpc-timeout` the client computed
+/// when it sent the headers, so it falls a little after the client's own; the reset the client
+/// sends at its deadline can arrive before the server's timer fires, by up to the headers'
+/// latency, which a loaded machine stretches to milliseconds.
+const DEADLINE_SKEW: Duration = Duration::from_millis(100);
+
 impl Drop for Completion {
     fn drop(&mut self) {
         if !self.reported {
             // The client reset the stream: because of its deadline (which the server's own
             // timer may not have seen yet), or because it gave up.
-            let err = if self.context.deadline().is_some_and(|deadline| deadline <= Instant::now()) {
+            let at_deadline =
+                self.context.deadline().is_some_and(|deadline| deadline <= Instant::now() + DEADLINE_SKEW);
+            let err = if at_deadline {
                 RpcError::deadline_exceeded("deadline exceeded before the server answered")
             } else {
                 RpcError::new(Code::Cancelled, "the call ended before the server answered")
