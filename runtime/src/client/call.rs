@@ -267,7 +267,7 @@ where
     S: Stream<Item = Req> + Send + 'static,
 {
     let completion = Completion::new(chain, path.clone(), deadline);
-    if let Err(err) = completion.interception().run(&mut options.metadata).await {
+    if let Err(err) = completion.interception().run(&mut options).await {
         completion.report(Some(&err), &Metadata::new());
         return Err(err);
     }
@@ -327,7 +327,7 @@ where
                 let tally = Some(completion.tally().clone());
                 let mut options = options;
                 let starting = async move {
-                    interception.run(&mut options.metadata).await?;
+                    interception.run(&mut options).await?;
                     start(channel, path, requests, options, deadline, tally).await
                 };
                 (Box::pin(starting), Some(completion))

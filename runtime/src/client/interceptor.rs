@@ -9,7 +9,7 @@ use std::time::Instant;
 use crate::client::path::MethodPath;
 use crate::observe::{MessageEvent, Observer, Tally};
 use crate::outcome::CallOutcome;
-use crate::{Code, Metadata, Result, RpcError};
+use crate::{CallOptions, Code, Compression, Metadata, Result, RpcError};
 
 /// Code that runs around calls on a channel: credentials, request ids, logging, metrics.
 ///
@@ -78,7 +78,7 @@ pub trait ClientInterceptor: Send + Sync + 'static {
 #[derive(Debug)]
 pub struct ClientCall<'a> {
     method: &'a str,
-    metadata: &'a mut Metadata,
+    options: &'a mut CallOptions,
     deadline: Option<Instant>,
     /// The channel's target, as [`ClientCall::target`] gives it.
     target: &'a str,
@@ -95,17 +95,38 @@ impl ClientCall<'_> {
 
     /// The request metadata.
     pub fn metadata(&self) -> &Metadata {
-        self.metadata
+        &self.options.metadata
     }
 
     /// The request metadata, to add to or change.
     pub fn metadata_mut(&mut self) -> &mut Metadata {
-        self.metadata
+        &mut self.options.metadata
     }
 
-    /// When the call's deadline passes, if it has one.
+    /// When the call's deadline passes, if it has one. It was fixed when the call started, and
+    /// bounds the interceptors too, so it cannot be changed here.
     pub fn deadline(&self) -> Option<Instant> {
         self.deadline
+    }
+
+    /// How the request messages will be compressed; `None` for not at all.
+    pub fn compression(&self) -> Option<Compression> {
+        self.options.compression
+    }
+
+    /// Compresses the request messages with `compression`, or not at all with `None`.
+    pub fn set_compression(&mut self, compression: Option<Compression>) {
+        self.options.compression = compression;
+    }
+
+    /// Whether the call waits for the channel to be ready instead of failing at once.
+    pub fn wait_for_ready(&self) -> bool {
+        self.options.wait_for_ready
+    }
+
+    /// Makes the call wait for the channel to be ready (gRPC's wait-for-ready), or not.
+    pub fn set_wait_for_ready(&mut self, wait: bool) {
+        self.options.wait_for_ready = wait;
     }
 
     /// The channel's target as a URI: `dns:///host:port` for a channel made for `host:port`,
@@ -290,10 +311,10 @@ pub(crate) struct Interception {
 
 impl Interception {
     /// Runs the `intercept`s in order over `metadata`, stopping at the first error.
-    pub(crate) async fn run(self, metadata: &mut Metadata) -> Result<()> {
+    pub(crate) async fn run(self, options: &mut CallOptions) -> Result<()> {
         let mut call = ClientCall {
             method: self.method.as_str(),
-            metadata,
+            options,
             deadline: self.deadline,
             target: self.chain.target(),
             tally: &self.tally,

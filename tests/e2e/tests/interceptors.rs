@@ -10,8 +10,8 @@ use e2e::routeguide::{
 };
 use rust_rpc::stream::StreamExt;
 use rust_rpc::{
-    CallOutcome, ChannelBuilder, ClientCall, ClientInterceptor, Code, RequestStream, ResponseStream, Result, RpcError,
-    Server, ServerInterceptor, ServicerContext,
+    CallOutcome, ChannelBuilder, ClientCall, ClientInterceptor, Code, Compression, Direction, MessageEvent,
+    RequestStream, ResponseStream, Result, RpcError, Server, ServerInterceptor, ServicerContext,
 };
 
 use crate::support::{HANG_GUARD, no_hang};
@@ -445,5 +445,63 @@ async fn a_failing_credentials_provider_fails_the_call_unavailable_or_unauthenti
     let token = Token { hang: true, ..Token::default() };
     let call = credentialed(port, &token, true).get_feature(Point::default()).timeout(Duration::from_millis(200));
     let err = no_hang("the deadline ends the call", call).await.expect_err("times out");
+    assert_eq!(err.code(), Code::DeadlineExceeded, "{err}");
+}
+
+/// Changes the call's options: gzip for every request, and wait-for-ready.
+struct OptionsChanger;
+
+impl ClientInterceptor for OptionsChanger {
+    async fn intercept(&self, call: &mut ClientCall<'_>) -> Result<()> {
+        assert_eq!(call.compression(), None, "the call set no compression");
+        assert!(!call.wait_for_ready(), "the call did not ask to wait");
+        call.set_compression(Some(Compression::Gzip));
+        call.set_wait_for_ready(true);
+        Ok(())
+    }
+}
+
+/// Tells the handler (as `Seen`) whether the request message came compressed: on the wire it
+/// then has another size than its encoding.
+struct CompressionSeen;
+
+impl ServerInterceptor for CompressionSeen {
+    fn observes_messages(&self) -> bool {
+        true
+    }
+
+    fn message(&self, context: &ServicerContext, event: &MessageEvent<'_>) {
+        if event.direction() == Direction::Received {
+            let compressed = event.wire_size() != event.bytes().len();
+            context.insert_extension(Seen(if compressed { "compressed" } else { "plain" }));
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_client_interceptor_changes_compression_and_wait_for_ready() {
+    let server = Server::builder().interceptor(CompressionSeen).build();
+    add_route_guide_servicer_to_server(Guide::default(), &server).expect("add");
+    let port = server.add_insecure_port("127.0.0.1:0").expect("bind");
+    server.start().expect("start");
+    let point = Point { latitude: 407_838_351, longitude: -746_143_763 };
+
+    let plain = client(port).get_feature(point).await.expect("plain call");
+    assert_eq!(plain.name, "plain");
+    let changed = RouteGuideClient::new(
+        ChannelBuilder::new(format!("127.0.0.1:{port}")).interceptor(OptionsChanger).build().expect("channel"),
+    );
+    let feature = changed.get_feature(point).await.expect("compressed call");
+    assert_eq!(feature.name, "compressed", "the interceptor's gzip reached the server");
+
+    // Nothing listens on `closed`: without wait-for-ready a call fails at once with UNAVAILABLE;
+    // with the interceptor's, it waits until its deadline.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+    let err = client(closed).get_feature(point).timeout(HANG_GUARD).await.expect_err("nobody listens");
+    assert_eq!(err.code(), Code::Unavailable, "{err}");
+    let waiting = RouteGuideClient::new(
+        ChannelBuilder::new(format!("127.0.0.1:{closed}")).interceptor(OptionsChanger).build().expect("channel"),
+    );
+    let err = waiting.get_feature(point).timeout(Duration::from_millis(300)).await.expect_err("waits");
     assert_eq!(err.code(), Code::DeadlineExceeded, "{err}");
 }
