@@ -267,7 +267,11 @@ where
     S: Stream<Item = Req> + Send + 'static,
 {
     let completion = Completion::new(chain, path.clone(), deadline);
-    if let Err(err) = completion.interception().run(&mut options).await {
+    if let Err(err) = completion
+        .interception()
+        .run(&mut options.metadata, &mut options.compression, &mut options.wait_for_ready)
+        .await
+    {
         completion.report(Some(&err), &Metadata::new());
         return Err(err);
     }
@@ -327,7 +331,9 @@ where
                 let tally = Some(completion.tally().clone());
                 let mut options = options;
                 let starting = async move {
-                    interception.run(&mut options).await?;
+                    interception
+                        .run(&mut options.metadata, &mut options.compression, &mut options.wait_for_ready)
+                        .await?;
                     start(channel, path, requests, options, deadline, tally).await
                 };
                 (Box::pin(starting), Some(completion))

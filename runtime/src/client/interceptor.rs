@@ -9,7 +9,7 @@ use std::time::Instant;
 use crate::client::path::MethodPath;
 use crate::observe::{MessageEvent, Observer, Tally};
 use crate::outcome::CallOutcome;
-use crate::{CallOptions, Code, Compression, Metadata, Result, RpcError};
+use crate::{Code, Compression, Metadata, Result, RpcError};
 
 /// Code that runs around calls on a channel: credentials, request ids, logging, metrics.
 ///
@@ -78,7 +78,9 @@ pub trait ClientInterceptor: Send + Sync + 'static {
 #[derive(Debug)]
 pub struct ClientCall<'a> {
     method: &'a str,
-    options: &'a mut CallOptions,
+    metadata: &'a mut Metadata,
+    compression: &'a mut Option<Compression>,
+    wait_for_ready: &'a mut bool,
     deadline: Option<Instant>,
     /// The channel's target, as [`ClientCall::target`] gives it.
     target: &'a str,
@@ -95,12 +97,12 @@ impl ClientCall<'_> {
 
     /// The request metadata.
     pub fn metadata(&self) -> &Metadata {
-        &self.options.metadata
+        self.metadata
     }
 
     /// The request metadata, to add to or change.
     pub fn metadata_mut(&mut self) -> &mut Metadata {
-        &mut self.options.metadata
+        self.metadata
     }
 
     /// When the call's deadline passes, if it has one. It was fixed when the call started, and
@@ -111,22 +113,22 @@ impl ClientCall<'_> {
 
     /// How the request messages will be compressed; `None` for not at all.
     pub fn compression(&self) -> Option<Compression> {
-        self.options.compression
+        *self.compression
     }
 
     /// Compresses the request messages with `compression`, or not at all with `None`.
     pub fn set_compression(&mut self, compression: Option<Compression>) {
-        self.options.compression = compression;
+        *self.compression = compression;
     }
 
     /// Whether the call waits for the channel to be ready instead of failing at once.
     pub fn wait_for_ready(&self) -> bool {
-        self.options.wait_for_ready
+        *self.wait_for_ready
     }
 
     /// Makes the call wait for the channel to be ready (gRPC's wait-for-ready), or not.
     pub fn set_wait_for_ready(&mut self, wait: bool) {
-        self.options.wait_for_ready = wait;
+        *self.wait_for_ready = wait;
     }
 
     /// The channel's target as a URI: `dns:///host:port` for a channel made for `host:port`,
@@ -310,11 +312,19 @@ pub(crate) struct Interception {
 }
 
 impl Interception {
-    /// Runs the `intercept`s in order over `metadata`, stopping at the first error.
-    pub(crate) async fn run(self, options: &mut CallOptions) -> Result<()> {
+    /// Runs the `intercept`s in order, stopping at the first error. They may change the call's `metadata`, `compression` and `wait_for_ready` (its options',
+    /// passed apart because the options know the call credentials, which are an interceptor).
+    pub(crate) async fn run(
+        self,
+        metadata: &mut Metadata,
+        compression: &mut Option<Compression>,
+        wait_for_ready: &mut bool,
+    ) -> Result<()> {
         let mut call = ClientCall {
             method: self.method.as_str(),
-            options,
+            metadata,
+            compression,
+            wait_for_ready,
             deadline: self.deadline,
             target: self.chain.target(),
             tally: &self.tally,

@@ -60,12 +60,21 @@ impl Fallback {
             };
             match env.interceptors.clone() {
                 None => Box::pin(dispatch::serve(body, context, env, run)),
-                Some(chain) => Box::pin(dispatch::serve_intercepted(body, context, env, chain, run)),
+                Some(chain) => {
+                    // Interceptors that aggregate by method (metrics) must not take a path any
+                    // client can make up as a name of its own.
+                    context.insert_extension(Unregistered);
+                    Box::pin(dispatch::serve_intercepted(body, context, env, chain, run))
+                }
             }
         });
         Fallback(erased)
     }
 }
+
+/// Marks a call the fallback handler serves: its method is none the server registered.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Unregistered;
 
 /// The request body's messages as bytes.
 fn raw_decoding(

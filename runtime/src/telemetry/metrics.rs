@@ -6,6 +6,7 @@ use opentelemetry::metrics::{Counter, Histogram, Meter, MeterProvider};
 use opentelemetry::{InstrumentationScope, KeyValue};
 
 use crate::outcome::CallOutcome;
+use crate::server::fallback::Unregistered;
 use crate::telemetry::full_method;
 use crate::{ClientCall, ClientInterceptor, Result, ServerInterceptor, ServicerContext};
 
@@ -58,8 +59,10 @@ const SIZE_BUCKETS: [f64; 14] = [
 /// message was, without the 5-byte gRPC prefix or metadata.
 ///
 /// The client has no retries yet, so every call is one attempt: the attempt and call
-/// instruments count the same thing, and an attempt's duration is its call's. The server
-/// records only registered methods (calls to others never reach an interceptor).
+/// instruments count the same thing, and an attempt's duration is its call's. On the server,
+/// calls to methods it did not register (served by a
+/// [`fallback`](crate::ServerBuilder::fallback) handler) are recorded as `grpc.method = "other"`,
+/// as A66 asks, so no client can grow the metrics with made-up paths.
 ///
 /// ```
 /// use rust_rpc::telemetry::Metrics;
@@ -151,18 +154,27 @@ fn method_attribute(path: &str) -> KeyValue {
     KeyValue::new("grpc.method", full_method(path).to_owned())
 }
 
+/// A server call's method as A66 records it: `other` for a method the server did not register
+/// (a fallback handler's call), so clients cannot grow the metrics with made-up paths.
+fn server_method_attribute(context: &ServicerContext) -> KeyValue {
+    if context.extension::<Unregistered>().is_some() {
+        return KeyValue::new("grpc.method", "other");
+    }
+    method_attribute(context.method())
+}
+
 fn status_attribute(outcome: &CallOutcome<'_>) -> KeyValue {
     KeyValue::new("grpc.status", outcome.code().as_str())
 }
 
 impl ServerInterceptor for Metrics {
     fn intercept(&self, context: &ServicerContext) -> impl Future<Output = Result<()>> + Send {
-        self.server_call_started.add(1, &[method_attribute(context.method())]);
+        self.server_call_started.add(1, &[server_method_attribute(context)]);
         std::future::ready(Ok(()))
     }
 
     fn completed(&self, context: &ServicerContext, outcome: &CallOutcome<'_>) {
-        let attributes = [method_attribute(context.method()), status_attribute(outcome)];
+        let attributes = [server_method_attribute(context), status_attribute(outcome)];
         self.server_call_duration.record(outcome.duration().as_secs_f64(), &attributes);
         self.server_call_sent.record(outcome.sent_message_bytes(), &attributes);
         self.server_call_rcvd.record(outcome.received_message_bytes(), &attributes);

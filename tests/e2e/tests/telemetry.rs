@@ -14,6 +14,7 @@ use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData};
 use opentelemetry_sdk::metrics::{InMemoryMetricExporter, PeriodicReader, SdkMeterProvider};
 use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider};
 use prost::Message as _;
+use rust_rpc::bytes::Bytes;
 use rust_rpc::stream::StreamExt;
 use rust_rpc::telemetry::{Metrics, Tracing};
 use rust_rpc::{
@@ -689,4 +690,34 @@ async fn a66_metrics_have_the_names_units_attributes_and_sizes() {
         point_with("grpc.server.call.sent_total_compressed_message_size", &server_stream_ok).sum as u64,
         streamed
     );
+}
+
+#[tokio::test]
+async fn a_method_the_server_did_not_register_is_recorded_as_other() {
+    let exporter = InMemoryMetricExporter::default();
+    let provider = SdkMeterProvider::builder().with_reader(PeriodicReader::builder(exporter.clone()).build()).build();
+    let server = Server::builder()
+        .interceptor(Metrics::new(&provider))
+        .fallback(|requests, _context| async move { Ok(ResponseStream::new(requests)) })
+        .build();
+    let (_server, port) = serve(server);
+    let client = RouteGuideClient::new(rust_rpc::insecure_channel(&format!("127.0.0.1:{port}")).expect("channel"));
+    no_hang("registered", client.get_feature(point(0, 1))).await.expect("ok");
+    let generic = rust_rpc::GenericClient::raw(rust_rpc::insecure_channel(&format!("127.0.0.1:{port}")).expect("ch"));
+    for n in 0..3 {
+        // Made-up paths, each answered by the fallback: one metric series for all of them.
+        let echoed = no_hang("unregistered", generic.unary(format!("/made.Up/Path{n}"), Bytes::from_static(b"hi")))
+            .await
+            .expect("echo");
+        assert_eq!(&echoed[..], b"hi");
+    }
+    let methods = || {
+        provider.force_flush().expect("flush");
+        let metrics = collect(&exporter);
+        let points = metrics.get("grpc.server.call.duration").map(|(_, points)| points.as_slice()).unwrap_or(&[]);
+        points.iter().map(|p| (p.attributes["grpc.method"].clone(), p.count)).collect::<BTreeMap<_, _>>()
+    };
+    until("four server calls recorded", || methods().values().sum::<u64>() >= 4).await;
+    let expected = BTreeMap::from([("other".to_owned(), 3), ("routeguide.RouteGuide/GetFeature".to_owned(), 1)]);
+    assert_eq!(methods(), expected);
 }
