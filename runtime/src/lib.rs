@@ -134,6 +134,8 @@ pub use server::interceptor::ServerInterceptor;
 pub use server::peer::AuthContext;
 pub use server::service::{ServiceBuilder, ServiceDefinition};
 pub use server::stream::{RequestStream, ResponseSender, ResponseStream};
+#[cfg(feature = "grpc-web")]
+pub use server::web::GrpcWeb;
 pub use wire::compress::Compression;
 
 /// The prost crate generated messages are built on: `prost::Message` gives `encode_to_vec` and

@@ -24,6 +24,8 @@ pub struct ServerBuilder {
     pub(crate) http2: Http2Settings,
     pub(crate) compression: Option<Compression>,
     pub(crate) interceptors: Interceptors,
+    #[cfg(feature = "grpc-web")]
+    pub(crate) grpc_web: Option<crate::server::web::GrpcWeb>,
 }
 
 impl Default for ServerBuilder {
@@ -36,6 +38,8 @@ impl Default for ServerBuilder {
             http2: Http2Settings::default(),
             compression: None,
             interceptors: Interceptors::default(),
+            #[cfg(feature = "grpc-web")]
+            grpc_web: None,
         }
     }
 }
@@ -94,6 +98,22 @@ impl ServerBuilder {
     /// chooses otherwise through its context.
     pub fn compression(mut self, compression: Compression) -> Self {
         self.compression = Some(compression);
+        self
+    }
+
+    /// Serves gRPC-Web besides gRPC, on the same ports: browsers call the server directly
+    /// (`application/grpc-web` and `application/grpc-web-text`, over HTTP/1.1 or HTTP/2;
+    /// unary and server-streaming calls), with the CORS policy of `web` (cargo feature
+    /// `grpc-web`). A server without it serves HTTP/2 only, as without the feature.
+    ///
+    /// ```
+    /// let server = rust_rpc::Server::builder()
+    ///     .grpc_web(rust_rpc::GrpcWeb::new().allow_origin("https://app.example.com"))
+    ///     .build();
+    /// ```
+    #[cfg(feature = "grpc-web")]
+    pub fn grpc_web(mut self, web: crate::server::web::GrpcWeb) -> Self {
+        self.grpc_web = Some(web);
         self
     }
 }

@@ -24,6 +24,8 @@ pub(crate) mod stop;
 pub(crate) mod stream;
 pub(crate) mod stream_body;
 pub(crate) mod unary_body;
+#[cfg(feature = "grpc-web")]
+pub(crate) mod web;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

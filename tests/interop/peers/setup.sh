@@ -50,3 +50,6 @@ if [ "$(cat "$cache/node.stamp" 2>/dev/null)" != "$NODE_PINS" ]; then
   echo "$NODE_PINS" >"$cache/node.stamp"
   echo "installed $NODE_PINS into $cache/node"
 fi
+
+# The gRPC-Web browser test's Chromium and npm packages.
+bash "$here/web-setup.sh" "$cache"
