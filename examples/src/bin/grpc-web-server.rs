@@ -82,7 +82,10 @@ impl StreamingGreeterServicer for Greeter {
 #[tokio::main]
 async fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
     let addr = examples::flag("addr").unwrap_or_else(|| "[::]:8080".to_owned());
-    let mut web = GrpcWeb::new().expose_header("x-request-id");
+    // Pages read initial metadata only when listed. Trailing metadata travels in the body,
+    // except when a call fails before its first message: that status and its metadata come in
+    // the headers (a trailers-only response), so x-served-by is listed too.
+    let mut web = GrpcWeb::new().expose_header("x-request-id").expose_header("x-served-by");
     for origin in examples::flag("allow-origin").iter().flat_map(|list| list.split(',')) {
         web = web.allow_origin(origin);
     }
