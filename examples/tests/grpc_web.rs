@@ -19,7 +19,7 @@ use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use base64::Engine;
@@ -229,6 +229,11 @@ fn http1(port: u16, method: &str, path: &str, headers: &[(&str, &str)], body: &[
     stream.write_all(request.as_bytes()).and_then(|()| stream.write_all(body)).expect("send the request");
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw).expect("read the response");
+    parse_reply(&raw)
+}
+
+/// An HTTP/1.1 response read to the connection's end.
+fn parse_reply(raw: &[u8]) -> Reply {
     let split = raw.windows(4).position(|w| w == b"\r\n\r\n").expect("a response head");
     let head = String::from_utf8_lossy(&raw[..split]).into_owned();
     let mut lines = head.split("\r\n");
@@ -421,6 +426,62 @@ fn http1_without_grpc_web_gets_415() {
     let reply = http1(port, "GET", "/", &[], b"");
     assert_eq!(reply.status, 415);
     assert_serving(port);
+}
+
+/// With TLS a gRPC-Web server offers HTTP/1.1 besides HTTP/2 (ALPN): a client that asks for
+/// HTTP/1.1 only gets it, and its gRPC-Web call is served.
+#[tokio::test(flavor = "multi_thread")]
+async fn grpc_web_over_tls_with_http1() {
+    use examples::helloworld::{GreeterServicer, HelloReply, HelloRequest, add_greeter_servicer_to_server};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio_rustls::rustls;
+
+    struct Greeter;
+    impl GreeterServicer for Greeter {
+        async fn say_hello(&self, request: HelloRequest, _: rust_rpc::ServicerContext) -> rust_rpc::Result<HelloReply> {
+            Ok(HelloReply { message: format!("Hello {}", request.name) })
+        }
+    }
+
+    let key = rcgen::KeyPair::generate().expect("key");
+    let cert = rcgen::CertificateParams::new(vec!["localhost".to_owned()])
+        .and_then(|params| params.self_signed(&key))
+        .expect("certificate");
+    let server = rust_rpc::Server::builder().grpc_web(rust_rpc::GrpcWeb::new()).build();
+    add_greeter_servicer_to_server(Greeter, &server).expect("add the service");
+    let credentials = rust_rpc::ServerCredentials::new(cert.pem(), key.serialize_pem());
+    let port = server.add_secure_port("127.0.0.1:0", credentials).expect("bind");
+    server.start().expect("start");
+
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(cert.der().clone()).expect("trust the certificate");
+    let mut config = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .expect("TLS versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    let tcp = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.expect("connect");
+    let name = rustls::pki_types::ServerName::try_from("localhost").expect("name");
+    let mut tls = tokio_rustls::TlsConnector::from(Arc::new(config)).connect(name, tcp).await.expect("handshake");
+    assert_eq!(tls.get_ref().1.alpn_protocol(), Some(&b"http/1.1"[..]));
+    let body = frame(&hello("tls"));
+    let head = format!(
+        "POST {SAY_HELLO} HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\ncontent-type: application/grpc-web\r\ncontent-length: {}\r\n\r\n",
+        body.len()
+    );
+    tls.write_all(head.as_bytes()).await.expect("send the head");
+    tls.write_all(&body).await.expect("send the body");
+    let mut raw = Vec::new();
+    // The server closes the connection after its answer (connection: close); rustls reports
+    // a close without close_notify as an error, after the data.
+    let _ = tokio::time::timeout(TIMEOUT, tls.read_to_end(&mut raw)).await.expect("the answer in time");
+    let reply = parse_reply(&raw);
+    assert_eq!(reply.status, 200);
+    let frames = frames(&reply.body);
+    assert_eq!(frames[0], (0, [&[0x0a, 9][..], b"Hello tls"].concat()));
+    assert_eq!(String::from_utf8_lossy(&frames[1].1), "grpc-status: 0\r\n");
+    server.stop(None).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]

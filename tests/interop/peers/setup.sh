@@ -3,6 +3,7 @@
 #   $CACHE/venv   Python venv with grpcio, grpcio-tools, grpcio-status, grpcio-health-checking and
 #                 grpcio-reflection (pins below)
 #   $CACHE/node   npm prefix with @grpc/grpc-js + @grpc/proto-loader (pins in node/package.json)
+#   chromium, $CACHE/web   the gRPC-Web browser test's, by web-setup.sh (see there)
 # Each part is skipped when its stamp file already holds the same pins. Prints one line per
 # thing installed and nothing else on success; exits non-zero with a message on any failure.
 set -euo pipefail
