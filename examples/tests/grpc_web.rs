@@ -484,6 +484,36 @@ async fn grpc_web_over_tls_with_http1() {
     server.stop(None).await;
 }
 
+/// gRPC-Web over HTTP/2 (browsers use it over TLS): the same answer as over HTTP/1.1, the
+/// status in the body.
+#[tokio::test(flavor = "multi_thread")]
+async fn grpc_web_over_http2() {
+    let (_server, port) = tokio::task::block_in_place(|| server("http://127.0.0.1:1"));
+    let tcp = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.expect("connect");
+    let (sender, connection) = h2::client::handshake(tcp).await.expect("HTTP/2 handshake");
+    tokio::spawn(connection);
+    let mut sender = sender.ready().await.expect("ready");
+    let request = http::Request::post(format!("http://127.0.0.1:{port}{SAY_HELLO}"))
+        .header("content-type", "application/grpc-web+proto")
+        .body(())
+        .expect("request");
+    let (response, mut body) = sender.send_request(request, false).expect("send the head");
+    body.send_data(frame(&hello("h2")).into(), true).expect("send the body");
+    let response = tokio::time::timeout(TIMEOUT, response).await.expect("in time").expect("a response");
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "application/grpc-web+proto");
+    let mut body = response.into_body();
+    let mut data = Vec::new();
+    while let Some(chunk) = tokio::time::timeout(TIMEOUT, body.data()).await.expect("in time") {
+        let chunk = chunk.expect("a chunk");
+        let _ = body.flow_control().release_capacity(chunk.len());
+        data.extend_from_slice(&chunk);
+    }
+    let frames = frames(&data);
+    assert_eq!(frames[0], (0, [&[0x0a, 8][..], b"Hello h2"].concat()));
+    assert_eq!(String::from_utf8_lossy(&frames[1].1), "x-served-by: rust-rpc grpc-web-server\r\ngrpc-status: 0\r\n");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn plain_grpc_over_http2_on_the_same_port() {
     let (_server, port) = tokio::task::block_in_place(|| server("http://127.0.0.1:1"));

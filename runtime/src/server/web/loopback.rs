@@ -17,6 +17,7 @@ use crate::server::router::Router;
 use crate::server::stop::Shutdown;
 use crate::transport::coalesce::OpenCalls;
 use crate::transport::http2::MAX_HEADER_LIST_SIZE;
+use crate::transport::io::IoStream;
 
 /// The in-memory pipe's buffer each way.
 const PIPE_BUFFER: usize = 64 * 1024;
@@ -53,7 +54,8 @@ impl Loopback {
             .initial_window_size(self.config.http2.stream_window)
             .initial_connection_window_size(self.config.http2.connection_window)
             .max_header_list_size(MAX_HEADER_LIST_SIZE)
-            .handshake::<_, Bytes>(client)
+            // Boxed as the client's connections are: the same h2 code drives both.
+            .handshake::<Box<dyn IoStream>, Bytes>(Box::new(client))
             .await
             .map_err(|e| unavailable(&e))?;
         self.shutdown.tasks.spawn(async move {

@@ -3,7 +3,7 @@
 //!
 //! A server with [`ServerBuilder::grpc_web`](crate::ServerBuilder::grpc_web) serves each
 //! connection through `connection.rs`, which finds out whether the client speaks HTTP/1.1 or
-//! HTTP/2 (hyper-util reads the HTTP/2 preface) and sorts its requests: plain gRPC goes to the
+//! HTTP/2 (by the HTTP/2 preface) and sorts its requests: plain gRPC goes to the
 //! router as on any server, CORS preflights get their answer (`cors.rs`), and gRPC-Web calls
 //! go to `call.rs`. That translates each into the gRPC call the router already serves, sent
 //! over an in-memory HTTP/2 connection to it (`loopback.rs`, one per client connection, made
