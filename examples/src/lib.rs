@@ -7,6 +7,11 @@
 #[allow(missing_docs)]
 pub mod helloworld {
     rust_rpc::include_proto!("helloworld");
+
+    /// `helloworld.stream.StreamingGreeter`, the gRPC-Web example's server stream.
+    pub mod stream {
+        rust_rpc::include_proto!("helloworld.stream");
+    }
 }
 
 /// `routeguide.RouteGuide`.

@@ -169,7 +169,8 @@ impl ServerCredentials {
         self
     }
 
-    pub(crate) fn acceptor(&self) -> Result<tokio_rustls::TlsAcceptor, Error> {
+    /// The TLS acceptor; ALPN offers `h2`, and `http/1.1` after it when `http1` (gRPC-Web).
+    pub(crate) fn acceptor(&self, http1: bool) -> Result<tokio_rustls::TlsAcceptor, Error> {
         let builder = ServerConfig::builder_with_provider(provider())
             .with_safe_default_protocol_versions()
             .map_err(|e| tls_error("unsupported TLS versions", e))?;
@@ -186,6 +187,9 @@ impl ServerCredentials {
             .with_single_cert(parse_certs(&self.cert_chain_pem, "server certificate")?, parse_key(&self.key_pem)?)
             .map_err(|e| tls_error("the server certificate or key was refused", e))?;
         config.alpn_protocols = vec![b"h2".to_vec()];
+        if http1 {
+            config.alpn_protocols.push(b"http/1.1".to_vec());
+        }
         Ok(tokio_rustls::TlsAcceptor::from(Arc::new(config)))
     }
 }

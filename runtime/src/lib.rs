@@ -166,6 +166,8 @@ pub use server::peer::AuthContext;
 pub use server::service::{ServiceBuilder, ServiceDefinition};
 pub use server::stop::Stop;
 pub use server::stream::{RequestStream, ResponseSender, ResponseStream};
+#[cfg(feature = "grpc-web")]
+pub use server::web::GrpcWeb;
 pub use wire::codec::{BytesCodec, Codec, ProstCodec};
 pub use wire::compress::Compression;
 

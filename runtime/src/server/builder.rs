@@ -32,6 +32,8 @@ pub struct ServerBuilder {
     pub(crate) fallback: Option<Fallback>,
     #[cfg(feature = "tower")]
     pub(crate) layers: crate::server::layer::Layers,
+    #[cfg(feature = "grpc-web")]
+    pub(crate) grpc_web: Option<crate::server::web::GrpcWeb>,
 }
 
 impl Default for ServerBuilder {
@@ -47,6 +49,8 @@ impl Default for ServerBuilder {
             fallback: None,
             #[cfg(feature = "tower")]
             layers: Default::default(),
+            #[cfg(feature = "grpc-web")]
+            grpc_web: None,
         }
     }
 }
@@ -188,6 +192,22 @@ impl ServerBuilder {
         B::Error: Into<tower::BoxError>,
     {
         self.layers.push(layer);
+        self
+    }
+
+    /// Serves gRPC-Web besides gRPC, on the same ports: browsers call the server directly
+    /// (`application/grpc-web` and `application/grpc-web-text`, over HTTP/1.1 or HTTP/2;
+    /// unary and server-streaming calls), with the CORS policy of `web` (cargo feature
+    /// `grpc-web`). A server without it serves HTTP/2 only, as without the feature.
+    ///
+    /// ```
+    /// let server = rust_rpc::Server::builder()
+    ///     .grpc_web(rust_rpc::GrpcWeb::new().allow_origin("https://app.example.com"))
+    ///     .build();
+    /// ```
+    #[cfg(feature = "grpc-web")]
+    pub fn grpc_web(mut self, web: crate::server::web::GrpcWeb) -> Self {
+        self.grpc_web = Some(web);
         self
     }
 }

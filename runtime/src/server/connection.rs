@@ -18,7 +18,7 @@ use crate::transport::io::IoStream;
 /// UNAVAILABLE statuses to go out. A status may wait behind a stream's queued data (up to its
 /// flow-control window) that the client has yet to read; 100 ms proved too short for that on a
 /// loaded machine.
-const FINAL_FLUSH: Duration = Duration::from_secs(1);
+pub(crate) const FINAL_FLUSH: Duration = Duration::from_secs(1);
 
 /// Serves one connection; `calls` counts its calls from their request to their response's
 /// headers (so the connection task knows when there is something to batch).

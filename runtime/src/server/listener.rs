@@ -148,6 +148,19 @@ impl Accepting {
                 };
                 // Responses ready together go out in one write (see transport/coalesce.rs).
                 let calls = OpenCalls::default();
+                #[cfg(feature = "grpc-web")]
+                if let Some(web) = &config.grpc_web {
+                    let serving = crate::server::web::connection::serve(
+                        io,
+                        peer,
+                        router,
+                        calls.clone(),
+                        config.clone(),
+                        connection_shutdown,
+                        web,
+                    );
+                    return Coalesce::new(serving, calls).await;
+                }
                 let serving = connection::serve(io, peer, router, calls.clone(), &config, &connection_shutdown);
                 Coalesce::new(serving, calls).await;
             });

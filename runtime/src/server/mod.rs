@@ -31,6 +31,8 @@ pub(crate) mod stop;
 pub(crate) mod stream;
 pub(crate) mod stream_body;
 pub(crate) mod unary_body;
+#[cfg(feature = "grpc-web")]
+pub(crate) mod web;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -190,7 +192,12 @@ impl Server {
 
     /// Listens with TLS on `address`, presenting `credentials`; returns the bound port.
     pub fn add_secure_port(&self, address: &str, credentials: ServerCredentials) -> Result<u16, Error> {
-        let acceptor = credentials.acceptor()?;
+        // A gRPC-Web server also offers HTTP/1.1 (ALPN), for browsers and proxies that ask.
+        #[cfg(feature = "grpc-web")]
+        let http1 = self.shared.config.grpc_web.is_some();
+        #[cfg(not(feature = "grpc-web"))]
+        let http1 = false;
+        let acceptor = credentials.acceptor(http1)?;
         self.add_port(address, Some(acceptor))
     }
 

@@ -3,6 +3,7 @@
 #   $CACHE/venv   Python venv with grpcio, grpcio-tools, grpcio-status, grpcio-health-checking,
 #                 grpcio-reflection, and OpenTelemetry's SDK and grpc instrumentation (pins below)
 #   $CACHE/node   npm prefix with @grpc/grpc-js + @grpc/proto-loader (pins in node/package.json)
+#   chromium, $CACHE/web   the gRPC-Web browser test's, by web-setup.sh (see there)
 # Each part is skipped when its stamp file already holds the same pins. Prints one line per
 # thing installed and nothing else on success; exits non-zero with a message on any failure.
 set -euo pipefail
@@ -50,3 +51,6 @@ if [ "$(cat "$cache/node.stamp" 2>/dev/null)" != "$NODE_PINS" ]; then
   echo "$NODE_PINS" >"$cache/node.stamp"
   echo "installed $NODE_PINS into $cache/node"
 fi
+
+# The gRPC-Web browser test's Chromium and npm packages.
+bash "$here/web-setup.sh" "$cache"
