@@ -100,6 +100,8 @@ mod code;
 mod credentials;
 mod error;
 pub mod error_details;
+#[cfg(test)]
+mod fuzz;
 mod generated;
 #[cfg(feature = "health")]
 pub mod health;
