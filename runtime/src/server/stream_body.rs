@@ -158,8 +158,15 @@ impl<M: prost::Message> http_body::Body for StreamBody<M> {
             // with UNKNOWN instead of unwinding through hyper's stream task (which resets the
             // stream, CANCELLED for the client). The batch holds only whole messages then: one
             // is added after the stream hands it over.
+            let context = this.call.as_ref().map(CancelOnDrop::context);
             let filled = std::panic::catch_unwind(AssertUnwindSafe(|| {
-                batch.fill(cx, |cx| poll_message(stream, shared, stop.as_mut(), deadline.as_mut(), cx))
+                let next = |cx: &mut Context<'_>| poll_message(stream, shared, stop.as_mut(), deadline.as_mut(), cx);
+                if batch.compresses() {
+                    // Only a compressed stream asks, per message, whether it goes plain.
+                    batch.fill_marking(cx, next, || context.is_some_and(|c| c.take_next_uncompressed()))
+                } else {
+                    batch.fill(cx, next)
+                }
             }));
             let end = match filled {
                 Ok(Fill::Open) => None,

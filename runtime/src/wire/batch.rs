@@ -35,10 +35,11 @@ pub(crate) enum Fill<E> {
     Refused(FrameError),
 }
 
-/// The messages gathered for the next DATA chunk, each with its encoded length.
+/// The messages gathered for the next DATA chunk, each with its encoded length and whether it
+/// goes uncompressed on a compressed stream (see [`Batch::fill_marking`]).
 #[derive(Debug)]
 pub(crate) struct Batch<M> {
-    messages: Vec<(M, u32)>,
+    messages: Vec<(M, u32, bool)>,
     bytes: usize,
     limit: usize,
     compression: Option<Compression>,
@@ -51,16 +52,29 @@ impl<M: prost::Message> Batch<M> {
         Batch { messages: Vec::new(), bytes: 0, limit, compression }
     }
 
-    /// Adds `message`, unless it is over the limit. Inlined: it runs once per message inside
-    /// `fill`'s loop, where a call of its own cost the server a few percent of its instructions
-    /// per streamed message (callgrind).
-    #[inline]
+    /// Adds `message`, unless it is over the limit.
+    #[cfg(test)]
     pub(crate) fn push(&mut self, message: M) -> Result<(), FrameError> {
+        self.push_marked(message, false)
+    }
+
+    /// Adds `message`, unless it is over the limit; `plain` sends it uncompressed on a
+    /// compressed stream. Inlined: it runs once per message inside `fill`'s loop, where a call
+    /// of its own cost the server a few percent of its instructions per streamed message
+    /// (callgrind).
+    #[inline]
+    fn push_marked(&mut self, message: M, plain: bool) -> Result<(), FrameError> {
         let len = message.encoded_len();
         let prefix = checked_len(len, self.limit)?;
         self.bytes += HEADER_LEN + len;
-        self.messages.push((message, prefix));
+        self.messages.push((message, prefix, plain));
         Ok(())
+    }
+
+    /// Whether the messages are compressed (unless marked plain).
+    #[inline]
+    pub(crate) fn compresses(&self) -> bool {
+        self.compression.is_some()
     }
 
     /// Gathers the messages `next` has ready, until it has none, ends or fails, or the batch is
@@ -70,13 +84,27 @@ impl<M: prost::Message> Batch<M> {
     pub(crate) fn fill<E>(
         &mut self,
         cx: &mut Context<'_>,
+        next: impl FnMut(&mut Context<'_>) -> Poll<Option<Result<M, E>>>,
+    ) -> Fill<E> {
+        // `|| false` folds away: the loop is the same as without marks.
+        self.fill_marking(cx, next, || false)
+    }
+
+    /// [`fill`](Self::fill), asking `plain` after each message whether it goes uncompressed
+    /// (a server handler's `disable_next_message_compression`). Only worth calling on a
+    /// compressed stream.
+    #[inline]
+    pub(crate) fn fill_marking<E>(
+        &mut self,
+        cx: &mut Context<'_>,
         mut next: impl FnMut(&mut Context<'_>) -> Poll<Option<Result<M, E>>>,
+        mut plain: impl FnMut() -> bool,
     ) -> Fill<E> {
         while !self.is_full() {
             match next(cx) {
                 Poll::Pending => return Fill::Open,
                 Poll::Ready(Some(Ok(message))) => {
-                    if let Err(err) = self.push(message) {
+                    if let Err(err) = self.push_marked(message, plain()) {
                         return Fill::Refused(err);
                     }
                 }
@@ -111,7 +139,7 @@ impl<M: prost::Message> Batch<M> {
         let bytes = std::mem::take(&mut self.bytes);
         let Some(compression) = self.compression else {
             let mut buf = BytesMut::with_capacity(bytes);
-            for (message, len) in self.messages.drain(..) {
+            for (message, len, _) in self.messages.drain(..) {
                 put_prefix(&mut buf, false, len);
                 // Cannot fail: the buffer has room for exactly these messages, and `BytesMut`
                 // grows rather than fail anyway.
@@ -125,7 +153,13 @@ impl<M: prost::Message> Batch<M> {
         let mut scratch = Vec::new();
         // From the pool for this batch only, so an idle stream holds none.
         let mut compressor = Compressor::new(compression);
-        for (message, len) in self.messages.drain(..) {
+        for (message, len, plain) in self.messages.drain(..) {
+            if plain {
+                put_prefix(&mut buf, false, len);
+                // Cannot fail: `BytesMut` grows to fit.
+                let _ = message.encode(&mut buf);
+                continue;
+            }
             scratch.clear();
             scratch.reserve(len as usize);
             // Cannot fail: a `Vec` grows to fit.
@@ -169,6 +203,33 @@ mod tests {
             batch.push(vec![7u8; 1000]).expect("under the limit");
         }
         assert_eq!(batch.take().expect("encodes").map(|data| data.len()), Some(33 * (5 + 1003)));
+    }
+
+    #[test]
+    fn messages_marked_plain_go_uncompressed_on_a_compressed_stream() {
+        let mut batch = Batch::new(2000, Some(Compression::Gzip));
+        let mut marks = [false, true, false].into_iter();
+        let mut messages = [vec![1u8; 500], vec![2u8; 500], vec![3u8; 500]].into_iter();
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        let filled = batch.fill_marking(
+            &mut cx,
+            |_| Poll::Ready(messages.next().map(Ok::<_, ()>)),
+            || marks.next().unwrap_or(false),
+        );
+        assert!(matches!(filled, Fill::Ended));
+        let mut data = &batch.take().expect("encodes").expect("three messages")[..];
+        for (i, want_flag) in [1u8, 0, 1].into_iter().enumerate() {
+            let len = u32::from_be_bytes([data[1], data[2], data[3], data[4]]) as usize;
+            assert_eq!(data[0], want_flag, "message {i}");
+            let body = &data[HEADER_LEN..HEADER_LEN + len];
+            let plain = match want_flag {
+                1 => crate::wire::compress::decompress(Compression::Gzip, body, 2000).expect("decompresses").to_vec(),
+                _ => body.to_vec(),
+            };
+            assert_eq!(plain, prost::Message::encode_to_vec(&vec![i as u8 + 1; 500]), "message {i}");
+            data = &data[HEADER_LEN + len..];
+        }
+        assert!(data.is_empty());
     }
 
     #[test]
