@@ -4,6 +4,7 @@ mod bad_input;
 mod bad_server;
 mod calls;
 mod client_keepalive;
+mod fuzz_server;
 mod generic;
 mod handler_panics;
 mod health;
