@@ -128,6 +128,7 @@ pub use client::generic::{
     GenericStreaming, GenericUnaryCall,
 };
 pub use client::interceptor::{ClientCall, ClientInterceptor};
+pub use client::message_compression::MessageCompression;
 pub use client::response::Response;
 pub use client::streaming::Streaming;
 pub use code::Code;

@@ -9,6 +9,7 @@ use bytes::Bytes;
 use futures_core::Stream;
 use http_body::Frame;
 
+use crate::client::message_compression::MessageCompression;
 use crate::wire::batch::{Batch, Fill};
 use crate::wire::limits::Limit;
 use crate::{Compression, RpcError};
@@ -21,6 +22,8 @@ pin_project_lite::pin_project! {
         #[pin]
         requests: S,
         batch: Batch<S::Item>,
+        // Asked after each message whether it goes uncompressed, on a compressed call.
+        switch: Option<MessageCompression>,
         ended: bool,
     }
 }
@@ -31,9 +34,15 @@ where
     S::Item: prost::Message,
 {
     /// Sends the messages of `requests`, each of at most `limit` bytes, compressed with
-    /// `compression` if set.
-    pub(crate) fn new(requests: S, limit: usize, compression: Option<Compression>) -> Self {
-        RequestBody { requests, batch: Batch::new(limit, compression), ended: false }
+    /// `compression` if set, except those `switch` marks.
+    pub(crate) fn new(
+        requests: S,
+        limit: usize,
+        compression: Option<Compression>,
+        switch: Option<MessageCompression>,
+    ) -> Self {
+        let switch = switch.filter(|_| compression.is_some());
+        RequestBody { requests, batch: Batch::new(limit, compression), switch, ended: false }
     }
 }
 
@@ -49,7 +58,12 @@ where
         let mut this = self.project();
         if !*this.ended {
             let requests = &mut this.requests;
-            match this.batch.fill(cx, |cx| requests.as_mut().poll_next(cx).map(|next| next.map(Ok::<_, Infallible>))) {
+            let next = |cx: &mut Context<'_>| requests.as_mut().poll_next(cx).map(|next| next.map(Ok::<_, Infallible>));
+            let filled = match this.switch {
+                None => this.batch.fill(cx, next),
+                Some(switch) => this.batch.fill_marking(cx, next, || switch.take_next_uncompressed()),
+            };
+            match filled {
                 Fill::Open => {}
                 Fill::Ended => *this.ended = true,
                 Fill::Failed(never) => match never {},

@@ -207,6 +207,23 @@ impl ServicerContext {
     /// message yielded next. Through [`ResponseStream::channel`], call it before sending the
     /// message, with no other message still queued in the channel.
     ///
+    /// ```
+    /// use rust_rpc::stream::StreamExt;
+    /// use rust_rpc::{Compression, ResponseStream, Result, ServicerContext};
+    ///
+    /// /// Zero-filled messages of the given sizes, compressed only where asked.
+    /// fn responses(sizes: Vec<(usize, bool)>, context: ServicerContext) -> Result<ResponseStream<Vec<u8>>> {
+    ///     context.set_compression(Some(Compression::Gzip));
+    ///     let stream = rust_rpc::stream::iter(sizes).map(move |(size, compress)| {
+    ///         if !compress {
+    ///             context.disable_next_message_compression();
+    ///         }
+    ///         Ok(vec![0u8; size])
+    ///     });
+    ///     Ok(ResponseStream::new(stream))
+    /// }
+    /// ```
+    ///
     /// [`ResponseStream`]: crate::ResponseStream
     /// [`ResponseStream::channel`]: crate::ResponseStream::channel
     pub fn disable_next_message_compression(&self) {
