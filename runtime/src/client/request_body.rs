@@ -58,10 +58,17 @@ where
         let mut this = self.project();
         if !*this.ended {
             let requests = &mut this.requests;
-            let next = |cx: &mut Context<'_>| requests.as_mut().poll_next(cx).map(|next| next.map(Ok::<_, Infallible>));
+            // A closure of its own for each loop, so the plain one stays inlined (see
+            // `server/stream_body.rs`).
             let filled = match this.switch {
-                None => this.batch.fill(cx, next),
-                Some(switch) => this.batch.fill_marking(cx, next, || switch.take_next_uncompressed()),
+                None => {
+                    this.batch.fill(cx, |cx| requests.as_mut().poll_next(cx).map(|next| next.map(Ok::<_, Infallible>)))
+                }
+                Some(switch) => this.batch.fill_marking(
+                    cx,
+                    |cx| requests.as_mut().poll_next(cx).map(|next| next.map(Ok::<_, Infallible>)),
+                    || switch.take_next_uncompressed(),
+                ),
             };
             match filled {
                 Fill::Open => {}
