@@ -74,6 +74,7 @@ enum Mutation {
     MethodTypes(usize, usize, String, String),
     Streaming(usize, usize, bool, bool),
     Package(usize, String),
+    Syntax(usize, Option<String>),
     FileName(usize, String),
     Parameter(String),
     DropFile(usize),
@@ -94,6 +95,8 @@ fn mutation() -> impl Strategy<Value = Mutation> {
         (i(), i(), any::<bool>(), any::<bool>()).prop_map(|(a, b, x, y)| Mutation::Streaming(a, b, x, y)),
         (i(), prop_oneof!["[a-z]{1,5}(\\.[a-z]{1,5}){0,2}", "[a-z.]{0,6}", any::<String>()])
             .prop_map(|(a, p)| Mutation::Package(a, p)),
+        (i(), proptest::option::of(prop_oneof![Just("proto2"), Just("proto3"), Just("editions"), Just(""), Just("proto4")]))
+            .prop_map(|(a, s)| Mutation::Syntax(a, s.map(str::to_owned))),
         (i(), prop_oneof![Just(String::new()), "[a-z/]{1,8}\\.proto", any::<String>()])
             .prop_map(|(a, n)| Mutation::FileName(a, n)),
         prop_oneof![
@@ -114,7 +117,8 @@ fn apply(request: &mut CodeGeneratorRequest, mutation: &Mutation) {
     let file = |i: usize| i % files.max(1);
     match mutation.clone() {
         Mutation::MessageName(a, n) => {
-            let messages = &mut request.proto_file[file(a)].message_type;
+            let Some(target) = request.proto_file.get_mut(file(a)) else { return };
+            let messages = &mut target.message_type;
             if !messages.is_empty() {
                 let k = a / files.max(1) % messages.len();
                 messages[k].name = Some(n);
@@ -142,7 +146,8 @@ fn apply(request: &mut CodeGeneratorRequest, mutation: &Mutation) {
             }
         }
         Mutation::ServiceName(a, n) => {
-            for service in request.proto_file[file(a)].service.iter_mut().take(1) {
+            let Some(target) = request.proto_file.get_mut(file(a)) else { return };
+            for service in target.service.iter_mut().take(1) {
                 service.name = Some(n.clone());
             }
         }
@@ -163,8 +168,21 @@ fn apply(request: &mut CodeGeneratorRequest, mutation: &Mutation) {
                 method.server_streaming = Some(y);
             }
         }
-        Mutation::Package(a, p) => request.proto_file[file(a)].package = Some(p),
-        Mutation::FileName(a, n) => request.proto_file[file(a)].name = Some(n),
+        Mutation::Package(a, p) => {
+            if let Some(target) = request.proto_file.get_mut(file(a)) {
+                target.package = Some(p);
+            }
+        }
+        Mutation::Syntax(a, s) => {
+            if let Some(target) = request.proto_file.get_mut(file(a)) {
+                target.syntax = s;
+            }
+        }
+        Mutation::FileName(a, n) => {
+            if let Some(target) = request.proto_file.get_mut(file(a)) {
+                target.name = Some(n);
+            }
+        }
         Mutation::Parameter(p) => request.parameter = Some(p),
         Mutation::DropFile(a) => {
             if files > 0 {

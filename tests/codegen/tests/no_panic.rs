@@ -311,6 +311,13 @@ fn nonsense_cases() -> Vec<(&'static str, Vec<u8>)> {
         ),
         ("no files at all", request(vec![], &[])),
         (
+            "an unknown syntax",
+            request(
+                vec![FileDescriptorProto { syntax: Some("proto4".into()), ..file("a.proto", "p", &["M"], vec![]) }],
+                &["a.proto"],
+            ),
+        ),
+        (
             "a dependency that is not described",
             request(
                 vec![FileDescriptorProto {
@@ -338,6 +345,7 @@ fn expected(case: &str) -> Option<&'static str> {
         "service name of punctuation" => "a.proto: service in p: name \"???\"",
         "emoji names" => "name \"🦀\" is not an identifier",
         "file_to_generate not described" => "b.proto",
+        "an unknown syntax" => "a.proto: syntax: \"proto4\" is not proto2 or proto3",
         _ => return None,
     })
 }
