@@ -136,6 +136,13 @@ fn check_file(file: &FileDescriptorProto, types: &Types, errors: &mut Vec<Error>
             format!("{:?} is not a dotted list of identifiers such as google.api", file.package()),
         );
     }
+    // prost-build panics on any other value (found by `fuzz_plugin_mutated_bytes`: one flipped
+    // bit in "proto3"). protoc leaves the field unset for proto2.
+    if let Some(syntax) = file.syntax.as_deref()
+        && !matches!(syntax, "proto2" | "proto3")
+    {
+        check.error("syntax".to_owned(), format!("{syntax:?} is not proto2 or proto3, the syntaxes prost-build reads"));
+    }
     let scope = if file.package().is_empty() { String::new() } else { format!(".{}", file.package()) };
     for message in &file.message_type {
         check.message(&scope, message);

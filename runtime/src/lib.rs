@@ -117,6 +117,8 @@ mod code;
 mod credentials;
 mod error;
 pub mod error_details;
+#[cfg(test)]
+mod fuzz;
 mod generated;
 #[cfg(feature = "health")]
 pub mod health;
@@ -146,6 +148,7 @@ pub use client::generic::{
     GenericStreaming, GenericUnaryCall,
 };
 pub use client::interceptor::{ClientCall, ClientInterceptor};
+pub use client::message_compression::MessageCompression;
 pub use client::response::Response;
 pub use client::streaming::Streaming;
 pub use code::Code;

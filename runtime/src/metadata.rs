@@ -72,7 +72,9 @@ impl Metadata {
 
     /// A key as gRPC allows it (`0-9 a-z _ - .`, upper case folded), binary or not as asked.
     fn key(key: &str, binary: bool) -> Result<HeaderName, MetadataError> {
-        if key.ends_with("-bin") != binary {
+        let lower = key.to_ascii_lowercase();
+        // On the folded key: `X-Trace-BIN` is sent as `x-trace-bin`, a binary key.
+        if lower.ends_with("-bin") != binary {
             let reason = if binary {
                 "binary values need a key ending in -bin"
             } else {
@@ -81,7 +83,6 @@ impl Metadata {
             return Err(MetadataError::key(key, reason));
         }
         let allowed = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'_' | b'-' | b'.');
-        let lower = key.to_ascii_lowercase();
         if lower.is_empty() || !lower.bytes().all(allowed) {
             return Err(MetadataError::key(key, "keys may hold only 0-9 a-z _ - ."));
         }
@@ -89,8 +90,11 @@ impl Metadata {
             .map_err(|_| MetadataError::key(key, "keys may hold only 0-9 a-z _ - ."))
     }
 
+    /// gRPC's ASCII-Value, space and printable ASCII (%x20-%x7E). `HeaderValue::from_str` alone
+    /// would also pass tabs and bytes past ASCII, which grpc-go refuses to send.
     fn ascii_value(value: &str) -> Result<HeaderValue, MetadataError> {
-        HeaderValue::from_str(value).map_err(|_| MetadataError {
+        let printable = value.bytes().all(|b| (b' '..=b'~').contains(&b));
+        printable.then(|| HeaderValue::from_str(value).ok()).flatten().ok_or_else(|| MetadataError {
             what: "value",
             text: value.to_owned(),
             reason: "ASCII values may hold only printable ASCII (use a -bin key for other bytes)",

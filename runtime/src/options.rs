@@ -3,6 +3,7 @@
 use std::time::{Duration, Instant};
 
 use crate::client::call_credentials::{CallCredentials, SharedCredentials};
+use crate::client::message_compression::MessageCompression;
 use crate::{Compression, Metadata};
 
 /// Options for one call: timeout or deadline, request metadata, compression and wait-for-ready.
@@ -33,6 +34,8 @@ pub struct CallOptions {
     pub(crate) compression: Option<Compression>,
     pub(crate) wait_for_ready: bool,
     pub(crate) call_credentials: Option<SharedCredentials>,
+    /// Set by `Call::message_compression`: per call, so not settable here.
+    pub(crate) message_compression: Option<MessageCompression>,
 }
 
 impl CallOptions {
@@ -108,6 +111,7 @@ impl CallOptions {
             compression: other.compression.or(self.compression),
             wait_for_ready: other.wait_for_ready || self.wait_for_ready,
             call_credentials: other.call_credentials.or_else(|| self.call_credentials.clone()),
+            message_compression: other.message_compression.or_else(|| self.message_compression.clone()),
         }
     }
 }

@@ -152,6 +152,13 @@ impl<S, R> Call<S, R> {
         self
     }
 
+    /// Lets `switch` send chosen request messages uncompressed on a call that compresses them
+    /// (see [`MessageCompression`](crate::MessageCompression)).
+    pub fn message_compression(mut self, switch: crate::MessageCompression) -> Self {
+        self.options.message_compression = Some(switch);
+        self
+    }
+
     /// Waits for the channel to connect instead of failing fast with UNAVAILABLE.
     pub fn wait_for_ready(mut self, wait: bool) -> Self {
         self.options.wait_for_ready = wait;
@@ -211,7 +218,13 @@ where
     let settings = channel.settings();
     let head = request_head(&channel, &path, options.metadata, options.compression, deadline)?;
     let send_limit = settings.max_send_message_length.unwrap_or(usize::MAX);
-    let body = Outgoing::Body(Box::pin(RequestBody::new(requests, send_limit, options.compression, tally.clone())));
+    let body = Outgoing::Body(Box::pin(RequestBody::new(
+        requests,
+        send_limit,
+        options.compression,
+        options.message_compression,
+        tally.clone(),
+    )));
     let response = channel.send(head, body, options.wait_for_ready).await?;
     decoder::open(response, settings.max_receive_message_length, tally)
 }

@@ -23,6 +23,7 @@ pub(crate) mod exchange;
 pub(crate) mod generic;
 pub(crate) mod interceptor;
 pub(crate) mod keepalive;
+pub(crate) mod message_compression;
 pub(crate) mod path;
 pub(crate) mod request_body;
 pub(crate) mod request_head;

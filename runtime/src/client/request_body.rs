@@ -10,6 +10,7 @@ use bytes::Bytes;
 use futures_core::Stream;
 use http_body::Frame;
 
+use crate::client::message_compression::MessageCompression;
 use crate::observe::Tally;
 use crate::wire::batch::{Batch, Fill};
 use crate::wire::limits::Limit;
@@ -23,6 +24,8 @@ pin_project_lite::pin_project! {
         #[pin]
         requests: S,
         batch: Batch<S::Item>,
+        // Asked after each message whether it goes uncompressed, on a compressed call.
+        switch: Option<MessageCompression>,
         ended: bool,
     }
 }
@@ -33,9 +36,16 @@ where
     S::Item: prost::Message,
 {
     /// Sends the messages of `requests`, each of at most `limit` bytes, compressed with
-    /// `compression` if set, counted in `tally` if the call has one.
-    pub(crate) fn new(requests: S, limit: usize, compression: Option<Compression>, tally: Option<Arc<Tally>>) -> Self {
-        RequestBody { requests, batch: Batch::new(limit, compression, tally), ended: false }
+    /// `compression` if set, except those `switch` marks; counted in `tally` if the call has one.
+    pub(crate) fn new(
+        requests: S,
+        limit: usize,
+        compression: Option<Compression>,
+        switch: Option<MessageCompression>,
+        tally: Option<Arc<Tally>>,
+    ) -> Self {
+        let switch = switch.filter(|_| compression.is_some());
+        RequestBody { requests, batch: Batch::new(limit, compression, tally), switch, ended: false }
     }
 }
 
@@ -51,7 +61,19 @@ where
         let mut this = self.project();
         if !*this.ended {
             let requests = &mut this.requests;
-            match this.batch.fill(cx, |cx| requests.as_mut().poll_next(cx).map(|next| next.map(Ok::<_, Infallible>))) {
+            // A closure of its own for each loop, so the plain one stays inlined (see
+            // `server/stream_body.rs`).
+            let filled = match this.switch {
+                None => {
+                    this.batch.fill(cx, |cx| requests.as_mut().poll_next(cx).map(|next| next.map(Ok::<_, Infallible>)))
+                }
+                Some(switch) => this.batch.fill_marking(
+                    cx,
+                    |cx| requests.as_mut().poll_next(cx).map(|next| next.map(Ok::<_, Infallible>)),
+                    || switch.take_next_uncompressed(),
+                ),
+            };
+            match filled {
                 Fill::Open => {}
                 Fill::Ended => *this.ended = true,
                 Fill::Failed(never) => match never {},

@@ -50,6 +50,9 @@ struct Inner {
     finished: AtomicBool,
     /// A callback was added: the end takes the lock to run them only then.
     has_callbacks: AtomicBool,
+    /// Set by [`ServicerContext::disable_next_message_compression`], cleared by the message it
+    /// applies to.
+    next_uncompressed: AtomicBool,
     response: Mutex<ResponseState>,
     /// The server's concurrent-RPC slot, released when the last clone of the context is gone.
     _permit: Option<OwnedSemaphorePermit>,
@@ -107,6 +110,7 @@ impl ServicerContext {
                 cancel_notify: Notify::new(),
                 finished: AtomicBool::new(false),
                 has_callbacks: AtomicBool::new(false),
+                next_uncompressed: AtomicBool::new(false),
                 response: Mutex::new(ResponseState { compression: default_compression, ..ResponseState::default() }),
                 _permit: permit,
                 #[cfg(feature = "tracing")]
@@ -318,6 +322,47 @@ impl ServicerContext {
     /// Compresses the response messages with `compression` if the client accepts it.
     pub fn set_compression(&self, compression: Option<Compression>) {
         self.response().compression = compression;
+    }
+
+    /// Sends the next response message uncompressed, though the call compresses its
+    /// responses (Python's `disable_next_message_compression`); the messages after it are
+    /// compressed again. Without compression on the call it changes nothing.
+    ///
+    /// "Next" is the next message the server takes from the handler's [`ResponseStream`]
+    /// after this call: in a stream that yields as it goes (`async_stream`, `unfold`), the
+    /// message yielded next. Through [`ResponseStream::channel`], call it before sending the
+    /// message, with no other message still queued in the channel.
+    ///
+    /// ```
+    /// use rust_rpc::stream::StreamExt;
+    /// use rust_rpc::{Compression, ResponseStream, Result, ServicerContext};
+    ///
+    /// /// Zero-filled messages of the given sizes, compressed only where asked.
+    /// fn responses(sizes: Vec<(usize, bool)>, context: ServicerContext) -> Result<ResponseStream<Vec<u8>>> {
+    ///     context.set_compression(Some(Compression::Gzip));
+    ///     let stream = rust_rpc::stream::iter(sizes).map(move |(size, compress)| {
+    ///         if !compress {
+    ///             context.disable_next_message_compression();
+    ///         }
+    ///         Ok(vec![0u8; size])
+    ///     });
+    ///     Ok(ResponseStream::new(stream))
+    /// }
+    /// ```
+    ///
+    /// [`ResponseStream`]: crate::ResponseStream
+    /// [`ResponseStream::channel`]: crate::ResponseStream::channel
+    pub fn disable_next_message_compression(&self) {
+        self.inner.next_uncompressed.store(true, Ordering::Release);
+    }
+
+    /// Whether the message being sent goes uncompressed (see
+    /// [`disable_next_message_compression`](Self::disable_next_message_compression)); clears
+    /// the request.
+    #[inline]
+    pub(crate) fn take_next_uncompressed(&self) -> bool {
+        self.inner.next_uncompressed.load(Ordering::Relaxed)
+            && self.inner.next_uncompressed.swap(false, Ordering::AcqRel)
     }
 
     /// Ends the call for the handler, cancelled or finished: [`is_active`](Self::is_active)

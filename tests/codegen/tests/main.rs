@@ -3,6 +3,7 @@
 mod buf;
 mod crate_output;
 mod errors;
+mod fuzz;
 mod hostile;
 mod hostile_names;
 mod names;

@@ -38,13 +38,13 @@ fn count_panics() {
 }
 
 /// Where the panics caught so far on this thread happened; clears the record.
-fn take_locations() -> Vec<String> {
+pub(crate) fn take_locations() -> Vec<String> {
     LOCATIONS.with(|l| std::mem::take(&mut *l.borrow_mut()))
 }
 
 /// What `execute` did with one input.
 #[derive(Debug, PartialEq)]
-enum Outcome {
+pub(crate) enum Outcome {
     /// Undecodable: `Err`.
     Refused,
     /// A response with `error` set.
@@ -55,7 +55,7 @@ enum Outcome {
 
 /// Runs `execute`, failing the test if a panic escapes; also returns how many panics happened
 /// inside (caught by the generator itself).
-fn run(input: &[u8]) -> (Outcome, usize) {
+pub(crate) fn run(input: &[u8]) -> (Outcome, usize) {
     count_panics();
     let before = PANICS.with(Cell::get);
     let result = std::panic::catch_unwind(|| rust_rpc_codegen::execute(input));
@@ -311,6 +311,13 @@ fn nonsense_cases() -> Vec<(&'static str, Vec<u8>)> {
         ),
         ("no files at all", request(vec![], &[])),
         (
+            "an unknown syntax",
+            request(
+                vec![FileDescriptorProto { syntax: Some("proto4".into()), ..file("a.proto", "p", &["M"], vec![]) }],
+                &["a.proto"],
+            ),
+        ),
+        (
             "a dependency that is not described",
             request(
                 vec![FileDescriptorProto {
@@ -338,6 +345,7 @@ fn expected(case: &str) -> Option<&'static str> {
         "service name of punctuation" => "a.proto: service in p: name \"???\"",
         "emoji names" => "name \"🦀\" is not an identifier",
         "file_to_generate not described" => "b.proto",
+        "an unknown syntax" => "a.proto: syntax: \"proto4\" is not proto2 or proto3",
         _ => return None,
     })
 }

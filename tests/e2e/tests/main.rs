@@ -5,6 +5,7 @@ mod bad_server;
 mod blocking;
 mod calls;
 mod client_keepalive;
+mod fuzz_server;
 mod generic;
 mod handler_panics;
 mod health;

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use rust_rpc::stream::{self, StreamExt};
-use rust_rpc::{Code, Compression, Metadata, RpcError};
+use rust_rpc::{Code, Compression, MessageCompression, Metadata, RpcError};
 use tokio::sync::mpsc;
 
 use crate::payload;
@@ -161,9 +161,19 @@ async fn client_compressed_streaming(client: &TestServiceClient) -> CaseResult {
     };
     let probe = client.streaming_input_call(stream::iter(vec![request(27_182, true)])).timeout(CALL_TIMEOUT).await;
     expect_code(probe, Code::InvalidArgument, "uncompressed probe")?;
+    // The first request compressed, the second not, each saying so, as the spec has it.
+    let switch = MessageCompression::new();
+    let flip = switch.clone();
+    let requests = stream::iter([(27_182, true), (45_904, false)]).map(move |(size, compressed)| {
+        if !compressed {
+            flip.disable_next_message_compression();
+        }
+        request(size, compressed)
+    });
     let response = client
-        .streaming_input_call(stream::iter(vec![request(27_182, true), request(45_904, true)]))
+        .streaming_input_call(requests)
         .compression(Compression::Gzip)
+        .message_compression(switch)
         .timeout(CALL_TIMEOUT)
         .await
         .map_err(rpc("StreamingInputCall"))?;

@@ -102,19 +102,27 @@ impl TestServiceServicer for TestService {
         context: ServicerContext,
     ) -> Result<ResponseStream<StreamingOutputCallResponse>> {
         echo_metadata(&context);
-        if wants_compression(&request) {
-            // Compression is per call here; the spec's per-message choice is not expressible.
+        let compressing = wants_compression(&request);
+        if compressing {
             context.set_compression(Some(Compression::Gzip));
         }
-        let (sender, stream) = ResponseStream::channel(4);
-        tokio::spawn(async move {
-            if respond(&request, &sender).await
-                && let Err(err) = echo_status(request.response_status.as_ref())
-            {
-                let _ = sender.send(Err(err)).await;
+        let status = echo_status(request.response_status.as_ref()).err();
+        // Each response made as the server takes it, so that the compression choice made
+        // just before it applies to it: a response asked to go uncompressed on a compressed
+        // call (server_compressed_streaming's second) goes so.
+        let responses = rust_rpc::stream::iter(request.response_parameters).then(move |parameters| {
+            let context = context.clone();
+            async move {
+                if parameters.interval_us > 0 {
+                    tokio::time::sleep(Duration::from_micros(parameters.interval_us as u64)).await;
+                }
+                if compressing && !parameters.compressed.is_some_and(|b| b.value) {
+                    context.disable_next_message_compression();
+                }
+                Ok(StreamingOutputCallResponse { payload: Some(payload(parameters.size)) })
             }
         });
-        Ok(stream)
+        Ok(ResponseStream::new(responses.chain(rust_rpc::stream::iter(status.map(Err)))))
     }
 
     async fn streaming_input_call(
