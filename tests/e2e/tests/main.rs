@@ -4,6 +4,7 @@ mod bad_input;
 mod bad_server;
 mod blocking;
 mod calls;
+mod cert_rotation;
 mod client_keepalive;
 mod generic;
 mod handler_panics;
