@@ -5,6 +5,7 @@ mod bad_server;
 mod blocking;
 mod calls;
 mod cert_rotation;
+mod channel_close;
 mod client_keepalive;
 mod generic;
 mod handler_panics;
