@@ -12,15 +12,15 @@ use tokio_rustls::rustls::{
 
 use crate::error::{Error, ErrorKind};
 
-pub(crate) fn provider() -> Arc<CryptoProvider> {
+fn provider() -> Arc<CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
 
-pub(crate) fn tls_error(what: &str, err: impl std::error::Error + Send + Sync + 'static) -> Error {
+fn tls_error(what: &str, err: impl std::error::Error + Send + Sync + 'static) -> Error {
     Error::new(ErrorKind::Tls, format!("{what}: {err}")).with_source(err)
 }
 
-pub(crate) fn parse_certs(pem: &[u8], what: &str) -> Result<Vec<CertificateDer<'static>>, Error> {
+fn parse_certs(pem: &[u8], what: &str) -> Result<Vec<CertificateDer<'static>>, Error> {
     let certs = CertificateDer::pem_slice_iter(pem)
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| tls_error(&format!("could not read the {what} PEM"), e))?;
@@ -30,7 +30,7 @@ pub(crate) fn parse_certs(pem: &[u8], what: &str) -> Result<Vec<CertificateDer<'
     Ok(certs)
 }
 
-pub(crate) fn parse_key(pem: &[u8]) -> Result<PrivateKeyDer<'static>, Error> {
+fn parse_key(pem: &[u8]) -> Result<PrivateKeyDer<'static>, Error> {
     PrivateKeyDer::from_pem_slice(pem).map_err(|e| tls_error("could not read the private key PEM", e))
 }
 
