@@ -6,7 +6,8 @@ use tokio_rustls::rustls::{
     self, ClientConfig, RootCertStore, ServerConfig,
     crypto::CryptoProvider,
     pki_types::{CertificateDer, PrivateKeyDer, ServerName, pem::PemObject},
-    server::WebPkiClientVerifier,
+    server::{ResolvesServerCert, WebPkiClientVerifier, danger::ClientCertVerifier},
+    sign::CertifiedKey,
 };
 
 use crate::error::{Error, ErrorKind};
@@ -141,6 +142,30 @@ pub struct ServerCredentials {
     key_pem: Vec<u8>,
     client_ca_pem: Option<Vec<u8>>,
     client_auth_optional: bool,
+    /// Set by [`ReloadableCredentials`](crate::ReloadableCredentials): where each handshake
+    /// reads the certificate and client CA current at that moment, instead of the PEMs above.
+    pub(crate) live: Option<LiveTls>,
+}
+
+/// The replaceable halves of a server's TLS configuration, read at every handshake.
+#[derive(Clone, Debug)]
+pub(crate) struct LiveTls {
+    pub(crate) certificate: Arc<dyn ResolvesServerCert>,
+    pub(crate) client_verifier: Option<Arc<dyn ClientCertVerifier>>,
+}
+
+/// The certificate chain and key a server presents, checked to belong together.
+pub(crate) fn certified_key(cert_chain_pem: &[u8], key_pem: &[u8]) -> Result<CertifiedKey, Error> {
+    let chain = parse_certs(cert_chain_pem, "server certificate")?;
+    CertifiedKey::from_der(chain, parse_key(key_pem)?, &provider())
+        .map_err(|e| tls_error("the server certificate or key was refused", e))
+}
+
+/// What checks client certificates against the CAs in `client_ca_pem`.
+pub(crate) fn client_verifier(client_ca_pem: &[u8], optional: bool) -> Result<Arc<dyn ClientCertVerifier>, Error> {
+    let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(root_store(client_ca_pem)?), provider());
+    let verifier = if optional { verifier.allow_unauthenticated() } else { verifier };
+    verifier.build().map_err(|e| tls_error("the client CA was refused", e))
 }
 
 impl ServerCredentials {
@@ -151,6 +176,7 @@ impl ServerCredentials {
             key_pem: key_pem.into(),
             client_ca_pem: None,
             client_auth_optional: false,
+            live: None,
         }
     }
 
@@ -169,23 +195,37 @@ impl ServerCredentials {
         self
     }
 
+    /// The certificate chain and key PEMs, the client CA PEM, and whether client certificates
+    /// are optional.
+    pub(crate) fn parts(&self) -> (&[u8], &[u8], Option<&[u8]>, bool) {
+        (&self.cert_chain_pem, &self.key_pem, self.client_ca_pem.as_deref(), self.client_auth_optional)
+    }
+
     /// The TLS acceptor; ALPN offers `h2`, and `http/1.1` after it when `http1` (gRPC-Web).
     pub(crate) fn acceptor(&self, http1: bool) -> Result<tokio_rustls::TlsAcceptor, Error> {
         let builder = ServerConfig::builder_with_provider(provider())
             .with_safe_default_protocol_versions()
             .map_err(|e| tls_error("unsupported TLS versions", e))?;
-        let builder = match &self.client_ca_pem {
-            Some(pem) => {
-                let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(root_store(pem)?), provider());
-                let verifier = if self.client_auth_optional { verifier.allow_unauthenticated() } else { verifier };
-                let verifier = verifier.build().map_err(|e| tls_error("the client CA was refused", e))?;
-                builder.with_client_cert_verifier(verifier)
+        let mut config = match &self.live {
+            // Reloadable: the certificate and the client CA are looked up at each handshake.
+            Some(live) => match &live.client_verifier {
+                Some(verifier) => builder.with_client_cert_verifier(verifier.clone()),
+                None => builder.with_no_client_auth(),
             }
-            None => builder.with_no_client_auth(),
+            .with_cert_resolver(live.certificate.clone()),
+            None => {
+                let builder = match &self.client_ca_pem {
+                    Some(pem) => builder.with_client_cert_verifier(client_verifier(pem, self.client_auth_optional)?),
+                    None => builder.with_no_client_auth(),
+                };
+                builder
+                    .with_single_cert(
+                        parse_certs(&self.cert_chain_pem, "server certificate")?,
+                        parse_key(&self.key_pem)?,
+                    )
+                    .map_err(|e| tls_error("the server certificate or key was refused", e))?
+            }
         };
-        let mut config = builder
-            .with_single_cert(parse_certs(&self.cert_chain_pem, "server certificate")?, parse_key(&self.key_pem)?)
-            .map_err(|e| tls_error("the server certificate or key was refused", e))?;
         config.alpn_protocols = vec![b"h2".to_vec()];
         if http1 {
             config.alpn_protocols.push(b"http/1.1".to_vec());

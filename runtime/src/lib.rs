@@ -129,6 +129,7 @@ mod options;
 mod outcome;
 #[cfg(feature = "reflection")]
 pub mod reflection;
+mod reloadable;
 mod server;
 #[cfg(feature = "tracing")]
 pub mod telemetry;
@@ -159,6 +160,7 @@ pub use metadata::{Metadata, MetadataError, MetadataValue};
 pub use observe::{Direction, MessageEvent};
 pub use options::CallOptions;
 pub use outcome::CallOutcome;
+pub use reloadable::ReloadableCredentials;
 pub use server::Server;
 pub use server::builder::ServerBuilder;
 pub use server::context::ServicerContext;

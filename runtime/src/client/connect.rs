@@ -4,6 +4,7 @@
 use crate::client::target::Target;
 use crate::credentials::ChannelCredentials;
 use crate::transport::io::IoStream;
+use crate::transport::tls_failure;
 
 /// Why a connection could not be had; calls report it as UNAVAILABLE.
 #[derive(Debug)]
@@ -44,9 +45,11 @@ async fn maybe_tls<S: IoStream>(
         return Ok(Box::new(stream));
     };
     let (connector, name) = credentials.connector(host).map_err(|e| ConnectFailure(e.to_string()))?;
-    let tls = connector
-        .connect(name, stream)
-        .await
-        .map_err(|e| ConnectFailure(format!("TLS handshake with {authority} failed: {e}")))?;
+    let checked_name = name.to_str().into_owned();
+    let tls = connector.connect(name, stream).await.map_err(|e| {
+        // A refused certificate is explained: which one, why, and what to do.
+        let why = tls_failure::rustls_error(&e).and_then(|e| tls_failure::explain(e, &checked_name));
+        ConnectFailure(format!("TLS handshake with {authority} failed: {}", why.unwrap_or_else(|| e.to_string())))
+    })?;
     Ok(Box::new(tls))
 }

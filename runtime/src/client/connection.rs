@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
+use futures_util::task::AtomicWaker;
 use h2::client::SendRequest;
 use tokio::io::{AsyncRead, AsyncWrite};
 
@@ -25,6 +26,15 @@ pub(crate) struct ClientConnection {
     /// Cleared when the connection task ends, for whatever reason (peer gone, keepalive
     /// timeout, every handle dropped, runtime shut down).
     alive: Arc<AtomicBool>,
+    /// Ends the connection task at once when the channel is closed.
+    closer: Arc<Closer>,
+}
+
+/// How [`ClientConnection::close`] reaches the connection task.
+#[derive(Default)]
+struct Closer {
+    closed: AtomicBool,
+    task: AtomicWaker,
 }
 
 impl ClientConnection {
@@ -60,12 +70,20 @@ impl ClientConnection {
             connection.ping_pong().map(|ping_pong| Keepalive::new(ping_pong, interval, timeout))
         });
         let alive = Arc::new(AtomicBool::new(true));
-        let driver = Driver { alive: AliveFlag(alive.clone()), connection, keepalive };
+        let closer = Arc::new(Closer::default());
+        let driver = Driver { alive: AliveFlag(alive.clone()), connection, keepalive, closer: closer.clone() };
         // The connection task does all reading and writing; `Coalesce` lets the calls that woke
         // it queue their frames first, so they go out in one `writev`.
         let calls = OpenCalls::default();
         tokio::spawn(Coalesce::new(driver, calls.clone()));
-        Ok(ClientConnection { sender, calls, alive })
+        Ok(ClientConnection { sender, calls, alive, closer })
+    }
+
+    /// Ends the connection now: every call on it fails, and the socket closes (the channel was
+    /// closed). Without this the connection would live on until its last call ended.
+    pub(crate) fn close(&self) {
+        self.closer.closed.store(true, Ordering::Release);
+        self.closer.task.wake();
     }
 
     /// Whether the connection task still runs. A connection that received GOAWAY stays alive
@@ -118,6 +136,7 @@ pin_project_lite::pin_project! {
         #[pin]
         connection: h2::client::Connection<T, Bytes>,
         keepalive: Option<Keepalive>,
+        closer: Arc<Closer>,
     }
 }
 
@@ -126,6 +145,12 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Future for Driver<T> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.project();
+        this.closer.task.register(cx.waker());
+        if this.closer.closed.load(Ordering::Acquire) {
+            // Dropping h2's connection fails the streams on it, as a keepalive timeout does.
+            this.alive.clear();
+            return Poll::Ready(());
+        }
         // Keepalive first, so a PING it queues goes out in this same poll of the connection.
         if let Some(keepalive) = this.keepalive
             && keepalive.poll_timed_out(cx)

@@ -6,6 +6,7 @@ use std::task::Poll;
 
 use crate::client::response_body::ResponseBody;
 use crate::client::send_body::{BoxBody, SendBody, SendBodyError};
+use crate::transport::tls_failure;
 use crate::wire::headers::GRPC_STATUS;
 use crate::wire::status;
 use crate::{Channel, RpcError};
@@ -36,8 +37,13 @@ impl Channel {
         for _attempt in 0..2 {
             let connection = self.subchannel().connection(wait).await.map_err(|f| RpcError::unavailable(f.0))?;
             let mut sender = connection.sender();
-            if std::future::poll_fn(|cx| sender.poll_ready(cx)).await.is_err() {
+            if let Err(err) = std::future::poll_fn(|cx| sender.poll_ready(cx)).await {
                 self.subchannel().forget(&connection);
+                // The server refusing the channel's client certificate (TLS 1.3 tells it after
+                // the handshake) fails the call at once: a retry would be refused the same way.
+                if let Some(refused) = tls_refusal(&err, self.authority()) {
+                    return Err(refused);
+                }
                 continue;
             }
             let Some(head) = head.take() else { break };
@@ -53,7 +59,7 @@ impl Channel {
                 Ok(sent) => sent,
                 Err(err) => {
                     self.subchannel().forget(&connection);
-                    return Err(status::from_h2(&err, Some(self.authority())));
+                    return Err(connection_failure(&err, self.authority()));
                 }
             };
             drop(sender);
@@ -68,7 +74,7 @@ impl Channel {
                     None
                 }
             };
-            let response = response.await.map_err(|err| status::from_h2(&err, Some(self.authority())))?;
+            let response = response.await.map_err(|err| connection_failure(&err, self.authority()))?;
             if response.status() != http::StatusCode::OK && !response.headers().contains_key(&GRPC_STATUS) {
                 return Err(status::from_http(response.status()));
             }
@@ -76,6 +82,19 @@ impl Channel {
         }
         Err(RpcError::unavailable(format!("the connection to {} closed before the request was sent", self.authority())))
     }
+}
+
+/// The status of a call whose connection failed under it.
+fn connection_failure(err: &h2::Error, authority: &str) -> RpcError {
+    tls_refusal(err, authority).unwrap_or_else(|| status::from_h2(err, Some(authority)))
+}
+
+/// UNAVAILABLE saying which certificate was refused and why, when a TLS alert about one ended
+/// the connection.
+fn tls_refusal(err: &h2::Error, authority: &str) -> Option<RpcError> {
+    let tls = err.get_io().and_then(tls_failure::rustls_error_of)?;
+    let why = tls_failure::explain(&tls, authority)?;
+    Some(RpcError::unavailable(format!("connection to {authority} failed: {why}")))
 }
 
 /// Sends the request body: in place what is ready now, the rest (a streaming request) on a task.

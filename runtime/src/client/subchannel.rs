@@ -73,7 +73,9 @@ impl Subchannel {
     pub(crate) fn close(&self) {
         let mut state = self.lock_state();
         state.closed = true;
-        state.connection = None;
+        if let Some(connection) = state.connection.take() {
+            connection.close();
+        }
     }
 
     fn live_connection(&self) -> Result<Option<ClientConnection>, ConnectFailure> {

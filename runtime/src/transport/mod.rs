@@ -1,8 +1,10 @@
 //! What both sides need of a connection: the byte stream it runs on, its HTTP/2 settings, the
-//! write coalescing its task runs under, and the names in a peer's certificate.
+//! write coalescing its task runs under, the names in a peer's certificate, and TLS failures
+//! explained.
 
 pub(crate) mod coalesce;
 pub(crate) mod http2;
 pub(crate) mod io;
 pub(crate) mod memory;
+pub(crate) mod tls_failure;
 pub(crate) mod x509;

@@ -4,6 +4,8 @@ mod bad_input;
 mod bad_server;
 mod blocking;
 mod calls;
+mod cert_rotation;
+mod channel_close;
 mod client_keepalive;
 mod fuzz_server;
 mod generic;
