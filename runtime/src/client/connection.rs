@@ -13,7 +13,7 @@ use futures_util::task::AtomicWaker;
 use h2::client::SendRequest;
 use tokio::io::{AsyncRead, AsyncWrite};
 
-use crate::client::keepalive::Keepalive;
+use crate::client::keepalive::{Keepalive, KeepaliveBackoff};
 use crate::transport::coalesce::{Coalesce, OpenCall, OpenCalls};
 use crate::transport::http2::{Http2Settings, MAX_HEADER_LIST_SIZE};
 
@@ -39,7 +39,12 @@ struct Closer {
 
 impl ClientConnection {
     /// Runs the HTTP/2 handshake over `io` and spawns the task that drives the connection.
-    pub(crate) async fn handshake<T>(io: T, settings: &Http2Settings) -> Result<Self, h2::Error>
+    /// A server's "too_many_pings" GOAWAY ending it is counted in `backoff`.
+    pub(crate) async fn handshake<T>(
+        io: T,
+        settings: &Http2Settings,
+        backoff: KeepaliveBackoff,
+    ) -> Result<Self, h2::Error>
     where
         T: AsyncRead + AsyncWrite + Send + Unpin + 'static,
     {
@@ -67,11 +72,12 @@ impl ClientConnection {
         let (sender, mut connection) = builder.handshake::<T, Bytes>(io).await?;
         let keepalive = settings.keepalive().and_then(|(interval, timeout)| {
             // `ping_pong` is `None` only when taken before; this is its first and only use.
+            let interval = backoff.interval(interval);
             connection.ping_pong().map(|ping_pong| Keepalive::new(ping_pong, interval, timeout))
         });
         let alive = Arc::new(AtomicBool::new(true));
         let closer = Arc::new(Closer::default());
-        let driver = Driver { alive: AliveFlag(alive.clone()), connection, keepalive, closer: closer.clone() };
+        let driver = Driver { alive: AliveFlag(alive.clone()), connection, keepalive, closer: closer.clone(), backoff };
         // The connection task does all reading and writing; `Coalesce` lets the calls that woke
         // it queue their frames first, so they go out in one `writev`.
         let calls = OpenCalls::default();
@@ -137,6 +143,7 @@ pin_project_lite::pin_project! {
         connection: h2::client::Connection<T, Bytes>,
         keepalive: Option<Keepalive>,
         closer: Arc<Closer>,
+        backoff: KeepaliveBackoff,
     }
 }
 
@@ -162,10 +169,11 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Future for Driver<T> {
             return Poll::Ready(());
         }
         // Ok or error, the connection is over once this is ready; errors reach the streams.
-        let done = this.connection.poll(cx).map(|_| ());
-        if done.is_ready() {
-            this.alive.clear();
+        let Poll::Ready(result) = this.connection.poll(cx) else { return Poll::Pending };
+        this.alive.clear();
+        if let Err(error) = result {
+            this.backoff.on_connection_error(&error);
         }
-        done
+        Poll::Ready(())
     }
 }

@@ -2,6 +2,8 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -50,5 +52,53 @@ impl Keepalive {
             let give_up = tokio::time::Instant::now() + self.timeout;
             self.timer.as_mut().reset(give_up);
         }
+    }
+}
+
+/// How often a channel's keepalive interval was doubled because a server answered its PINGs
+/// with GOAWAY `ENHANCE_YOUR_CALM` "too_many_pings": gRFC A8 has the client double the interval
+/// for its new connections each time. Shared by a subchannel and its connections' tasks.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct KeepaliveBackoff(Arc<AtomicU32>);
+
+impl KeepaliveBackoff {
+    /// `interval`, doubled once per "too_many_pings" so far (at most about 68 years).
+    pub(crate) fn interval(&self, interval: Duration) -> Duration {
+        let doublings = self.0.load(Ordering::Relaxed).min(31);
+        interval.saturating_mul(1 << doublings).min(Duration::from_secs(u32::MAX.into()))
+    }
+
+    /// Doubles the interval if `error`, which ended a connection, is the server's
+    /// "too_many_pings" GOAWAY.
+    pub(crate) fn on_connection_error(&self, error: &h2::Error) {
+        if is_too_many_pings(error) {
+            self.0.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+/// Whether `error` is a server's GOAWAY `ENHANCE_YOUR_CALM` with the debug data
+/// "too_many_pings". h2 keeps the debug data to itself but for its message, which quotes it.
+fn is_too_many_pings(error: &h2::Error) -> bool {
+    error.is_go_away()
+        && error.is_remote()
+        && error.reason() == Some(h2::Reason::ENHANCE_YOUR_CALM)
+        && error.to_string().contains("too_many_pings")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_too_many_pings_doubles_the_interval_without_overflow() {
+        let backoff = KeepaliveBackoff::default();
+        let base = Duration::from_secs(10);
+        assert_eq!(backoff.interval(base), base);
+        backoff.0.fetch_add(2, Ordering::Relaxed);
+        assert_eq!(backoff.interval(base), Duration::from_secs(40));
+        backoff.0.fetch_add(100, Ordering::Relaxed);
+        assert_eq!(backoff.interval(base), Duration::from_secs(u32::MAX.into()));
+        assert_eq!(KeepaliveBackoff::default().interval(Duration::MAX), Duration::from_secs(u32::MAX.into()));
     }
 }

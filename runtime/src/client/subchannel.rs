@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use crate::client::backoff::Backoff;
 use crate::client::connect::{self, ConnectFailure};
 use crate::client::connection::ClientConnection;
+use crate::client::keepalive::KeepaliveBackoff;
 use crate::client::target::Target;
 use crate::credentials::ChannelCredentials;
 use crate::transport::http2::Http2Settings;
@@ -18,6 +19,8 @@ pub(crate) struct Subchannel {
     tls: Option<ChannelCredentials>,
     connect_timeout: Duration,
     http2: Http2Settings,
+    /// The keepalive interval's doublings asked for by servers (gRFC A8).
+    keepalive_backoff: KeepaliveBackoff,
     state: Mutex<State>,
     /// Serializes connection attempts, so concurrent callers share one.
     connecting: tokio::sync::Mutex<()>,
@@ -44,6 +47,7 @@ impl Subchannel {
             tls,
             connect_timeout,
             http2,
+            keepalive_backoff: KeepaliveBackoff::default(),
             state: Mutex::new(State::default()),
             connecting: tokio::sync::Mutex::new(()),
         }
@@ -147,7 +151,7 @@ impl Subchannel {
         let io = tokio::time::timeout(self.connect_timeout, connect::open(&self.target, self.tls.as_ref(), authority))
             .await
             .map_err(|_| ConnectFailure(format!("connecting to {authority} timed out")))??;
-        ClientConnection::handshake(io, &self.http2)
+        ClientConnection::handshake(io, &self.http2, self.keepalive_backoff.clone())
             .await
             .map_err(|e| ConnectFailure(format!("HTTP/2 handshake with {authority} failed: {e}")))
     }

@@ -7,6 +7,7 @@ use bytes::Bytes;
 
 use crate::server::fallback::Fallback;
 use crate::server::interceptor::{Interceptors, ServerInterceptor};
+use crate::server::limits::{ConnectionLimits, KeepalivePolicy};
 use crate::transport::http2::Http2Settings;
 use crate::wire::limits::DEFAULT_MAX_RECEIVE_MESSAGE_LENGTH;
 use crate::{Compression, RequestStream, ResponseStream, Result, ServicerContext};
@@ -23,7 +24,7 @@ use crate::{Compression, RequestStream, ResponseStream, Result, ServicerContext}
 pub struct ServerBuilder {
     pub(crate) max_receive_message_length: usize,
     pub(crate) max_send_message_length: usize,
-    pub(crate) max_concurrent_streams: Option<u32>,
+    pub(crate) limits: ConnectionLimits,
     pub(crate) max_concurrent_rpcs: Option<usize>,
     pub(crate) http2: Http2Settings,
     pub(crate) compression: Option<Compression>,
@@ -41,7 +42,7 @@ impl Default for ServerBuilder {
         ServerBuilder {
             max_receive_message_length: DEFAULT_MAX_RECEIVE_MESSAGE_LENGTH,
             max_send_message_length: usize::MAX,
-            max_concurrent_streams: None,
+            limits: ConnectionLimits::default(),
             max_concurrent_rpcs: None,
             http2: Http2Settings::default(),
             compression: None,
@@ -70,9 +71,69 @@ impl ServerBuilder {
         self
     }
 
-    /// The HTTP/2 `SETTINGS_MAX_CONCURRENT_STREAMS` each connection advertises.
+    /// The HTTP/2 `SETTINGS_MAX_CONCURRENT_STREAMS` each connection advertises (default 200):
+    /// a client queues calls beyond it, and streams it opens anyway are refused with
+    /// REFUSED_STREAM (README, "Server limits", has every limit and its default).
     pub fn max_concurrent_streams(mut self, streams: u32) -> Self {
-        self.max_concurrent_streams = Some(streams);
+        self.limits.max_concurrent_streams = streams;
+        self
+    }
+
+    /// The largest header list (request headers and metadata, as HPACK counts them: each
+    /// field's name and value plus 32 bytes) a client may send: `SETTINGS_MAX_HEADER_LIST_SIZE`
+    /// (default 16 KiB, gRPC core's hard limit; grpc-java's is 8 KiB, grpc-go's 16 MiB). A
+    /// larger request is answered HTTP 431 and its stream reset.
+    pub fn max_header_list_size(mut self, bytes: u32) -> Self {
+        self.limits.max_header_list_size = bytes;
+        self
+    }
+
+    /// How long a connection may take from its accept to its first HTTP/2 frame, TLS handshake
+    /// included (default 20 s): a client that sends no preface (or trickles it) is
+    /// disconnected then.
+    pub fn handshake_timeout(mut self, timeout: Duration) -> Self {
+        self.limits.handshake_timeout = timeout;
+        self
+    }
+
+    /// How many streams a client may open and reset before the server has accepted them,
+    /// before it is told GOAWAY `ENHANCE_YOUR_CALM` (default 20, h2's): the HTTP/2 rapid-reset
+    /// attack.
+    pub fn max_pending_accept_reset_streams(mut self, streams: usize) -> Self {
+        self.limits.max_pending_accept_reset_streams = streams;
+        self
+    }
+
+    /// How many streams the server may reset for a client's protocol errors, before it tells
+    /// the client GOAWAY `ENHANCE_YOUR_CALM` (default 1024, hyper's).
+    pub fn max_local_error_reset_streams(mut self, streams: usize) -> Self {
+        self.limits.max_local_error_reset_streams = streams;
+        self
+    }
+
+    /// At most `connections` open at once across the server's ports (default: no limit). A
+    /// connection over the limit is closed as soon as it is accepted, so its client fails fast
+    /// with UNAVAILABLE and can go elsewhere.
+    pub fn max_connections(mut self, connections: usize) -> Self {
+        self.limits.max_connections = Some(connections);
+        self
+    }
+
+    /// gRPC's keepalive enforcement (gRFC A8): a client's PINGs closer together than
+    /// `min_time` (default 5 minutes) are strikes, as are PINGs on a connection without calls
+    /// unless `permit_without_calls` (default false; then a PING every 2 hours is fine). The
+    /// third strike is answered with GOAWAY `ENHANCE_YOUR_CALM` "too_many_pings" and the
+    /// connection closes; gRPC clients then double their keepalive interval. A strike count
+    /// starts afresh whenever the server sends headers or data.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// // Clients may ping every 10 s, also while they have no calls.
+    /// let server = rust_rpc::Server::builder().keepalive_policy(Duration::from_secs(10), true).build();
+    /// ```
+    pub fn keepalive_policy(mut self, min_time: Duration, permit_without_calls: bool) -> Self {
+        self.limits.keepalive_policy = KeepalivePolicy { min_time, permit_without_calls };
         self
     }
 

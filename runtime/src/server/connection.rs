@@ -7,11 +7,11 @@ use std::time::Duration;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 
 use crate::server::builder::ServerBuilder;
+use crate::server::guard::Guarded;
 use crate::server::peer::Peer;
 use crate::server::router::Router;
 use crate::server::stop::Shutdown;
 use crate::transport::coalesce::OpenCalls;
-use crate::transport::http2::MAX_HEADER_LIST_SIZE;
 use crate::transport::io::IoStream;
 
 /// How long a stopping server keeps driving a connection after grace, for the calls' final
@@ -20,16 +20,9 @@ use crate::transport::io::IoStream;
 /// loaded machine.
 pub(crate) const FINAL_FLUSH: Duration = Duration::from_secs(1);
 
-/// Serves one connection; `calls` counts its calls from their request to their response's
-/// headers (so the connection task knows when there is something to batch).
-pub(crate) async fn serve(
-    io: Box<dyn IoStream>,
-    peer: Peer,
-    router: Arc<Router>,
-    calls: OpenCalls,
-    config: &ServerBuilder,
-    shutdown: &Shutdown,
-) {
+/// hyper's HTTP/2 server with the server's settings and limits (`limits.rs`).
+pub(crate) fn http2_builder(config: &ServerBuilder) -> hyper::server::conn::http2::Builder<TokioExecutor> {
+    let limits = &config.limits;
     let mut builder = hyper::server::conn::http2::Builder::new(TokioExecutor::new());
     builder
         .timer(TokioTimer::new())
@@ -38,13 +31,32 @@ pub(crate) async fn serve(
         .auto_date_header(false)
         .initial_stream_window_size(config.http2.stream_window)
         .initial_connection_window_size(config.http2.connection_window)
-        .max_header_list_size(MAX_HEADER_LIST_SIZE);
-    if let Some(streams) = config.max_concurrent_streams {
-        builder.max_concurrent_streams(streams);
-    }
+        .max_header_list_size(limits.max_header_list_size)
+        .max_concurrent_streams(limits.max_concurrent_streams)
+        .max_pending_accept_reset_streams(limits.max_pending_accept_reset_streams)
+        .max_local_error_reset_streams(limits.max_local_error_reset_streams);
     if let Some((interval, timeout)) = config.http2.keepalive() {
         builder.keep_alive_interval(interval).keep_alive_timeout(timeout);
     }
+    builder
+}
+
+/// Serves one connection; `calls` counts its calls from their request to their response's
+/// headers (so the connection task knows when there is something to batch). The client's first
+/// frame must arrive by `handshake_deadline`.
+pub(crate) async fn serve(
+    io: Box<dyn IoStream>,
+    handshake_deadline: tokio::time::Instant,
+    peer: Peer,
+    router: Arc<Router>,
+    calls: OpenCalls,
+    config: &ServerBuilder,
+    shutdown: &Shutdown,
+) {
+    // The handshake deadline and keepalive enforcement, which hyper does not do (guard.rs).
+    // Boxed as the bare stream was, so h2 and hyper run the same code over it as without.
+    let io: Box<dyn IoStream> = Box::new(Guarded::new(io, handshake_deadline, config.limits.keepalive_policy));
+    let builder = http2_builder(config);
     let service = hyper::service::service_fn(move |request| {
         let open = calls.open();
         let response = router.route(request, &peer);

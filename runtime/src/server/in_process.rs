@@ -84,7 +84,9 @@ impl Dial for InProcess {
                     let calls = OpenCalls::default();
                     let peer = Peer { addr: None, auth: None };
                     let io: Box<dyn IoStream> = Box::new(server);
-                    let serving = connection::serve(io, peer, router, calls.clone(), &config, &connection_shutdown);
+                    let deadline = config.limits.handshake_deadline();
+                    let serving =
+                        connection::serve(io, deadline, peer, router, calls.clone(), &config, &connection_shutdown);
                     Coalesce::new(serving, calls).await;
                 },
                 &serving.runtime,

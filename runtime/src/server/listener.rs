@@ -9,14 +9,12 @@ use std::time::Duration;
 use crate::error::{Error, ErrorKind};
 use crate::server::builder::ServerBuilder;
 use crate::server::connection;
+use crate::server::limits::ConnectionSlots;
 use crate::server::peer::{AuthContext, Peer};
 use crate::server::router::Router;
 use crate::server::stop::Shutdown;
 use crate::transport::coalesce::{Coalesce, OpenCalls};
 use crate::transport::io::IoStream;
-
-/// How long a client may take over its TLS handshake.
-const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A bound socket, not yet accepting.
 pub(crate) struct Listener {
@@ -116,7 +114,14 @@ impl Accept {
 
 impl Accepting {
     /// Accepts connections until the server drains, serving each on a task of its own.
-    pub(crate) async fn run(self, router: Arc<Router>, config: Arc<ServerBuilder>, shutdown: Shutdown) {
+    /// Connections over the server's limit (`slots`) are closed as soon as they are accepted.
+    pub(crate) async fn run(
+        self,
+        router: Arc<Router>,
+        config: Arc<ServerBuilder>,
+        shutdown: Shutdown,
+        slots: ConnectionSlots,
+    ) {
         loop {
             let accepted = tokio::select! {
                 _ = shutdown.draining.cancelled() => break,
@@ -130,13 +135,19 @@ impl Accepting {
                     continue;
                 }
             };
+            let Ok(slot) = slots.take() else {
+                // Over `max_connections`: closed at once (dropping the stream), unread.
+                continue;
+            };
             let (router, config, tls, connection_shutdown) =
                 (router.clone(), config.clone(), self.tls.clone(), shutdown.clone());
             shutdown.tasks.spawn(async move {
+                let _slot = slot;
+                let deadline = config.limits.handshake_deadline();
                 let (io, peer): (Box<dyn IoStream>, Peer) = match tls {
                     None => (stream, Peer { addr, auth: None }),
                     Some(acceptor) => {
-                        match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+                        match tokio::time::timeout_at(deadline, acceptor.accept(stream)).await {
                             Ok(Ok(tls)) => {
                                 // The client's identity, read once for every call on the connection.
                                 let auth = Arc::new(AuthContext::new(tls.get_ref().1));
@@ -152,6 +163,7 @@ impl Accepting {
                 if let Some(web) = &config.grpc_web {
                     let serving = crate::server::web::connection::serve(
                         io,
+                        deadline,
                         peer,
                         router,
                         calls.clone(),
@@ -161,7 +173,8 @@ impl Accepting {
                     );
                     return Coalesce::new(serving, calls).await;
                 }
-                let serving = connection::serve(io, peer, router, calls.clone(), &config, &connection_shutdown);
+                let serving =
+                    connection::serve(io, deadline, peer, router, calls.clone(), &config, &connection_shutdown);
                 Coalesce::new(serving, calls).await;
             });
         }

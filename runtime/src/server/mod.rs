@@ -14,10 +14,12 @@ pub(crate) mod context;
 pub(crate) mod dispatch;
 pub(crate) mod env;
 pub(crate) mod fallback;
+pub(crate) mod guard;
 pub(crate) mod in_process;
 pub(crate) mod interceptor;
 #[cfg(feature = "tower")]
 pub(crate) mod layer;
+pub(crate) mod limits;
 pub(crate) mod listener;
 pub(crate) mod panic;
 pub(crate) mod peer;
@@ -42,6 +44,7 @@ use crate::error::{Error, ErrorKind};
 use crate::server::builder::ServerBuilder;
 use crate::server::env::Limits;
 use crate::server::in_process::InProcess;
+use crate::server::limits::ConnectionSlots;
 use crate::server::listener::Listener;
 use crate::server::router::Router;
 use crate::server::stop::{Shutdown, Stop};
@@ -250,8 +253,10 @@ impl Server {
         self.shared.in_process.serve(router.clone(), config.clone(), shutdown.clone(), runtime.clone());
         let _enter = runtime.enter();
         let accepting = state.listeners.drain(..).map(Listener::listen).collect::<Result<Vec<_>, _>>()?;
+        // One count of open connections across every port.
+        let slots = ConnectionSlots::new(config.limits.max_connections);
         for socket in accepting {
-            shutdown.tasks.spawn(socket.run(router.clone(), config.clone(), shutdown.clone()));
+            shutdown.tasks.spawn(socket.run(router.clone(), config.clone(), shutdown.clone(), slots.clone()));
         }
         state.started = true;
         state.runtime = Some(runtime);

@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
-/// The largest header list either side accepts: 16 MiB, as grpc-go, so large metadata gets
-/// through.
+/// The largest header list a client accepts: 16 MiB, as grpc-go, so large metadata gets
+/// through. (A server's is one of its limits, `server/limits.rs`.)
 pub(crate) const MAX_HEADER_LIST_SIZE: u32 = 16 * 1024 * 1024;
 
 /// Flow-control windows and keepalive pings of a connection; `ChannelBuilder` and

@@ -11,11 +11,12 @@ use std::task::{Context, Poll};
 use bytes::{Bytes, BytesMut};
 use http::StatusCode;
 use hyper::body::Incoming;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, ReadBuf};
 
 use crate::server::builder::ServerBuilder;
-use crate::server::connection::FINAL_FLUSH;
+use crate::server::connection::{self, FINAL_FLUSH};
+use crate::server::guard::Guarded;
 use crate::server::peer::Peer;
 use crate::server::response::{Body, plain_http};
 use crate::server::router::Router;
@@ -26,7 +27,6 @@ use crate::server::web::call::{WebCalls, call};
 use crate::server::web::codec::ContentType;
 use crate::server::web::loopback::Loopback;
 use crate::transport::coalesce::OpenCalls;
-use crate::transport::http2::MAX_HEADER_LIST_SIZE;
 use crate::transport::io::IoStream;
 use crate::wire::frame::HEADER_LEN;
 
@@ -53,8 +53,10 @@ const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 
 /// Serves one connection, as `server/connection.rs::serve` does, with gRPC-Web besides gRPC:
 /// HTTP/2 when it starts with the preface, else HTTP/1.1.
+#[allow(clippy::too_many_arguments)] // `connection::serve`'s, and the gRPC-Web settings
 pub(crate) async fn serve(
     mut io: Box<dyn IoStream>,
+    handshake_deadline: tokio::time::Instant,
     peer: Peer,
     router: Arc<Router>,
     calls: OpenCalls,
@@ -62,11 +64,12 @@ pub(crate) async fn serve(
     shutdown: Shutdown,
     web: &GrpcWeb,
 ) {
+    // A client that sends nothing is dropped at the handshake deadline, as on any server.
     let sniffed = tokio::select! {
-        sniffed = sniff(&mut io) => sniffed,
+        sniffed = tokio::time::timeout_at(handshake_deadline, sniff(&mut io)) => sniffed,
         _ = shutdown.draining.cancelled() => return,
     };
-    let Ok((http2, read)) = sniffed else { return };
+    let Ok(Ok((http2, read))) = sniffed else { return };
     // The bytes read go first, in front of the rest. Boxed again as a `dyn IoStream`, so hyper
     // and h2 serve it with the very code (same types) that serves a server without gRPC-Web.
     let io: Box<dyn IoStream> = Box::new(Rewind { read, io });
@@ -85,20 +88,10 @@ pub(crate) async fn serve(
         }
     });
     if http2 {
-        // HTTP/2 as on any server (`server/connection.rs`).
-        let mut builder = hyper::server::conn::http2::Builder::new(TokioExecutor::new());
-        builder
-            .timer(TokioTimer::new())
-            .auto_date_header(false)
-            .initial_stream_window_size(config.http2.stream_window)
-            .initial_connection_window_size(config.http2.connection_window)
-            .max_header_list_size(MAX_HEADER_LIST_SIZE);
-        if let Some(streams) = config.max_concurrent_streams {
-            builder.max_concurrent_streams(streams);
-        }
-        if let Some((interval, timeout)) = config.http2.keepalive() {
-            builder.keep_alive_interval(interval).keep_alive_timeout(timeout);
-        }
+        // HTTP/2 as on any server (`server/connection.rs`): its settings, limits and guard.
+        let policy = config.limits.keepalive_policy;
+        let io: Box<dyn IoStream> = Box::new(Guarded::new(io, handshake_deadline, policy));
+        let builder = connection::http2_builder(&config);
         let connection = builder.serve_connection(TokioIo::new(io), service);
         tokio::pin!(connection);
         stages!(connection, shutdown);

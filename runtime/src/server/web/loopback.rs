@@ -48,7 +48,9 @@ impl Loopback {
             (self.router.clone(), self.peer.clone(), self.config.clone(), self.shutdown.clone());
         // The server's task tracker: a stop waits for these calls as for any.
         self.shutdown.tasks.spawn(async move {
-            connection::serve(Box::new(server), peer, router, OpenCalls::default(), &config, &shutdown).await;
+            let deadline = config.limits.handshake_deadline();
+            let calls = OpenCalls::default();
+            connection::serve(Box::new(server), deadline, peer, router, calls, &config, &shutdown).await;
         });
         let (sender, connection) = h2::client::Builder::new()
             .initial_window_size(self.config.http2.stream_window)
