@@ -18,9 +18,7 @@ use crate::server::stop::Shutdown;
 use crate::transport::coalesce::OpenCalls;
 use crate::transport::http2::MAX_HEADER_LIST_SIZE;
 use crate::transport::io::IoStream;
-
-/// The in-memory pipe's buffer each way.
-const PIPE_BUFFER: usize = 64 * 1024;
+use crate::transport::memory;
 
 /// What making the loopback takes, and the connection once made.
 pub(crate) struct Loopback {
@@ -43,7 +41,7 @@ impl Loopback {
     }
 
     async fn connect(&self) -> Result<SendRequest<Bytes>, RpcError> {
-        let (client, server) = tokio::io::duplex(PIPE_BUFFER);
+        let (client, server) = memory::pipe();
         let (router, peer, config, shutdown) =
             (self.router.clone(), self.peer.clone(), self.config.clone(), self.shutdown.clone());
         // The server's task tracker: a stop waits for these calls as for any.
