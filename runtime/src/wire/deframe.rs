@@ -169,16 +169,8 @@ impl<B: Body, M: prost::Message + Default> MessageStream<B, M> {
         body_error: fn(B::Error) -> RpcError,
         tally: Option<Arc<Tally>>,
     ) -> Self {
-        MessageStream {
-            body,
-            deframer: Deframer::new(limit, compression, tally),
-            limit: limit_name,
-            body_error,
-            decode: |data| M::decode(data),
-            trailers: None,
-            done: false,
-            _message: PhantomData,
-        }
+        let deframer = Deframer::new(limit, compression, tally);
+        MessageStream::with_decode(body, deframer, limit_name, body_error, |data| M::decode(data))
     }
 }
 
@@ -193,20 +185,23 @@ impl<B: Body> MessageStream<B, Bytes> {
         body_error: fn(B::Error) -> RpcError,
         tally: Option<Arc<Tally>>,
     ) -> Self {
-        MessageStream {
-            body,
-            deframer: Deframer::new(limit, compression, tally),
-            limit: limit_name,
-            body_error,
-            decode: Ok,
-            trailers: None,
-            done: false,
-            _message: PhantomData,
-        }
+        let deframer = Deframer::new(limit, compression, tally);
+        MessageStream::with_decode(body, deframer, limit_name, body_error, Ok)
     }
 }
 
 impl<B: Body, M> MessageStream<B, M> {
+    /// The stream both constructors make, decoding each message with `decode`.
+    fn with_decode(
+        body: B,
+        deframer: Deframer,
+        limit: Limit,
+        body_error: fn(B::Error) -> RpcError,
+        decode: fn(Bytes) -> Result<M, prost::DecodeError>,
+    ) -> Self {
+        MessageStream { body, deframer, limit, body_error, decode, trailers: None, done: false, _message: PhantomData }
+    }
+
     /// The body's trailers, once the stream has ended.
     pub(crate) fn take_trailers(&mut self) -> Option<http::HeaderMap> {
         self.trailers.take()
