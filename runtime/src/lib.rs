@@ -127,6 +127,7 @@ mod metadata;
 mod observe;
 mod options;
 mod outcome;
+mod propagate;
 #[cfg(feature = "reflection")]
 pub mod reflection;
 mod reloadable;
@@ -160,6 +161,7 @@ pub use metadata::{Metadata, MetadataError, MetadataValue};
 pub use observe::{Direction, MessageEvent};
 pub use options::CallOptions;
 pub use outcome::CallOutcome;
+pub use propagate::Propagation;
 pub use reloadable::ReloadableCredentials;
 pub use server::Server;
 pub use server::builder::ServerBuilder;

@@ -4,6 +4,7 @@ use std::time::{Duration, Instant};
 
 use crate::client::call_credentials::{CallCredentials, SharedCredentials};
 use crate::client::message_compression::MessageCompression;
+use crate::propagate::Propagation;
 use crate::{Compression, Metadata};
 
 /// Options for one call: timeout or deadline, request metadata, compression and wait-for-ready.
@@ -36,6 +37,8 @@ pub struct CallOptions {
     pub(crate) call_credentials: Option<SharedCredentials>,
     /// Set by `Call::message_compression`: per call, so not settable here.
     pub(crate) message_compression: Option<MessageCompression>,
+    /// The call being served that this one inherits deadline and cancellation from.
+    pub(crate) propagation: Option<Propagation>,
 }
 
 impl CallOptions {
@@ -84,12 +87,36 @@ impl CallOptions {
         self
     }
 
-    /// The deadline a call started now would have: the earlier of `deadline` and now + `timeout`.
+    /// Makes the call inherit the deadline and cancellation of the call being served, from
+    /// its [`ServicerContext`](crate::ServicerContext) (see [`Propagation`]): its deadline is
+    /// the earlier of its own and the incoming call's, and it is cancelled when the incoming
+    /// call ends first.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use rust_rpc::{CallOptions, ServicerContext};
+    ///
+    /// fn backend_options(context: &ServicerContext) -> CallOptions {
+    ///     // At most 1 s, and never past the client's own deadline.
+    ///     CallOptions::new().timeout(Duration::from_secs(1)).propagate(context)
+    /// }
+    /// ```
+    pub fn propagate(mut self, from: impl Into<Propagation>) -> Self {
+        self.propagation = Some(from.into());
+        self
+    }
+
+    /// The deadline a call started now would have: the earliest of `deadline`, now + `timeout`
+    /// and a propagated deadline.
     pub fn effective_deadline(&self) -> Option<Instant> {
         let from_timeout = self.timeout.and_then(|t| Instant::now().checked_add(t));
-        match (from_timeout, self.deadline) {
+        let own = match (from_timeout, self.deadline) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
+        };
+        match self.propagation.as_ref().and_then(Propagation::deadline) {
+            None => own,
+            Some(inherited) => Some(own.map_or(inherited, |own| own.min(inherited))),
         }
     }
 
@@ -112,6 +139,7 @@ impl CallOptions {
             wait_for_ready: other.wait_for_ready || self.wait_for_ready,
             call_credentials: other.call_credentials.or_else(|| self.call_credentials.clone()),
             message_compression: other.message_compression.or_else(|| self.message_compression.clone()),
+            propagation: other.propagation.or_else(|| self.propagation.clone()),
         }
     }
 }

@@ -183,6 +183,23 @@ impl<S, R> Call<S, R> {
         self
     }
 
+    /// Inherits the deadline and cancellation of the call being served (see
+    /// [`Propagation`](crate::Propagation)): pass the handler's
+    /// [`ServicerContext`](crate::ServicerContext). The call's deadline is the earlier of its
+    /// own and the incoming call's; it fails with CANCELLED when the incoming call ends first.
+    ///
+    /// ```no_run
+    /// # use rust_rpc::{Result, ServicerContext};
+    /// # async fn demo(call: rust_rpc::UnaryCall<(), ()>, context: &ServicerContext) -> Result<()> {
+    /// // In a handler: the client's deadline and cancellation carry on to the backend.
+    /// call.propagate(context).await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn propagate(mut self, from: impl Into<crate::Propagation>) -> Self {
+        self.options.propagation = Some(from.into());
+        self
+    }
+
     /// Sends `credentials`' metadata (a token) with this call (see
     /// [`CallCredentials`](crate::CallCredentials)).
     pub fn call_credentials(mut self, credentials: impl crate::CallCredentials) -> Self {
@@ -198,6 +215,15 @@ impl<S, R> Call<S, R> {
 }
 
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+
+/// The call's cancel signal, joined with the end of the call it was propagated from, if any.
+#[inline]
+fn propagated(cancel: Option<CancelSignal>, options: &CallOptions) -> Option<CancelSignal> {
+    match &options.propagation {
+        None => cancel,
+        Some(propagation) => Some(propagation.cancel_signal(cancel)),
+    }
+}
 
 /// Starts the HTTP/2 exchange with `options` (the channel's defaults merged in); the response
 /// stream is returned once headers arrive. The messages both ways are counted in `tally` if the
@@ -242,6 +268,7 @@ where
         // The channel's defaults first: a default timeout is this call's deadline too.
         let options = channel.settings().default_options.merged_with(options);
         let deadline = options.effective_deadline();
+        let cancel = propagated(cancel, &options);
         if let Some(chain) = channel.interceptors(&options) {
             // Boxed, and a future of its own: calls on channels without interceptors keep theirs
             // as it was.
@@ -336,6 +363,7 @@ where
         let Call { channel, path, requests, options, cancel, .. } = self;
         let options = channel.settings().default_options.merged_with(options);
         let deadline = options.effective_deadline();
+        let cancel = propagated(cancel, &options);
         let (starting, completion): (StartFuture<Resp>, _) = match channel.interceptors(&options) {
             None => (Box::pin(start(channel, path, requests, options, deadline, None)), None),
             Some(chain) => {

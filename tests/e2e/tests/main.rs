@@ -18,6 +18,7 @@ mod keepalive_policy;
 mod lifecycle;
 mod limits;
 mod peer_identity;
+mod propagation;
 mod python_lifecycle;
 mod raw_h2;
 mod reflection;
