@@ -137,6 +137,53 @@ impl ServerBuilder {
         self
     }
 
+    /// Tells a connection that has had no calls for `idle` to go away (GOAWAY, gracefully:
+    /// calls the client started before it read the GOAWAY are still served) and closes it
+    /// (gRFC A9's `MAX_CONNECTION_IDLE`; default: never). A client reconnects when it next
+    /// makes a call. A connection with a call open, however long, is never idle.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let server = rust_rpc::Server::builder().max_connection_idle(Duration::from_secs(5 * 60)).build();
+    /// ```
+    pub fn max_connection_idle(mut self, idle: Duration) -> Self {
+        self.limits.lifetime.max_idle = Some(idle);
+        self
+    }
+
+    /// Tells each connection to go away once it is `age` old, ±10% so connections made
+    /// together do not all go together (gRFC A9's `MAX_CONNECTION_AGE`; default: never). The
+    /// GOAWAY is HTTP/2's graceful one: the client makes its new calls on a new connection
+    /// (after resolving the name again, reaching replicas added since), and the calls already
+    /// on this one go on, for at most
+    /// [`max_connection_age_grace`](Self::max_connection_age_grace).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// // Clients move to a new connection every 30 minutes or so; calls on the old one get
+    /// // 5 more minutes to finish.
+    /// let server = rust_rpc::Server::builder()
+    ///     .max_connection_age(Duration::from_secs(30 * 60))
+    ///     .max_connection_age_grace(Duration::from_secs(5 * 60))
+    ///     .build();
+    /// ```
+    pub fn max_connection_age(mut self, age: Duration) -> Self {
+        self.limits.lifetime.max_age = Some(age);
+        self
+    }
+
+    /// How long the calls on a connection told to go away (by
+    /// [`max_connection_age`](Self::max_connection_age) or
+    /// [`max_connection_idle`](Self::max_connection_idle)) may go on before the connection is
+    /// closed under them (gRFC A9's `MAX_CONNECTION_AGE_GRACE`; default: as long as they take).
+    /// Clients see the calls cut off then fail with UNAVAILABLE.
+    pub fn max_connection_age_grace(mut self, grace: Duration) -> Self {
+        self.limits.lifetime.max_age_grace = Some(grace);
+        self
+    }
+
     /// At most `calls` RPCs in progress across the server; more fail at once with
     /// RESOURCE_EXHAUSTED (Python's `maximum_concurrent_rpcs`).
     pub fn max_concurrent_rpcs(mut self, calls: usize) -> Self {

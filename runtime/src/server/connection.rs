@@ -1,5 +1,7 @@
 //! Serving one connection with hyper's HTTP/2 server: its settings, routing each request, and
-//! the stages of a stop (GOAWAY when the server drains, a last flush when grace ends).
+//! the stages of its end (GOAWAY when the server drains or the connection is due to go for its
+//! age or idleness, `lifetime.rs`; a last flush when the server's grace ends, a close when the
+//! connection's own grace does).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,6 +10,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 
 use crate::server::builder::ServerBuilder;
 use crate::server::guard::Guarded;
+use crate::server::lifetime::GoawayDue;
 use crate::server::peer::Peer;
 use crate::server::router::Router;
 use crate::server::stop::Shutdown;
@@ -53,9 +56,18 @@ pub(crate) async fn serve(
     config: &ServerBuilder,
     shutdown: &Shutdown,
 ) {
+    // Age and idleness (gRFC A9), only on a server that limits them: others run no timer.
+    let (lifetime, activity) = match config.limits.lifetime.is_on() {
+        true => {
+            let (due, activity) = GoawayDue::new(config.limits.lifetime);
+            (Some(due), Some(activity))
+        }
+        false => (None, None),
+    };
     // The handshake deadline and keepalive enforcement, which hyper does not do (guard.rs).
     // Boxed as the bare stream was, so h2 and hyper run the same code over it as without.
-    let io: Box<dyn IoStream> = Box::new(Guarded::new(io, handshake_deadline, config.limits.keepalive_policy));
+    let io: Box<dyn IoStream> =
+        Box::new(Guarded::new(io, handshake_deadline, config.limits.keepalive_policy, activity));
     let builder = http2_builder(config);
     let service = hyper::service::service_fn(move |request| {
         let open = calls.open();
@@ -68,18 +80,43 @@ pub(crate) async fn serve(
     });
     let connection = builder.serve_connection(TokioIo::new(io), service);
     tokio::pin!(connection);
+    let mut grace = None;
     tokio::select! {
         _ = connection.as_mut() => return,
         _ = shutdown.draining.cancelled() => {}
+        _ = due(lifetime.as_ref()), if lifetime.is_some() => {
+            grace = lifetime.as_ref().and_then(GoawayDue::grace);
+        }
     }
+    // HTTP/2's graceful GOAWAY: one naming the last possible stream, a PING, and once it is
+    // answered the GOAWAY naming the last stream taken; the connection ends when its calls do.
     connection.as_mut().graceful_shutdown();
+    let grace_over = async {
+        match grace {
+            Some(grace) => tokio::time::sleep(grace).await,
+            None => std::future::pending().await,
+        }
+    };
     tokio::select! {
         _ = connection.as_mut() => return,
         _ = shutdown.stopped.stopped() => {}
+        // `max_connection_age_grace` is over: the connection closes under its calls (grpc-go
+        // does the same), which their clients see as UNAVAILABLE.
+        _ = grace_over => return,
     }
     // Grace is over: every call on the connection now ends with UNAVAILABLE (its handler is
     // dropped, its response body stops). Drive the connection a little longer so those
     // statuses reach the clients, instead of cutting the socket under them, but not for
     // long: a client that stopped reading must not hold the stop up for more than a second.
     let _ = tokio::time::timeout(FINAL_FLUSH, connection.as_mut()).await;
+}
+
+/// Resolves when the connection is due its GOAWAY; never without `lifetime`.
+async fn due(lifetime: Option<&GoawayDue>) {
+    match lifetime {
+        Some(lifetime) => {
+            lifetime.due().await;
+        }
+        None => std::future::pending().await,
+    }
 }

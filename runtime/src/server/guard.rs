@@ -12,11 +12,13 @@
 
 use std::io;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 use std::time::Instant;
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
+use crate::server::lifetime::Activity;
 use crate::server::limits::{IDLE_PING_INTERVAL, KeepalivePolicy, MAX_PING_STRIKES};
 use crate::transport::frames::{self, ACK, DATA, END_STREAM, FrameCursor, FrameHeader, HEADERS, PING, RST_STREAM};
 use crate::transport::io::IoStream;
@@ -40,6 +42,9 @@ pub(crate) struct Guarded {
     /// The highest stream the client opened.
     last_stream: u32,
     goaway: Goaway,
+    /// Told when `open` turns empty or not, on a server with `max_connection_idle`
+    /// (`lifetime.rs`); `None` on others.
+    activity: Option<Arc<Activity>>,
 }
 
 /// gRPC's ping strikes (grpc-go's `handlePing`).
@@ -61,11 +66,13 @@ enum Goaway {
 }
 
 impl Guarded {
-    /// Watches `io` of a connection that must send its first frame by `handshake_deadline`.
+    /// Watches `io` of a connection that must send its first frame by `handshake_deadline`,
+    /// telling `activity` (if any) when its streams come and go.
     pub(crate) fn new(
         io: Box<dyn IoStream>,
         handshake_deadline: tokio::time::Instant,
         policy: KeepalivePolicy,
+        activity: Option<Arc<Activity>>,
     ) -> Self {
         Guarded {
             io,
@@ -76,6 +83,7 @@ impl Guarded {
             open: Vec::new(),
             last_stream: 0,
             goaway: Goaway::No,
+            activity,
         }
     }
 
@@ -88,6 +96,11 @@ impl Guarded {
             HEADERS if header.stream > self.last_stream => {
                 self.last_stream = header.stream;
                 self.open.push(header.stream);
+                if let Some(activity) = &self.activity
+                    && self.open.len() == 1
+                {
+                    activity.busy();
+                }
             }
             RST_STREAM => self.close(header.stream),
             PING if header.flags & ACK == 0 => self.on_ping(),
@@ -121,6 +134,11 @@ impl Guarded {
     fn close(&mut self, stream: u32) {
         if let Some(at) = self.open.iter().position(|&s| s == stream) {
             self.open.swap_remove(at);
+            if let Some(activity) = &self.activity
+                && self.open.is_empty()
+            {
+                activity.idle();
+            }
         }
     }
 

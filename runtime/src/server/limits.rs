@@ -5,6 +5,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::server::lifetime::ConnectionLifetime;
+
 /// How a server's connections are limited.
 #[derive(Clone, Debug)]
 pub(crate) struct ConnectionLimits {
@@ -25,6 +27,9 @@ pub(crate) struct ConnectionLimits {
     pub(crate) max_connections: Option<usize>,
     /// What PINGs a client may send (gRFC A8).
     pub(crate) keepalive_policy: KeepalivePolicy,
+    /// When a connection is told GOAWAY for its idleness or age, and closed (gRFC A9; all off
+    /// by default).
+    pub(crate) lifetime: ConnectionLifetime,
 }
 
 /// The shortest interval between a client's PINGs the server tolerates (gRPC's keepalive
@@ -66,6 +71,7 @@ impl Default for ConnectionLimits {
             max_local_error_reset_streams: 1024,
             max_connections: None,
             keepalive_policy: KeepalivePolicy { min_time: Duration::from_secs(5 * 60), permit_without_calls: false },
+            lifetime: ConnectionLifetime::default(),
         }
     }
 }

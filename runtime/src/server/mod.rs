@@ -19,6 +19,7 @@ pub(crate) mod in_process;
 pub(crate) mod interceptor;
 #[cfg(feature = "tower")]
 pub(crate) mod layer;
+pub(crate) mod lifetime;
 pub(crate) mod limits;
 pub(crate) mod listener;
 pub(crate) mod panic;

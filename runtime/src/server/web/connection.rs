@@ -90,7 +90,7 @@ pub(crate) async fn serve(
     if http2 {
         // HTTP/2 as on any server (`server/connection.rs`): its settings, limits and guard.
         let policy = config.limits.keepalive_policy;
-        let io: Box<dyn IoStream> = Box::new(Guarded::new(io, handshake_deadline, policy));
+        let io: Box<dyn IoStream> = Box::new(Guarded::new(io, handshake_deadline, policy, None));
         let builder = connection::http2_builder(&config);
         let connection = builder.serve_connection(TokioIo::new(io), service);
         tokio::pin!(connection);
