@@ -7,6 +7,7 @@ mod calls;
 mod cert_rotation;
 mod channel_close;
 mod client_keepalive;
+mod connection_lifetime;
 mod fuzz_server;
 mod generic;
 mod graceful_stop;
