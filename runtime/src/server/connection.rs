@@ -10,7 +10,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 
 use crate::server::builder::ServerBuilder;
 use crate::server::guard::Guarded;
-use crate::server::lifetime::GoawayDue;
+use crate::server::lifetime;
 use crate::server::peer::Peer;
 use crate::server::router::Router;
 use crate::server::stop::Shutdown;
@@ -22,6 +22,49 @@ use crate::transport::io::IoStream;
 /// flow-control window) that the client has yet to read; 100 ms proved too short for that on a
 /// loaded machine.
 pub(crate) const FINAL_FLUSH: Duration = Duration::from_secs(1);
+
+/// The stages of a connection's end, for a pinned hyper connection (HTTP/2, or gRPC-Web's
+/// HTTP/1.1, where a GOAWAY is a close after the current request): the GOAWAY when the server
+/// drains or `lifetime` (`Option<&GoawayDue>`) says the connection is due one; then, after a
+/// stop's grace, a last flush of the calls' statuses; or, after the connection's own grace, a
+/// close.
+macro_rules! stages {
+    ($connection:ident, $shutdown:ident, $lifetime:expr) => {{
+        let lifetime: Option<&$crate::server::lifetime::GoawayDue> = $lifetime;
+        let mut grace = None;
+        tokio::select! {
+            _ = $connection.as_mut() => return,
+            _ = $shutdown.draining.cancelled() => {}
+            _ = $crate::server::connection::due(lifetime), if lifetime.is_some() => {
+                grace = lifetime.and_then($crate::server::lifetime::GoawayDue::grace);
+            }
+        }
+        // HTTP/2's graceful GOAWAY: one naming the last possible stream, a PING, and once it
+        // is answered the GOAWAY naming the last stream taken; the connection ends when its
+        // calls do.
+        $connection.as_mut().graceful_shutdown();
+        let grace_over = async {
+            match grace {
+                Some(grace) => tokio::time::sleep(grace).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = $connection.as_mut() => return,
+            _ = $shutdown.stopped.stopped() => {}
+            // `max_connection_age_grace` is over: the connection closes under its calls
+            // (grpc-go does the same), which their clients see as UNAVAILABLE.
+            _ = grace_over => return,
+        }
+        // The server's grace is over: every call on the connection now ends with UNAVAILABLE
+        // (its handler is dropped, its response body stops). Drive the connection a little
+        // longer so those statuses reach the clients, instead of cutting the socket under
+        // them, but not for long: a client that stopped reading must not hold the stop up for
+        // more than a second.
+        let _ = tokio::time::timeout($crate::server::connection::FINAL_FLUSH, $connection.as_mut()).await;
+    }};
+}
+pub(crate) use stages;
 
 /// hyper's HTTP/2 server with the server's settings and limits (`limits.rs`).
 pub(crate) fn http2_builder(config: &ServerBuilder) -> hyper::server::conn::http2::Builder<TokioExecutor> {
@@ -57,13 +100,7 @@ pub(crate) async fn serve(
     shutdown: &Shutdown,
 ) {
     // Age and idleness (gRFC A9), only on a server that limits them: others run no timer.
-    let (lifetime, activity) = match config.limits.lifetime.is_on() {
-        true => {
-            let (due, activity) = GoawayDue::new(config.limits.lifetime);
-            (Some(due), Some(activity))
-        }
-        false => (None, None),
-    };
+    let (timers, activity) = lifetime::watch(config.limits.lifetime);
     // The handshake deadline and keepalive enforcement, which hyper does not do (guard.rs).
     // Boxed as the bare stream was, so h2 and hyper run the same code over it as without.
     let io: Box<dyn IoStream> =
@@ -80,39 +117,11 @@ pub(crate) async fn serve(
     });
     let connection = builder.serve_connection(TokioIo::new(io), service);
     tokio::pin!(connection);
-    let mut grace = None;
-    tokio::select! {
-        _ = connection.as_mut() => return,
-        _ = shutdown.draining.cancelled() => {}
-        _ = due(lifetime.as_ref()), if lifetime.is_some() => {
-            grace = lifetime.as_ref().and_then(GoawayDue::grace);
-        }
-    }
-    // HTTP/2's graceful GOAWAY: one naming the last possible stream, a PING, and once it is
-    // answered the GOAWAY naming the last stream taken; the connection ends when its calls do.
-    connection.as_mut().graceful_shutdown();
-    let grace_over = async {
-        match grace {
-            Some(grace) => tokio::time::sleep(grace).await,
-            None => std::future::pending().await,
-        }
-    };
-    tokio::select! {
-        _ = connection.as_mut() => return,
-        _ = shutdown.stopped.stopped() => {}
-        // `max_connection_age_grace` is over: the connection closes under its calls (grpc-go
-        // does the same), which their clients see as UNAVAILABLE.
-        _ = grace_over => return,
-    }
-    // Grace is over: every call on the connection now ends with UNAVAILABLE (its handler is
-    // dropped, its response body stops). Drive the connection a little longer so those
-    // statuses reach the clients, instead of cutting the socket under them, but not for
-    // long: a client that stopped reading must not hold the stop up for more than a second.
-    let _ = tokio::time::timeout(FINAL_FLUSH, connection.as_mut()).await;
+    stages!(connection, shutdown, timers.as_ref());
 }
 
 /// Resolves when the connection is due its GOAWAY; never without `lifetime`.
-async fn due(lifetime: Option<&GoawayDue>) {
+pub(crate) async fn due(lifetime: Option<&lifetime::GoawayDue>) {
     match lifetime {
         Some(lifetime) => {
             lifetime.due().await;

@@ -132,6 +132,16 @@ impl GoawayDue {
     }
 }
 
+/// A connection accepted now: its timers and the activity its guard is to update, on a server
+/// that limits connections' age or idleness; nothing at all on others.
+pub(crate) fn watch(lifetime: ConnectionLifetime) -> (Option<GoawayDue>, Option<Arc<Activity>>) {
+    if !lifetime.is_on() {
+        return (None, None);
+    }
+    let (due, activity) = GoawayDue::new(lifetime);
+    (Some(due), Some(activity))
+}
+
 /// `age` ±10% (gRFC A9), from a random number of the standard library's hasher keys.
 fn jittered(age: Duration) -> Duration {
     let random = std::collections::hash_map::RandomState::new().build_hasher().finish();

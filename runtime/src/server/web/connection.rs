@@ -15,8 +15,9 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, ReadBuf};
 
 use crate::server::builder::ServerBuilder;
-use crate::server::connection::{self, FINAL_FLUSH};
+use crate::server::connection::{self, stages};
 use crate::server::guard::Guarded;
+use crate::server::lifetime;
 use crate::server::peer::Peer;
 use crate::server::response::{Body, plain_http};
 use crate::server::router::Router;
@@ -29,24 +30,6 @@ use crate::server::web::loopback::Loopback;
 use crate::transport::coalesce::OpenCalls;
 use crate::transport::io::IoStream;
 use crate::wire::frame::HEADER_LEN;
-
-/// The stages of a stop for a pinned hyper connection (HTTP/1.1 or HTTP/2), as in
-/// `server/connection.rs`: GOAWAY (or close after the current request) when the server drains,
-/// a last flush when grace ends.
-macro_rules! stages {
-    ($connection:ident, $shutdown:ident) => {{
-        tokio::select! {
-            _ = $connection.as_mut() => return,
-            _ = $shutdown.draining.cancelled() => {}
-        }
-        $connection.as_mut().graceful_shutdown();
-        tokio::select! {
-            _ = $connection.as_mut() => return,
-            _ = $shutdown.stopped.stopped() => {}
-        }
-        let _ = tokio::time::timeout(FINAL_FLUSH, $connection.as_mut()).await;
-    }};
-}
 
 /// The first bytes of every HTTP/2 connection (RFC 9113, section 3.4).
 const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
@@ -89,18 +72,21 @@ pub(crate) async fn serve(
     });
     if http2 {
         // HTTP/2 as on any server (`server/connection.rs`): its settings, limits and guard.
+        let (timers, activity) = lifetime::watch(config.limits.lifetime);
         let policy = config.limits.keepalive_policy;
-        let io: Box<dyn IoStream> = Box::new(Guarded::new(io, handshake_deadline, policy, None));
+        let io: Box<dyn IoStream> = Box::new(Guarded::new(io, handshake_deadline, policy, activity));
         let builder = connection::http2_builder(&config);
         let connection = builder.serve_connection(TokioIo::new(io), service);
         tokio::pin!(connection);
-        stages!(connection, shutdown);
+        stages!(connection, shutdown, timers.as_ref());
     } else {
         let mut builder = hyper::server::conn::http1::Builder::new();
         builder.timer(TokioTimer::new()).auto_date_header(false);
         let connection = builder.serve_connection(TokioIo::new(io), service);
         tokio::pin!(connection);
-        stages!(connection, shutdown);
+        // HTTP/1.1 (gRPC-Web from browsers): no age or idleness (a browser's connection
+        // carries one call at a time, and browsers close idle ones themselves).
+        stages!(connection, shutdown, None);
     }
 }
 
