@@ -86,6 +86,14 @@
 //! only its call, with UNKNOWN; a message over the limit is RESOURCE_EXHAUSTED; gzip and zstd
 //! compression are negotiated through `grpc-accept-encoding`.
 //!
+//! A call made while serving another inherits nothing unless asked:
+//! [`Call::propagate`]`(&context)` (or [`CallOptions::propagate`]) gives it the incoming call's
+//! deadline, when earlier than its own, and cancels it when the incoming call ends first (see
+//! [`Propagation`]). A server can send its connections away so clients rebalance over
+//! replicas (gRFC A9): [`ServerBuilder::max_connection_age`],
+//! [`max_connection_age_grace`](ServerBuilder::max_connection_age_grace) and
+//! [`max_connection_idle`](ServerBuilder::max_connection_idle), all off by default.
+//!
 //! ## Cargo features
 //!
 //! On by default; `default-features = false` leaves them out (health and reflection take about

@@ -31,30 +31,36 @@ pub(crate) const FINAL_FLUSH: Duration = Duration::from_secs(1);
 macro_rules! stages {
     ($connection:ident, $shutdown:ident, $lifetime:expr) => {{
         let lifetime: Option<&$crate::server::lifetime::GoawayDue> = $lifetime;
-        let mut grace = None;
+        // When the connection's own grace ends, once it is due to go.
+        let mut grace_end = None;
         tokio::select! {
             _ = $connection.as_mut() => return,
             _ = $shutdown.draining.cancelled() => {}
             _ = $crate::server::connection::due(lifetime), if lifetime.is_some() => {
-                grace = lifetime.and_then($crate::server::lifetime::GoawayDue::grace);
+                if let Some(lifetime) = lifetime {
+                    let now = tokio::time::Instant::now();
+                    grace_end = lifetime.grace().and_then(|grace| now.checked_add(grace));
+                    // The first GOAWAY now, h2's graceful shutdown a little later (`HEADS_UP`).
+                    lifetime.heads_up();
+                    tokio::select! {
+                        _ = $connection.as_mut() => return,
+                        _ = $shutdown.draining.cancelled() => {}
+                        _ = $crate::server::connection::until(grace_end) => return,
+                        _ = tokio::time::sleep($crate::server::lifetime::HEADS_UP) => {}
+                    }
+                }
             }
         }
         // HTTP/2's graceful GOAWAY: one naming the last possible stream, a PING, and once it
         // is answered the GOAWAY naming the last stream taken; the connection ends when its
         // calls do.
         $connection.as_mut().graceful_shutdown();
-        let grace_over = async {
-            match grace {
-                Some(grace) => tokio::time::sleep(grace).await,
-                None => std::future::pending().await,
-            }
-        };
         tokio::select! {
             _ = $connection.as_mut() => return,
             _ = $shutdown.stopped.stopped() => {}
             // `max_connection_age_grace` is over: the connection closes under its calls
             // (grpc-go does the same), which their clients see as UNAVAILABLE.
-            _ = grace_over => return,
+            _ = $crate::server::connection::until(grace_end) => return,
         }
         // The server's grace is over: every call on the connection now ends with UNAVAILABLE
         // (its handler is dropped, its response body stops). Drive the connection a little
@@ -64,6 +70,7 @@ macro_rules! stages {
         let _ = tokio::time::timeout($crate::server::connection::FINAL_FLUSH, $connection.as_mut()).await;
     }};
 }
+#[cfg(feature = "grpc-web")] // `web/connection.rs`'s; this file's uses need no import
 pub(crate) use stages;
 
 /// hyper's HTTP/2 server with the server's settings and limits (`limits.rs`).
@@ -118,6 +125,14 @@ pub(crate) async fn serve(
     let connection = builder.serve_connection(TokioIo::new(io), service);
     tokio::pin!(connection);
     stages!(connection, shutdown, timers.as_ref());
+}
+
+/// Resolves at `deadline`; never without one.
+pub(crate) async fn until(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => std::future::pending().await,
+    }
 }
 
 /// Resolves when the connection is due its GOAWAY; never without `lifetime`.

@@ -26,6 +26,12 @@ use crate::transport::io::IoStream;
 /// HTTP/2's ENHANCE_YOUR_CALM error code (RFC 9113, 7).
 const ENHANCE_YOUR_CALM: u32 = 0xb;
 
+/// HTTP/2's NO_ERROR code.
+const NO_ERROR: u32 = 0;
+
+/// The highest stream identifier, a graceful GOAWAY's last stream (RFC 9113, 6.8).
+const MAX_STREAM: u32 = (1 << 31) - 1;
+
 /// The debug data gRPC clients look for to back off their keepalive (gRFC A8).
 pub(crate) const TOO_MANY_PINGS: &[u8] = b"too_many_pings";
 
@@ -59,8 +65,10 @@ struct PingStrikes {
 enum Goaway {
     /// Nothing to send.
     No,
-    /// To be written at the next frame boundary; how much of it is written.
-    Pending(Vec<u8>, usize),
+    /// To be written at the next frame boundary; how much of it is written; whether the
+    /// connection is over once it is (`too_many_pings`), or goes on (the first GOAWAY of a
+    /// connection due to go for its age or idleness, `lifetime.rs`).
+    Pending(Vec<u8>, usize, bool),
     /// Written: the connection is over.
     Sent,
 }
@@ -113,7 +121,7 @@ impl Guarded {
     fn on_ping(&mut self) {
         if self.pings.too_many(!self.open.is_empty()) && matches!(self.goaway, Goaway::No) {
             let frame = frames::goaway(self.last_stream, ENHANCE_YOUR_CALM, TOO_MANY_PINGS);
-            self.goaway = Goaway::Pending(frame, 0);
+            self.goaway = Goaway::Pending(frame, 0, true);
         }
     }
 
@@ -145,7 +153,7 @@ impl Guarded {
     /// Writes the pending GOAWAY if the bytes written so far end at a frame boundary: ready
     /// once it is written and flushed (or nothing is pending).
     fn poll_goaway(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        let Goaway::Pending(frame, written) = &mut self.goaway else { return Poll::Ready(Ok(())) };
+        let Goaway::Pending(frame, written, last) = &mut self.goaway else { return Poll::Ready(Ok(())) };
         if !self.outbound.at_boundary() {
             // h2 finishes its frame first (see `poll_write`).
             return Poll::Ready(Ok(()));
@@ -158,7 +166,7 @@ impl Guarded {
             *written += n;
         }
         ready!(Pin::new(&mut self.io).poll_flush(cx))?;
-        self.goaway = Goaway::Sent;
+        self.goaway = if *last { Goaway::Sent } else { Goaway::No };
         Poll::Ready(Ok(()))
     }
 
@@ -193,6 +201,13 @@ impl PingStrikes {
 impl AsyncRead for Guarded {
     fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
         let this = &mut *self;
+        if let Some(activity) = &this.activity
+            && activity.take_heads_up(cx.waker())
+            && matches!(this.goaway, Goaway::No)
+        {
+            // Streams from here on are unwelcome; h2's graceful shutdown follows (`lifetime.rs`).
+            this.goaway = Goaway::Pending(frames::goaway(MAX_STREAM, NO_ERROR, b""), 0, false);
+        }
         if !matches!(this.goaway, Goaway::No) {
             ready!(this.poll_goaway(cx))?;
             if matches!(this.goaway, Goaway::Sent) {

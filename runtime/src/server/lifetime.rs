@@ -11,9 +11,20 @@
 use std::hash::{BuildHasher, Hasher};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::task::Waker;
 use std::time::Duration;
 
+use futures_util::task::AtomicWaker;
 use tokio::time::Instant;
+
+/// How long after its first GOAWAY (last stream 2^31-1, written by the guard) a connection
+/// starts HTTP/2's graceful shutdown (another such GOAWAY and a PING, then the final GOAWAY
+/// once the PING is answered). h2's shutdown alone leaves a race: a stream a client opened just
+/// before it read the GOAWAY may be written after its PING answer, land above the final
+/// GOAWAY's last stream and fail (gRPC clients with transparent retry send it again; others,
+/// tonic's, fail the call). With the GOAWAY a second ahead, every stream opened before the
+/// client read it has arrived by then.
+pub(crate) const HEADS_UP: Duration = Duration::from_secs(1);
 
 /// The three settings, each off (`None`) by default, as in every gRPC implementation.
 #[derive(Clone, Copy, Debug, Default)]
@@ -43,11 +54,29 @@ pub(crate) struct Activity {
     busy: AtomicBool,
     /// Nanoseconds from `origin` to the moment the last open stream ended.
     idle_since: AtomicU64,
+    /// Set when the connection is due its GOAWAY: the guard writes the first one.
+    heads_up: AtomicBool,
+    /// The connection task, woken to write it.
+    task: AtomicWaker,
 }
 
 impl Activity {
     fn new(origin: Instant) -> Self {
-        Activity { origin, busy: AtomicBool::new(false), idle_since: AtomicU64::new(0) }
+        Activity {
+            origin,
+            busy: AtomicBool::new(false),
+            idle_since: AtomicU64::new(0),
+            heads_up: AtomicBool::new(false),
+            task: AtomicWaker::new(),
+        }
+    }
+
+    /// Whether the connection is to write its first GOAWAY now (once); `waker` is the
+    /// connection task's, woken when it is.
+    #[inline]
+    pub(crate) fn take_heads_up(&self, waker: &Waker) -> bool {
+        self.task.register(waker);
+        self.heads_up.load(Ordering::Acquire) && self.heads_up.swap(false, Ordering::AcqRel)
     }
 
     /// The first stream opened on a connection without any.
@@ -129,6 +158,12 @@ impl GoawayDue {
     /// How long the connection's calls may go on after the GOAWAY, if not as long as they take.
     pub(crate) fn grace(&self) -> Option<Duration> {
         self.lifetime.max_age_grace
+    }
+
+    /// Has the guard write the connection's first GOAWAY (see [`HEADS_UP`]).
+    pub(crate) fn heads_up(&self) {
+        self.activity.heads_up.store(true, Ordering::Release);
+        self.activity.task.wake();
     }
 }
 

@@ -125,10 +125,18 @@ fn code_for_reason(reason: h2::Reason) -> Option<Code> {
 }
 
 /// The status of a client call that an h2 failure ended: a reset with a gRPC meaning gets its
-/// code (CANCEL is CANCELLED, REFUSED_STREAM UNAVAILABLE, ...); anything else (the connection was
-/// lost, an I/O error) is a transport failure, UNAVAILABLE. `authority`, when known, names the
+/// code (CANCEL is CANCELLED, REFUSED_STREAM UNAVAILABLE, ...); anything else (the server's
+/// GOAWAY, the connection lost, an I/O error) is a transport failure, UNAVAILABLE. `authority`, when known, names the
 /// server in the message.
 pub(crate) fn from_h2(err: &h2::Error, authority: Option<&str>) -> RpcError {
+    // The server's GOAWAY ended the stream: it was above the GOAWAY's last stream (never
+    // processed), or the connection closed after the GOAWAY under it. UNAVAILABLE whatever the
+    // GOAWAY's code (NO_ERROR for a graceful one), as grpc-go reports both: not the
+    // RST_STREAM table's INTERNAL for NO_ERROR.
+    if err.is_go_away() && err.is_remote() {
+        let server = authority.map_or_else(String::new, |authority| format!(" ({authority})"));
+        return RpcError::unavailable(format!("the server{server} is going away (GOAWAY): {err}"));
+    }
     if let Some(code) = err.reason().and_then(code_for_reason) {
         return RpcError::new(code, format!("h2 protocol error: {err}"));
     }

@@ -104,11 +104,22 @@ async fn until_disconnected(channel: &rust_rpc::Channel) {
     .await;
 }
 
+fn aging() -> ServerBuilder {
+    Server::builder().max_connection_age(Duration::from_millis(300)).max_connection_age_grace(Duration::from_secs(5))
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn calls_across_max_connection_age_never_fail_and_move_to_new_connections() {
-    let builder = Server::builder()
-        .max_connection_age(Duration::from_millis(300))
-        .max_connection_age_grace(Duration::from_secs(5));
+    calls_across_max_connection_age(aging()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_on_a_server_with_grpc_web_on() {
+    // Its connections are served by `server/web/connection.rs`, HTTP/2 ones as gRPC's.
+    calls_across_max_connection_age(aging().grpc_web(rust_rpc::GrpcWeb::new())).await;
+}
+
+async fn calls_across_max_connection_age(builder: ServerBuilder) {
     let (_server, client, _) = start(builder);
     let ports = Arc::new(Mutex::new(HashSet::new()));
     let callers = (0..4).map(|_| {
@@ -179,4 +190,55 @@ async fn max_connection_idle_closes_an_unused_connection_but_not_one_with_a_call
     assert!(no_hang("the stream's end", responses.next()).await.is_none(), "ended with OK");
     // Without calls, it goes.
     until_disconnected(&channel).await;
+}
+
+/// A server that answers every request with GOAWAY (last stream 0, NO_ERROR): it takes none.
+async fn refusing_server() -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                // Empty SETTINGS, then the client's preface and frames until its first HEADERS.
+                socket.write_all(&[0, 0, 0, 4, 0, 0, 0, 0, 0]).await?;
+                let mut read = Vec::new();
+                let mut at = 24; // the preface
+                loop {
+                    let mut chunk = [0u8; 4096];
+                    let n = socket.read(&mut chunk).await?;
+                    if n == 0 {
+                        return Ok::<_, std::io::Error>(());
+                    }
+                    read.extend_from_slice(&chunk[..n]);
+                    let mut headers = false;
+                    while read.len() >= at + 9 {
+                        let length =
+                            usize::from(read[at]) << 16 | usize::from(read[at + 1]) << 8 | usize::from(read[at + 2]);
+                        headers |= read[at + 3] == 1;
+                        at += 9 + length;
+                    }
+                    if headers {
+                        break;
+                    }
+                }
+                // GOAWAY: last stream 0, NO_ERROR.
+                socket.write_all(&[0, 0, 8, 7, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]).await?;
+                // Held open until the client goes.
+                while socket.read(&mut [0u8; 4096]).await? > 0 {}
+                Ok(())
+            });
+        }
+    });
+    port
+}
+
+#[tokio::test]
+async fn a_call_the_servers_goaway_refused_is_unavailable() {
+    // grpc-go's client reports a stream above a GOAWAY's last stream as UNAVAILABLE (and
+    // retries it); h2 calls it a NO_ERROR GOAWAY, which the RST_STREAM table would make INTERNAL.
+    let port = refusing_server().await;
+    let client = RouteGuideClient::new(rust_rpc::insecure_channel(&format!("127.0.0.1:{port}")).expect("channel"));
+    let err = no_hang("the refusal", unary_port(&client)).await.expect_err("refused");
+    assert_eq!(err.code(), Code::Unavailable, "{err}");
 }
