@@ -9,6 +9,11 @@
 //! connection reads as ended and what h2 still writes is dropped. Nothing h2 wrote after its
 //! last whole frame reaches the client, so the client sees well-formed HTTP/2 ending with our
 //! GOAWAY.
+//!
+//! On a server that limits connections' age or idleness (`lifetime.rs`), it also tells when the
+//! client's streams come and go, and writes a connection's first, graceful GOAWAY (last stream
+//! 2^31-1, the same way between h2's frames) a second before h2's own graceful shutdown; the
+//! connection goes on after that one.
 
 use std::io;
 use std::pin::Pin;
@@ -48,8 +53,9 @@ pub(crate) struct Guarded {
     /// The highest stream the client opened.
     last_stream: u32,
     goaway: Goaway,
-    /// Told when `open` turns empty or not, on a server with `max_connection_idle`
-    /// (`lifetime.rs`); `None` on others.
+    /// On a server that limits connections' age or idleness (`lifetime.rs`): told when `open`
+    /// turns empty or not, and asks for the first GOAWAY of a connection due to go. `None` on
+    /// others.
     activity: Option<Arc<Activity>>,
 }
 
