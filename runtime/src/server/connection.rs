@@ -33,11 +33,17 @@ macro_rules! stages {
         let lifetime: Option<&$crate::server::lifetime::GoawayDue> = $lifetime;
         // When the connection's own grace ends, once it is due to go.
         let mut grace_end = None;
-        tokio::select! {
-            _ = $connection.as_mut() => return,
-            _ = $shutdown.draining.cancelled() => {}
-            _ = $crate::server::connection::due(lifetime), if lifetime.is_some() => {
-                if let Some(lifetime) = lifetime {
+        match lifetime {
+            // A select of its own: with a third, disabled branch, every poll of the connection
+            // cost a server about 100 instructions per ping-pong round trip (BENCHMARKS.md).
+            None => tokio::select! {
+                _ = $connection.as_mut() => return,
+                _ = $shutdown.draining.cancelled() => {}
+            },
+            Some(lifetime) => tokio::select! {
+                _ = $connection.as_mut() => return,
+                _ = $shutdown.draining.cancelled() => {}
+                _ = lifetime.due() => {
                     let now = tokio::time::Instant::now();
                     grace_end = lifetime.grace().and_then(|grace| now.checked_add(grace));
                     // The first GOAWAY now, h2's graceful shutdown a little later (`HEADS_UP`).
@@ -49,7 +55,7 @@ macro_rules! stages {
                         _ = tokio::time::sleep($crate::server::lifetime::HEADS_UP) => {}
                     }
                 }
-            }
+            },
         }
         // HTTP/2's graceful GOAWAY: one naming the last possible stream, a PING, and once it
         // is answered the GOAWAY naming the last stream taken; the connection ends when its
@@ -131,16 +137,6 @@ pub(crate) async fn serve(
 pub(crate) async fn until(deadline: Option<tokio::time::Instant>) {
     match deadline {
         Some(deadline) => tokio::time::sleep_until(deadline).await,
-        None => std::future::pending().await,
-    }
-}
-
-/// Resolves when the connection is due its GOAWAY; never without `lifetime`.
-pub(crate) async fn due(lifetime: Option<&lifetime::GoawayDue>) {
-    match lifetime {
-        Some(lifetime) => {
-            lifetime.due().await;
-        }
         None => std::future::pending().await,
     }
 }

@@ -4,7 +4,9 @@
 
 use std::time::{Duration, Instant};
 
-use e2e::helloworld::{GreeterClient, GreeterServicer, HelloReply, HelloRequest, add_greeter_servicer_to_server};
+use e2e::helloworld::{
+    GreeterBlockingClient, GreeterClient, GreeterServicer, HelloReply, HelloRequest, add_greeter_servicer_to_server,
+};
 use rust_rpc::{CallOptions, Code, RpcError, Server, ServicerContext};
 use tokio::sync::mpsc;
 
@@ -183,6 +185,37 @@ async fn call_options_propagate_too_and_the_earlier_deadline_wins() {
     greeter_client(a_port).say_hello(hello("x")).deadline(client_deadline).await.expect("call");
     match no_hang("B reports", seen.recv()).await {
         Some(Seen::Arrived(Some(remaining))) => assert!(remaining <= Duration::from_secs(2), "{remaining:?}"),
+        other => panic!("B saw no deadline: {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_blocking_client_propagates_through_its_options() {
+    // A handler whose backend call runs on a plain thread, with a blocking client.
+    let (seen_tx, mut seen) = mpsc::unbounded_channel();
+    let b = Server::new();
+    add_greeter_servicer_to_server(Backend(seen_tx), &b).expect("add B");
+    let b_port = b.add_insecure_port("127.0.0.1:0").expect("bind B");
+    b.start().expect("start B");
+
+    struct Blocking(u16);
+    impl GreeterServicer for Blocking {
+        async fn say_hello(&self, _: HelloRequest, context: ServicerContext) -> rust_rpc::Result<HelloReply> {
+            let channel = rust_rpc::insecure_channel(&format!("127.0.0.1:{}", self.0)).expect("channel");
+            let client = GreeterBlockingClient::new(channel).with_options(CallOptions::new().propagate(&context));
+            let (reply, replied) = tokio::sync::oneshot::channel();
+            std::thread::spawn(move || reply.send(client.say_hello(hello("report"))));
+            replied.await.map_err(|_| RpcError::internal("the thread went"))?
+        }
+    }
+    let a = Server::new();
+    add_greeter_servicer_to_server(Blocking(b_port), &a).expect("add A");
+    let a_port = a.add_insecure_port("127.0.0.1:0").expect("bind A");
+    a.start().expect("start A");
+    let timeout = Duration::from_secs(5);
+    greeter_client(a_port).say_hello(hello("x")).timeout(timeout).await.expect("call");
+    match no_hang("B reports", seen.recv()).await {
+        Some(Seen::Arrived(Some(remaining))) => assert!(remaining <= timeout, "{remaining:?}"),
         other => panic!("B saw no deadline: {other:?}"),
     }
 }
