@@ -1,8 +1,9 @@
 //! Server connection management (gRFC A9): `max_connection_age` sends clients to new
 //! connections without failing a call, lets calls in flight finish within
 //! `max_connection_age_grace` and cuts off the ones that take longer; `max_connection_idle`
-//! closes connections without calls, never one with a call open. The server tells each call
-//! the port its connection came from, so the tests see which connection served what.
+//! closes connections without calls, never one with a call open; on the wire, the first GOAWAY
+//! comes a second ahead of h2's graceful shutdown. The server tells each call the port its
+//! connection came from, so the tests see which connection served what.
 
 use std::collections::HashSet;
 use std::pin::Pin;
@@ -241,4 +242,56 @@ async fn a_call_the_servers_goaway_refused_is_unavailable() {
     let client = RouteGuideClient::new(rust_rpc::insecure_channel(&format!("127.0.0.1:{port}")).expect("channel"));
     let err = no_hang("the refusal", unary_port(&client)).await.expect_err("refused");
     assert_eq!(err.code(), Code::Unavailable, "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_the_wire_the_age_goaway_comes_a_second_ahead_of_h2s_graceful_shutdown() {
+    use crate::raw_h2::{
+        ACK, DATA, END_HEADERS, END_STREAM, GOAWAY, HEADERS, PING, Raw, SETTINGS, frame, say_hello_headers,
+    };
+    use crate::support::{TestGreeter, start_greeter_with};
+
+    let greeter = TestGreeter::default();
+    let builder = Server::builder().max_connection_age(Duration::from_millis(200)).max_connection_age_grace(HANG_GUARD);
+    let (_server, port) = start_greeter_with(builder.build(), greeter.clone());
+    let mut raw = Raw::handshake(port).await;
+    // Stream 1: a call the handler holds until the test releases it.
+    raw.send(&frame(HEADERS, END_HEADERS, 1, &say_hello_headers(port))).await;
+    raw.send(&frame(DATA, END_STREAM, 1, &[0, 0, 0, 0, 6, 0x0a, 4, b'h', b'o', b'l', b'd'])).await;
+
+    let first = raw.until(|f| f.kind == GOAWAY).await.expect("the age's first GOAWAY");
+    assert_eq!(first.goaway(), (0x7fff_ffff, 0, String::new()), "graceful: no stream refused yet");
+    // Stream 3, as a client that had not read the GOAWAY yet would send it: still taken.
+    raw.send(&frame(HEADERS, END_HEADERS, 3, &say_hello_headers(port))).await;
+    raw.send(&frame(DATA, END_STREAM, 3, &[0, 0, 0, 0, 4, 0x0a, 2, b'h', b'i'])).await;
+
+    // Then h2's graceful shutdown: GOAWAY (2^31-1) and a PING; once acked, the final GOAWAY.
+    let (mut answered, mut goaways, mut last) = (false, 0, None);
+    while last.is_none() {
+        let frame = raw.next().await.expect("the connection goes on until the final GOAWAY");
+        match frame.kind {
+            HEADERS if frame.stream == 3 && frame.flags & END_STREAM != 0 => answered = true,
+            PING if frame.flags & ACK == 0 => raw.send(&crate::raw_h2::frame(PING, ACK, 0, &frame.payload)).await,
+            SETTINGS if frame.flags & ACK == 0 => raw.send(&crate::raw_h2::frame(SETTINGS, ACK, 0, &[])).await,
+            GOAWAY => {
+                goaways += 1;
+                let (stream, code, _) = frame.goaway();
+                assert_eq!(code, 0, "NO_ERROR");
+                if stream != 0x7fff_ffff {
+                    last = Some(stream);
+                }
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(last, Some(3), "the final GOAWAY names the last stream taken");
+    assert_eq!(goaways, 2, "h2's own 2^31-1 GOAWAY between the first and the final one");
+    if !answered {
+        raw.until(|f| f.stream == 3 && f.flags & END_STREAM != 0).await.expect("stream 3 answered");
+    }
+    // The held call finishes within the grace, then the connection closes.
+    greeter.release.add_permits(1);
+    let end = raw.until(|f| f.stream == 1 && f.flags & END_STREAM != 0).await.expect("the held call's end");
+    assert_eq!(end.kind, HEADERS, "trailers, not a reset");
+    assert!(raw.next().await.is_none(), "closed once its calls are done");
 }
