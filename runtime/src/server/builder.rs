@@ -140,7 +140,8 @@ impl ServerBuilder {
     /// Tells a connection that has had no calls for `idle` to go away (GOAWAY, gracefully:
     /// calls the client started before it read the GOAWAY are still served) and closes it
     /// (gRFC A9's `MAX_CONNECTION_IDLE`; default: never). A client reconnects when it next
-    /// makes a call. A connection with a call open, however long, is never idle.
+    /// makes a call. A connection with a call open, however long, is never idle. Zero means
+    /// never, as in grpc-go.
     ///
     /// ```
     /// use std::time::Duration;
@@ -148,7 +149,7 @@ impl ServerBuilder {
     /// let server = rust_rpc::Server::builder().max_connection_idle(Duration::from_secs(5 * 60)).build();
     /// ```
     pub fn max_connection_idle(mut self, idle: Duration) -> Self {
-        self.limits.lifetime.max_idle = Some(idle);
+        self.limits.lifetime.max_idle = Some(idle).filter(|idle| !idle.is_zero());
         self
     }
 
@@ -157,7 +158,8 @@ impl ServerBuilder {
     /// GOAWAY is HTTP/2's graceful one: the client makes its new calls on a new connection
     /// (after resolving the name again, reaching replicas added since), and the calls already
     /// on this one go on, for at most
-    /// [`max_connection_age_grace`](Self::max_connection_age_grace).
+    /// [`max_connection_age_grace`](Self::max_connection_age_grace). Zero means never, as in
+    /// grpc-go.
     ///
     /// ```
     /// use std::time::Duration;
@@ -170,7 +172,7 @@ impl ServerBuilder {
     ///     .build();
     /// ```
     pub fn max_connection_age(mut self, age: Duration) -> Self {
-        self.limits.lifetime.max_age = Some(age);
+        self.limits.lifetime.max_age = Some(age).filter(|age| !age.is_zero());
         self
     }
 
@@ -178,9 +180,10 @@ impl ServerBuilder {
     /// [`max_connection_age`](Self::max_connection_age) or
     /// [`max_connection_idle`](Self::max_connection_idle)) may go on before the connection is
     /// closed under them (gRFC A9's `MAX_CONNECTION_AGE_GRACE`; default: as long as they take).
-    /// Clients see the calls cut off then fail with UNAVAILABLE.
+    /// Clients see the calls cut off then fail with UNAVAILABLE. Zero means no limit, as in
+    /// grpc-go.
     pub fn max_connection_age_grace(mut self, grace: Duration) -> Self {
-        self.limits.lifetime.max_age_grace = Some(grace);
+        self.limits.lifetime.max_age_grace = Some(grace).filter(|grace| !grace.is_zero());
         self
     }
 

@@ -195,6 +195,18 @@ mod tests {
     use super::*;
 
     #[test]
+    fn zero_means_off_as_in_grpc_go() {
+        let zero = crate::Server::builder()
+            .max_connection_age(Duration::ZERO)
+            .max_connection_idle(Duration::ZERO)
+            .max_connection_age_grace(Duration::ZERO);
+        assert!(!zero.limits.lifetime.is_on());
+        assert_eq!(zero.limits.lifetime.max_age_grace, None);
+        let on = crate::Server::builder().max_connection_idle(Duration::from_secs(1));
+        assert!(on.limits.lifetime.is_on());
+    }
+
+    #[test]
     fn jitter_stays_within_ten_percent() {
         let age = Duration::from_secs(100);
         for _ in 0..1000 {
