@@ -21,6 +21,7 @@ mod peer_identity;
 mod python_lifecycle;
 mod raw_h2;
 mod reflection;
+mod retries;
 mod settings;
 mod support;
 mod telemetry;
