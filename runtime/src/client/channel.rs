@@ -9,7 +9,7 @@ use crate::client::builder::ChannelBuilder;
 use crate::client::connect::ConnectFailure;
 use crate::client::interceptor::{Chain, DynClientInterceptor};
 use crate::client::path::MethodPath;
-use crate::client::retry::Configured;
+use crate::client::retry::configured::Configured;
 use crate::client::service_config::{MethodConfig, ServiceConfig};
 use crate::client::subchannel::Subchannel;
 use crate::client::target::Target;

@@ -1,11 +1,10 @@
 //! The request of a call that may be sent again: its one frame (unary), or its streamed
 //! messages kept as they are sent, so a retry or hedge replays them (gRFC A6, "Memory
 //! Management"). Each call may keep [`PER_CALL_LIMIT`] bytes, and all of a channel's calls
-//! together [`PER_CHANNEL_LIMIT`]; a request that outgrows either commits its call: the attempt
-//! that is sending it goes on, and no other attempt is made.
+//! together what their `ChannelBudget` allows (`budget.rs`); a request that outgrows either
+//! commits its call: the attempt that is sending it goes on, and no other attempt is made.
 
 use std::pin::Pin;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll, Wake, Waker};
 
@@ -14,39 +13,11 @@ use http_body::{Body, Frame};
 
 use crate::RpcError;
 use crate::client::exchange::Outgoing;
+use crate::client::retry::budget::ChannelBudget;
 use crate::client::send_body::BoxBody;
 
 /// What one call may keep for replay (gRPC's default `per_rpc_buffer_limit_in_bytes`).
 pub(crate) const PER_CALL_LIMIT: usize = 256 * 1024;
-/// What a channel's calls may keep together (gRPC's default `retry_buffer_size_in_bytes`).
-pub(crate) const PER_CHANNEL_LIMIT: usize = 16 * 1024 * 1024;
-
-/// The bytes a channel's calls keep for replay.
-#[derive(Debug, Default)]
-pub(crate) struct ChannelBudget {
-    held: AtomicUsize,
-}
-
-impl ChannelBudget {
-    /// Takes `bytes` if the channel's total stays within its limit.
-    fn take(&self, bytes: usize) -> bool {
-        self.held
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |held| {
-                held.checked_add(bytes).filter(|total| *total <= PER_CHANNEL_LIMIT)
-            })
-            .is_ok()
-    }
-
-    fn give_back(&self, bytes: usize) {
-        self.held.fetch_sub(bytes, Ordering::AcqRel);
-    }
-
-    /// What is held now (tests).
-    #[cfg(test)]
-    pub(crate) fn held(&self) -> usize {
-        self.held.load(Ordering::Acquire)
-    }
-}
 
 /// A call's request, as each attempt sends it.
 pub(crate) enum Replayable {

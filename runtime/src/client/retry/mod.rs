@@ -10,39 +10,23 @@
 //! a service config they pay one `Option` check.
 
 pub(crate) mod attempt;
+pub(crate) mod budget;
 pub(crate) mod buffer;
+pub(crate) mod configured;
 pub(crate) mod delay;
 pub(crate) mod hedging;
 pub(crate) mod retrying;
 pub(crate) mod throttle;
 
-use std::sync::Arc;
 use std::time::Instant;
 
 use crate::client::exchange::Outgoing;
 use crate::client::response_body::ResponseBody;
-use crate::client::service_config::{MethodConfig, Policy, ServiceConfig};
+use crate::client::service_config::{MethodConfig, Policy};
 use crate::{Channel, Result};
 
 use attempt::Template;
-use buffer::{ChannelBudget, Replayable};
-use throttle::Throttle;
-
-/// What a channel with a service config keeps: the config, its throttle, and the bytes its
-/// calls hold for replay.
-#[derive(Debug)]
-pub(crate) struct Configured {
-    pub(crate) config: ServiceConfig,
-    throttle: Option<Throttle>,
-    budget: Arc<ChannelBudget>,
-}
-
-impl Configured {
-    pub(crate) fn new(config: ServiceConfig) -> Configured {
-        let throttle = config.throttling.map(Throttle::new);
-        Configured { config, throttle, budget: Arc::default() }
-    }
-}
+use buffer::Replayable;
 
 /// Sends a call's request under its method's policy; `Channel::send` if it has none.
 pub(crate) async fn send(
