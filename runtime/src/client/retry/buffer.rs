@@ -169,7 +169,12 @@ impl Body for ReplayBody {
         }
         // This attempt is the furthest along: take the next chunk from the source, waking
         // every waiting attempt when it comes.
-        this.replay.waiting.0.lock().unwrap_or_else(PoisonError::into_inner).push(cx.waker().clone());
+        {
+            let mut waiting = this.replay.waiting.0.lock().unwrap_or_else(PoisonError::into_inner);
+            if !waiting.iter().any(|waker| waker.will_wake(cx.waker())) {
+                waiting.push(cx.waker().clone());
+            }
+        }
         let waker = Waker::from(this.replay.waiting.clone());
         let polled = state.source.as_mut().poll_frame(&mut Context::from_waker(&waker));
         let data = match polled {
