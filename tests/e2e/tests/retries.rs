@@ -5,6 +5,7 @@
 //! (REFUSED_STREAM, or above a GOAWAY's last stream) before processing them.
 //! Retries against grpcio, and grpcio's own retries, are in tests/interop/tests/retries.rs.
 
+use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -326,6 +327,45 @@ async fn hedging_sends_the_next_attempt_on_a_non_fatal_status_and_stops_on_a_fat
     let err = no_hang("fatal", client.say_hello(hello("fail:2:13:b"))).await.expect_err("fatal");
     assert_eq!(err.code(), Code::Internal);
     assert_eq!(greeter.attempts.previous_of("fail:2:13:b"), [0], "INTERNAL is fatal");
+    server.stop(None).await;
+}
+
+/// Points with latitudes `next..=last`, a millisecond apart.
+struct Trickle {
+    next: i32,
+    last: i32,
+    sleep: std::pin::Pin<Box<tokio::time::Sleep>>,
+}
+
+impl rust_rpc::stream::Stream for Trickle {
+    type Item = Point;
+
+    fn poll_next(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<Option<Point>> {
+        if self.next > self.last {
+            return std::task::Poll::Ready(None);
+        }
+        std::task::ready!(self.sleep.as_mut().poll(cx));
+        let deadline = tokio::time::Instant::now() + Duration::from_millis(1);
+        self.sleep.as_mut().reset(deadline);
+        self.next += 1;
+        std::task::Poll::Ready(Some(Point { latitude: self.next - 1, longitude: 0 }))
+    }
+}
+
+#[tokio::test]
+async fn a_hedged_client_stream_is_sent_whole_to_each_attempt() {
+    let guide = FlakyGuide::default();
+    let (server, port) = start(Flaky::default(), guide.clone());
+    let hedging = r#""hedgingPolicy": {"maxAttempts": 2, "hedgingDelay": "0.01s", "nonFatalStatusCodes": ["UNAVAILABLE"]}"#;
+    let client = RouteGuideClient::new(channel(port, &config(hedging, "")));
+    // Sent a little at a time, so the second attempt starts while the first is still sending:
+    // both read the one request stream, the second catching up from what was kept.
+    let points = Trickle { next: 1, last: 50, sleep: Box::pin(tokio::time::sleep(Duration::ZERO)) };
+    let summary = no_hang("record", client.record_route(points)).await.expect("the second attempt");
+    assert_eq!((summary.point_count, summary.distance), (50, 1275));
+    let mut seen: Vec<_> = guide.attempts.of("record").iter().map(|s| (s.previous, s.messages)).collect();
+    seen.sort();
+    assert_eq!(seen, [(0, 50), (1, 50)], "both attempts got every point");
     server.stop(None).await;
 }
 
