@@ -340,7 +340,10 @@ struct Trickle {
 impl rust_rpc::stream::Stream for Trickle {
     type Item = Point;
 
-    fn poll_next(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<Option<Point>> {
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Point>> {
         if self.next > self.last {
             return std::task::Poll::Ready(None);
         }
@@ -356,7 +359,8 @@ impl rust_rpc::stream::Stream for Trickle {
 async fn a_hedged_client_stream_is_sent_whole_to_each_attempt() {
     let guide = FlakyGuide::default();
     let (server, port) = start(Flaky::default(), guide.clone());
-    let hedging = r#""hedgingPolicy": {"maxAttempts": 2, "hedgingDelay": "0.01s", "nonFatalStatusCodes": ["UNAVAILABLE"]}"#;
+    let hedging =
+        r#""hedgingPolicy": {"maxAttempts": 2, "hedgingDelay": "0.01s", "nonFatalStatusCodes": ["UNAVAILABLE"]}"#;
     let client = RouteGuideClient::new(channel(port, &config(hedging, "")));
     // Sent a little at a time, so the second attempt starts while the first is still sending:
     // both read the one request stream, the second catching up from what was kept.
