@@ -5,7 +5,7 @@
 //! (REFUSED_STREAM, or above a GOAWAY's last stream) before processing them.
 //! Retries against grpcio, and grpcio's own retries, are in tests/interop/tests/retries.rs.
 
-use std::future::Future;
+use std::future::{Future, IntoFuture};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -229,6 +229,33 @@ async fn retries_follow_the_policy_codes_and_attempt_count() {
     let err = no_hang("internal", client.say_hello(hello("fail:1:13:c"))).await.expect_err("not retryable");
     assert_eq!(err.code(), Code::Internal);
     assert_eq!(greeter.attempts.previous_of("fail:1:13:c"), [0], "INTERNAL is not in retryableStatusCodes");
+    server.stop(None).await;
+}
+
+#[tokio::test]
+async fn the_deadline_and_cancellation_cover_every_attempt_and_the_waits_between() {
+    let greeter = Flaky::default();
+    let (server, port) = start(greeter.clone(), FlakyGuide::default());
+    // The server's pushback makes the wait before the retry 60 s.
+    let client = GreeterClient::new(channel(port, &config(&retry_unavailable(5), "")));
+    let call = client.say_hello(hello("pushback:60000:a")).timeout(Duration::from_millis(300));
+    let err = no_hang("the deadline", call).await.expect_err("deadline during the wait");
+    assert_eq!(err.code(), Code::DeadlineExceeded);
+    assert_eq!(greeter.attempts.previous_of("pushback:60000:a"), [0], "no attempt after the deadline");
+
+    let (cancel, cancelled) = tokio::sync::oneshot::channel::<()>();
+    let call = client.say_hello(hello("pushback:60000:b")).cancel_on(async move {
+        let _ = cancelled.await;
+    });
+    let call = tokio::spawn(call.into_future());
+    // Cancelled once the first attempt has failed and the call waits for its retry.
+    while greeter.attempts.of("pushback:60000:b").is_empty() {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    drop(cancel);
+    let err = no_hang("the cancel", call).await.expect("joined").expect_err("cancelled");
+    assert_eq!(err.code(), Code::Cancelled);
+    assert_eq!(greeter.attempts.previous_of("pushback:60000:b"), [0]);
     server.stop(None).await;
 }
 
