@@ -94,6 +94,26 @@
 //! [`max_connection_age_grace`](ServerBuilder::max_connection_age_grace) and
 //! [`max_connection_idle`](ServerBuilder::max_connection_idle), all off by default.
 //!
+//! ## Service config and retries
+//!
+//! A channel can take a gRPC service config (JSON, as gRPC's DNS or xDS would give it):
+//! per-method timeouts, wait-for-ready and message limits, and gRFC A6's retry and hedging
+//! policies with retry throttling. An invalid config fails the channel's build with an error
+//! naming the field:
+//!
+//! ```
+//! let channel = rust_rpc::ChannelBuilder::new("localhost:50051")
+//!     .service_config(r#"{"methodConfig": [{
+//!         "name": [{"service": "helloworld.Greeter"}],
+//!         "timeout": "5s",
+//!         "retryPolicy": {"maxAttempts": 3, "initialBackoff": "0.1s", "maxBackoff": "1s",
+//!                         "backoffMultiplier": 2, "retryableStatusCodes": ["UNAVAILABLE"]}}]}"#)
+//!     .build()?;
+//! # Ok::<(), rust_rpc::Error>(())
+//! ```
+//!
+//! See [`ChannelBuilder::service_config`] for the fields and how retries behave.
+//!
 //! ## Cargo features
 //!
 //! On by default; `default-features = false` leaves them out (health and reflection take about

@@ -33,7 +33,8 @@ pub struct CallOptions {
     pub(crate) deadline: Option<Instant>,
     pub(crate) metadata: Metadata,
     pub(crate) compression: Option<Compression>,
-    pub(crate) wait_for_ready: bool,
+    /// `None`: not set, so a service config may set it (else fail fast).
+    pub(crate) wait_for_ready: Option<bool>,
     pub(crate) call_credentials: Option<SharedCredentials>,
     /// Set by `Call::message_compression`: per call, so not settable here.
     pub(crate) message_compression: Option<MessageCompression>,
@@ -76,7 +77,7 @@ impl CallOptions {
     /// With `true`, a call made while the channel cannot connect waits (until its deadline) for
     /// the connection instead of failing at once with UNAVAILABLE.
     pub fn wait_for_ready(mut self, wait: bool) -> Self {
-        self.wait_for_ready = wait;
+        self.wait_for_ready = Some(wait);
         self
     }
 
@@ -136,7 +137,7 @@ impl CallOptions {
             deadline: other.deadline.or(self.deadline),
             metadata,
             compression: other.compression.or(self.compression),
-            wait_for_ready: other.wait_for_ready || self.wait_for_ready,
+            wait_for_ready: other.wait_for_ready.or(self.wait_for_ready),
             call_credentials: other.call_credentials.or_else(|| self.call_credentials.clone()),
             message_compression: other.message_compression.or_else(|| self.message_compression.clone()),
             propagation: other.propagation.or_else(|| self.propagation.clone()),

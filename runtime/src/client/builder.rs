@@ -38,6 +38,8 @@ pub struct ChannelBuilder {
     pub(crate) allow_insecure_call_credentials: bool,
     /// The in-process server the channel connects to, instead of `target`.
     pub(crate) in_process: Option<Dialer>,
+    /// The service config's JSON, read by `build`.
+    pub(crate) service_config: Option<String>,
 }
 
 impl ChannelBuilder {
@@ -56,6 +58,7 @@ impl ChannelBuilder {
             call_credentials: None,
             allow_insecure_call_credentials: false,
             in_process: None,
+            service_config: None,
         }
     }
 
@@ -134,6 +137,49 @@ impl ChannelBuilder {
     /// header is `grpc-rust-rpc/` and this crate's version. Metadata cannot set this header.
     pub fn user_agent(mut self, product: impl Into<String>) -> Self {
         self.user_agent = Some(product.into());
+        self
+    }
+
+    /// Uses `json`, a gRPC service config (grpc/grpc `doc/service_config.md`), for the calls
+    /// of this channel: per method (`{service, method}`, then `{service}`, then the `{}`
+    /// default) a `timeout` (the call's deadline unless it has an earlier one),
+    /// `waitForReady` (unless the call sets it), `maxRequestMessageBytes` and
+    /// `maxResponseMessageBytes` (the smaller of these and the channel's limits apply), and a
+    /// `retryPolicy` or `hedgingPolicy` (gRFC A6); for the channel, `retryThrottling` and
+    /// `loadBalancingConfig`. Durations are written as `"0.1s"`, status codes by name
+    /// (`"UNAVAILABLE"`) or number. An invalid config fails [`build`](Self::build) with an
+    /// error naming the field and why; `maxAttempts` above 5 counts as 5.
+    ///
+    /// A retried or hedged request is kept for replay until the call commits (its response
+    /// headers arrive): up to 256 KiB per call and 16 MiB per channel, past which the call
+    /// goes on without further attempts.
+    ///
+    /// ```
+    /// let channel = rust_rpc::ChannelBuilder::new("localhost:50051")
+    ///     .service_config(r#"{
+    ///         "methodConfig": [{
+    ///             "name": [{"service": "helloworld.Greeter"}],
+    ///             "timeout": "2s",
+    ///             "retryPolicy": {
+    ///                 "maxAttempts": 4,
+    ///                 "initialBackoff": "0.1s",
+    ///                 "maxBackoff": "1s",
+    ///                 "backoffMultiplier": 2,
+    ///                 "retryableStatusCodes": ["UNAVAILABLE"]
+    ///             }
+    ///         }],
+    ///         "retryThrottling": {"maxTokens": 10, "tokenRatio": 0.1}
+    ///     }"#)
+    ///     .build()?;
+    ///
+    /// let invalid = rust_rpc::ChannelBuilder::new("localhost:50051")
+    ///     .service_config(r#"{"methodConfig": [{"retryPolicy": {"maxAttempts": 1}}]}"#)
+    ///     .build();
+    /// assert!(invalid.unwrap_err().to_string().contains("methodConfig[0].retryPolicy.maxAttempts must be at least 2"));
+    /// # Ok::<(), rust_rpc::Error>(())
+    /// ```
+    pub fn service_config(mut self, json: impl Into<String>) -> Self {
+        self.service_config = Some(json.into());
         self
     }
 }

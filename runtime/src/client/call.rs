@@ -161,7 +161,7 @@ impl<S, R> Call<S, R> {
 
     /// Waits for the channel to connect instead of failing fast with UNAVAILABLE.
     pub fn wait_for_ready(mut self, wait: bool) -> Self {
-        self.options.wait_for_ready = wait;
+        self.options.wait_for_ready = Some(wait);
         self
     }
 
@@ -243,7 +243,12 @@ where
 {
     let settings = channel.settings();
     let head = request_head(&channel, &path, options.metadata, options.compression, deadline)?;
-    let send_limit = settings.max_send_message_length.unwrap_or(usize::MAX);
+    let mut send_limit = settings.max_send_message_length.unwrap_or(usize::MAX);
+    let mut receive_limit = settings.max_receive_message_length;
+    let method = channel.method_config(&path);
+    if let Some(method) = method {
+        (send_limit, receive_limit) = method.limits(send_limit, receive_limit);
+    }
     let body = Outgoing::Body(Box::pin(RequestBody::new(
         requests,
         send_limit,
@@ -251,8 +256,14 @@ where
         options.message_compression,
         tally.clone(),
     )));
-    let response = channel.send(head, body, options.wait_for_ready).await?;
-    decoder::open(response, settings.max_receive_message_length, tally)
+    let wait = options.wait_for_ready.unwrap_or(false);
+    let response = match method {
+        Some(method) if method.policy.is_some() => {
+            Box::pin(crate::client::retry::send(&channel, head, body, wait, method, deadline)).await?
+        }
+        _ => channel.send(head, body, wait).await?,
+    };
+    decoder::open(response, receive_limit, tally)
 }
 
 impl<Req, Resp, S> Call<S, Single<Resp>>
@@ -266,7 +277,10 @@ where
     pub fn with_call(self) -> impl Future<Output = Result<Response<Resp>>> + Send + 'static {
         let Call { channel, path, mut requests, options, cancel, .. } = self;
         // The channel's defaults first: a default timeout is this call's deadline too.
-        let options = channel.settings().default_options.merged_with(options);
+        let mut options = channel.settings().default_options.merged_with(options);
+        if let Some(method) = channel.method_config(&path) {
+            options = method.apply(options);
+        }
         let deadline = options.effective_deadline();
         let cancel = propagated(cancel, &options);
         if let Some(chain) = channel.interceptors(&options) {
@@ -361,7 +375,10 @@ where
     /// headers (a server may send none until its first message, while it waits for requests).
     fn into_future(self) -> Self::IntoFuture {
         let Call { channel, path, requests, options, cancel, .. } = self;
-        let options = channel.settings().default_options.merged_with(options);
+        let mut options = channel.settings().default_options.merged_with(options);
+        if let Some(method) = channel.method_config(&path) {
+            options = method.apply(options);
+        }
         let deadline = options.effective_deadline();
         let cancel = propagated(cancel, &options);
         let (starting, completion): (StartFuture<Resp>, _) = match channel.interceptors(&options) {

@@ -8,6 +8,9 @@ use std::time::Duration;
 use crate::client::builder::ChannelBuilder;
 use crate::client::connect::ConnectFailure;
 use crate::client::interceptor::{Chain, DynClientInterceptor};
+use crate::client::path::MethodPath;
+use crate::client::retry::configured::Configured;
+use crate::client::service_config::{MethodConfig, ServiceConfig};
 use crate::client::subchannel::Subchannel;
 use crate::client::target::Target;
 use crate::credentials::ChannelCredentials;
@@ -45,6 +48,8 @@ struct Inner {
     subchannel: Subchannel,
     /// The interceptors every call runs; `None` for most channels, whose calls skip them.
     interceptors: Option<Chain>,
+    /// The service config, with the retry state it needs; `None` for most channels.
+    configured: Option<Box<Configured>>,
 }
 
 impl ChannelBuilder {
@@ -94,6 +99,10 @@ impl ChannelBuilder {
             // Check the credentials now, so a bad certificate fails here and not on every call.
             creds.connector(host)?;
         }
+        let configured = match &self.service_config {
+            None => None,
+            Some(json) => Some(Box::new(Configured::new(ServiceConfig::parse(json)?))),
+        };
         let subchannel = Subchannel::new(target, self.credentials.clone(), self.connect_timeout, self.http2.clone());
         let secure = self.credentials.is_some();
         let mut interceptors = self.interceptors.clone();
@@ -101,7 +110,9 @@ impl ChannelBuilder {
             interceptors.push(credentials.interceptor(secure, self.allow_insecure_call_credentials));
         }
         let interceptors = interceptors.chain(&Target::canonical(&self.target));
-        Ok(Channel { inner: Arc::new(Inner { origin, settings: self, user_agent, subchannel, interceptors }) })
+        Ok(Channel {
+            inner: Arc::new(Inner { origin, settings: self, user_agent, subchannel, interceptors, configured }),
+        })
     }
 }
 
@@ -162,6 +173,18 @@ impl Channel {
             Some(chain) => Chain::new(chain.iter().cloned().chain([attach]), chain.target().clone()),
             None => Chain::new([attach], Target::canonical(&settings.target).into()),
         })
+    }
+
+    /// The service config's entry for the method at `path`, on a channel that has one.
+    /// Inlined into the (generic) call paths: without a config it is one load and one branch.
+    #[inline]
+    pub(crate) fn method_config(&self, path: &MethodPath) -> Option<&Arc<MethodConfig>> {
+        self.inner.configured.as_ref()?.config.method(path.as_str())
+    }
+
+    /// The service config and its retry state, on a channel that has one.
+    pub(crate) fn configured(&self) -> Option<&Configured> {
+        self.inner.configured.as_deref()
     }
 
     pub(crate) fn subchannel(&self) -> &Subchannel {

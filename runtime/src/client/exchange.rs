@@ -11,6 +11,11 @@ use crate::wire::headers::GRPC_STATUS;
 use crate::wire::status;
 use crate::{Channel, RpcError};
 
+/// How the error of a stream the server refused before processing it begins (REFUSED_STREAM,
+/// or a stream above a GOAWAY's last one): gRPC may retry such a call transparently
+/// (`retry/attempt.rs`).
+pub(crate) const UNPROCESSED: &str = "the server did not process the request";
+
 /// What a request sends after its headers.
 pub(crate) enum Outgoing {
     /// The messages of a streaming or compressed call (`request_body.rs`).
@@ -74,7 +79,7 @@ impl Channel {
                     None
                 }
             };
-            let response = response.await.map_err(|err| connection_failure(&err, self.authority()))?;
+            let response = response.await.map_err(|err| response_failure(&err, self.authority()))?;
             if response.status() != http::StatusCode::OK && !response.headers().contains_key(&GRPC_STATUS) {
                 return Err(status::from_http(response.status()));
             }
@@ -82,6 +87,17 @@ impl Channel {
         }
         Err(RpcError::unavailable(format!("the connection to {} closed before the request was sent", self.authority())))
     }
+}
+
+/// The status of a call whose response failed to come: UNAVAILABLE marked [`UNPROCESSED`] if
+/// the server refused the stream before processing it, else as [`connection_failure`].
+fn response_failure(err: &h2::Error, authority: &str) -> RpcError {
+    let refused = err.reason() == Some(h2::Reason::REFUSED_STREAM) && err.is_remote();
+    let above_goaway = err.is_go_away() && err.is_remote() && err.reason() == Some(h2::Reason::NO_ERROR);
+    if refused || above_goaway {
+        return RpcError::unavailable(format!("{UNPROCESSED} ({err}); {authority} may be going away"));
+    }
+    connection_failure(err, authority)
 }
 
 /// The status of a call whose connection failed under it.

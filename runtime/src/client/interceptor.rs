@@ -80,7 +80,7 @@ pub struct ClientCall<'a> {
     method: &'a str,
     metadata: &'a mut Metadata,
     compression: &'a mut Option<Compression>,
-    wait_for_ready: &'a mut bool,
+    wait_for_ready: &'a mut Option<bool>,
     deadline: Option<Instant>,
     /// The channel's target, as [`ClientCall::target`] gives it.
     target: &'a str,
@@ -123,12 +123,12 @@ impl ClientCall<'_> {
 
     /// Whether the call waits for the channel to be ready instead of failing at once.
     pub fn wait_for_ready(&self) -> bool {
-        *self.wait_for_ready
+        self.wait_for_ready.unwrap_or(false)
     }
 
     /// Makes the call wait for the channel to be ready (gRPC's wait-for-ready), or not.
     pub fn set_wait_for_ready(&mut self, wait: bool) {
-        *self.wait_for_ready = wait;
+        *self.wait_for_ready = Some(wait);
     }
 
     /// The channel's target as a URI: `dns:///host:port` for a channel made for `host:port`,
@@ -318,7 +318,7 @@ impl Interception {
         self,
         metadata: &mut Metadata,
         compression: &mut Option<Compression>,
-        wait_for_ready: &mut bool,
+        wait_for_ready: &mut Option<bool>,
     ) -> Result<()> {
         let mut call = ClientCall {
             method: self.method.as_str(),

@@ -43,8 +43,12 @@ where
     Resp: prost::Message + Default + Send + 'static,
 {
     let settings = channel.settings();
-    let receive_limit = settings.max_receive_message_length;
-    let send_limit = settings.max_send_message_length.unwrap_or(usize::MAX);
+    let mut receive_limit = settings.max_receive_message_length;
+    let mut send_limit = settings.max_send_message_length.unwrap_or(usize::MAX);
+    let method = channel.method_config(&path);
+    if let Some(method) = method {
+        (send_limit, receive_limit) = method.limits(send_limit, receive_limit);
+    }
     let frame = frame::encode(&request, send_limit).map_err(|err| err.into_rpc_error(Limit::CLIENT_SEND))?;
     drop(request);
     if let Some(tally) = &tally {
@@ -52,7 +56,14 @@ where
         tally.sent(message, message.len());
     }
     let head = request_head(&channel, &path, options.metadata, None, deadline)?;
-    let response = channel.send(head, Outgoing::Frame(frame), options.wait_for_ready).await?;
+    let wait = options.wait_for_ready.unwrap_or(false);
+    let response = match method {
+        // Boxed: the fast path's future stays as small as it was.
+        Some(method) if method.policy.is_some() => {
+            Box::pin(crate::client::retry::send(&channel, head, Outgoing::Frame(frame), wait, method, deadline)).await?
+        }
+        _ => channel.send(head, Outgoing::Frame(frame), wait).await?,
+    };
     let (parts, mut body) = response.into_parts();
     let plain = parts.status == http::StatusCode::OK
         && !parts.headers.contains_key(&GRPC_STATUS)

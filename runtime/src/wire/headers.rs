@@ -18,6 +18,11 @@ pub(crate) static GRPC_ACCEPT_ENCODING: HeaderName = HeaderName::from_static("gr
 /// The time the client allows the call.
 pub(crate) static GRPC_TIMEOUT: HeaderName = HeaderName::from_static("grpc-timeout");
 
+/// On a retried or hedged attempt (gRFC A6): how many attempts came before it.
+pub(crate) static GRPC_PREVIOUS_RPC_ATTEMPTS: HeaderName = HeaderName::from_static("grpc-previous-rpc-attempts");
+/// A server's pushback on retries, in milliseconds; negative means do not retry (gRFC A6).
+pub(crate) static GRPC_RETRY_PUSHBACK_MS: HeaderName = HeaderName::from_static("grpc-retry-pushback-ms");
+
 /// Headers the protocol owns, never metadata: metadata under these names is not sent, and
 /// request headers under them are not shown to handlers as metadata.
 pub(crate) static PROTOCOL_HEADERS: [&HeaderName; 9] = [

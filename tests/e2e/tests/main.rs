@@ -23,6 +23,7 @@ mod propagation;
 mod python_lifecycle;
 mod raw_h2;
 mod reflection;
+mod retries;
 mod settings;
 mod support;
 mod telemetry;
