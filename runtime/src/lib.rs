@@ -144,6 +144,9 @@ pub use client::call::{
 };
 pub use client::call_credentials::{AccessToken, CallCredentials};
 pub use client::channel::{Channel, insecure_channel, secure_channel};
+pub use client::connectivity::ConnectivityState;
+pub use client::lb::LoadBalancing;
+pub use client::resolver::{Address, ResolveFuture, Resolver};
 pub use client::generic::{
     GenericBidiStreamingCall, GenericClient, GenericClientStreamingCall, GenericRequests, GenericServerStreamingCall,
     GenericStreaming, GenericUnaryCall,

@@ -32,7 +32,7 @@ const INSIDE_RUNTIME: &str = "a blocking call cannot run inside a Tokio runtime 
      the call from a thread the runtime does not own (std::thread::spawn)";
 
 /// The shared runtime's handle, made on first use.
-fn runtime() -> Result<&'static Handle> {
+pub(crate) fn runtime() -> Result<&'static Handle> {
     static RUNTIME: OnceLock<std::result::Result<Handle, String>> = OnceLock::new();
     let made = RUNTIME.get_or_init(|| {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
