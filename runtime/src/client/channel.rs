@@ -284,9 +284,9 @@ impl Channel {
         }
     }
 
-    /// Whether the channel has a live connection right now (its state is READY).
+    /// Whether the channel has a live connection right now.
     pub fn is_connected(&self) -> bool {
-        self.inner.balancer.state() == ConnectivityState::Ready
+        self.inner.balancer.has_live_connection()
     }
 
     /// Closes every connection and moves to [`ConnectivityState::Shutdown`]. Calls in flight

@@ -91,12 +91,14 @@ impl Subchannel {
         self.lost.swap(false, Ordering::AcqRel)
     }
 
-    /// Replaces the addresses; a connection to an address no longer listed is dropped.
-    pub(crate) fn set_addresses(&self, addresses: Vec<Address>) {
+    /// Replaces the addresses; a connection to an address no longer listed is dropped (true
+    /// then).
+    pub(crate) fn set_addresses(&self, addresses: Vec<Address>) -> bool {
         let mut current = lock(&self.addresses);
         if *current == addresses {
-            return;
+            return false;
         }
+        let mut dropped = false;
         let mut state = lock(&self.state);
         if let SubchannelState::Ready { connection, address } = &*state
             && !addresses.contains(address)
@@ -106,8 +108,10 @@ impl Subchannel {
             self.abort_task();
             self.lost.store(true, Ordering::Release);
             self.changed.notify_one();
+            dropped = true;
         }
         *current = addresses;
+        dropped
     }
 
     /// Starts connecting if idle.
@@ -189,7 +193,8 @@ impl Subchannel {
             }
         }
         if addresses.len() > 1 {
-            last = ConnectFailure(format!("failed to connect to all {} addresses; last error: {}", addresses.len(), last.0));
+            let (count, target) = (addresses.len(), &self.connector.authority);
+            last = ConnectFailure(format!("failed to connect to all {count} addresses of {target}; last error: {}", last.0));
         }
         Err(last)
     }

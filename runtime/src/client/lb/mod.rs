@@ -97,6 +97,9 @@ struct Control {
     resolve_error: Option<String>,
     /// A lookup is wanted as soon as the minimum interval allows.
     resolve_now: bool,
+    /// A call wants a connection: pick_first connects its idle subchannel (after losing a
+    /// connection it waits for this, as gRFC A62 has it; round_robin reconnects at once).
+    connect_requested: bool,
     closed: bool,
 }
 
@@ -164,6 +167,11 @@ impl Balancer {
         connection.is_alive().then_some(connection)
     }
 
+    /// Whether a ready connection is alive now.
+    pub(crate) fn has_live_connection(&self) -> bool {
+        lock(&self.picker).ready.iter().any(ClientConnection::is_alive)
+    }
+
     /// A connection for one attempt of a call, waiting while the channel connects. Without
     /// `wait_for_ready`, a channel in TRANSIENT_FAILURE fails the call at once with
     /// UNAVAILABLE; with it, the call waits for a connection until its deadline drops this.
@@ -179,7 +187,8 @@ impl Balancer {
                     return Err(RpcError::unavailable(format!("the channel to {} was closed", self.target)));
                 }
                 ConnectivityState::TransientFailure if !wait_for_ready => {
-                    return Err(RpcError::unavailable(format!("no connection to {}: {}", self.target, self.failure())));
+                    // The failure names the target (or the address, with the target).
+                    return Err(RpcError::unavailable(self.failure()));
                 }
                 ConnectivityState::Idle => self.exit_idle()?,
                 _ => {}
@@ -215,7 +224,13 @@ impl Balancer {
     /// Starts resolving and connecting, if the channel is idle.
     pub(crate) fn exit_idle(self: &Arc<Self>) -> Result<(), RpcError> {
         let mut control = lock(&self.control);
-        if control.task.is_some() || control.closed {
+        if control.closed {
+            return Ok(());
+        }
+        control.connect_requested = true;
+        if control.task.is_some() {
+            drop(control);
+            self.changed.notify_one();
             return Ok(());
         }
         let handle = match tokio::runtime::Handle::try_current() {
@@ -369,7 +384,9 @@ impl Balancer {
         let control = &mut *control;
         match self.policy {
             LoadBalancing::PickFirst => {
-                pick_first::update(&mut control.subchannels, &addresses, &self.connector, &self.changed)
+                if pick_first::update(&mut control.subchannels, &addresses, &self.connector, &self.changed) {
+                    control.connect_requested = true;
+                }
             }
             LoadBalancing::RoundRobin => {
                 round_robin::update(&mut control.subchannels, &addresses, &self.connector, &self.changed)
@@ -385,15 +402,17 @@ impl Balancer {
             return;
         }
         let mut ready = Vec::new();
-        let (mut any_connecting, mut any_failed) = (false, false);
+        let (mut any_connecting, mut any_failed, mut any_idle) = (false, false, false);
         let mut resolve_now = false;
+        let connect = control.connect_requested || self.policy == LoadBalancing::RoundRobin;
         for subchannel in &control.subchannels {
             resolve_now |= subchannel.take_lost();
             match subchannel.state() {
-                SubchannelState::Idle => {
+                SubchannelState::Idle if connect => {
                     subchannel.connect();
                     any_connecting = true;
                 }
+                SubchannelState::Idle => any_idle = true,
                 SubchannelState::Connecting { failed_before: false } => any_connecting = true,
                 SubchannelState::Connecting { failed_before: true } => any_failed = true,
                 SubchannelState::TransientFailure(_) => {
@@ -405,12 +424,17 @@ impl Balancer {
             }
         }
         control.resolve_now |= resolve_now;
+        if !control.subchannels.is_empty() {
+            control.connect_requested = false;
+        }
         let state = if !ready.is_empty() {
             ConnectivityState::Ready
         } else if any_connecting {
             ConnectivityState::Connecting
         } else if any_failed || control.resolve_error.is_some() {
             ConnectivityState::TransientFailure
+        } else if any_idle {
+            ConnectivityState::Idle
         } else {
             ConnectivityState::Connecting
         };
