@@ -17,6 +17,7 @@ mod interceptors;
 mod keepalive_policy;
 mod lifecycle;
 mod limits;
+mod load_balancing;
 mod peer_identity;
 mod python_lifecycle;
 mod raw_h2;
