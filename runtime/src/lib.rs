@@ -145,14 +145,14 @@ pub use client::call::{
 pub use client::call_credentials::{AccessToken, CallCredentials};
 pub use client::channel::{Channel, insecure_channel, secure_channel};
 pub use client::connectivity::ConnectivityState;
-pub use client::lb::LoadBalancing;
-pub use client::resolver::{Address, ResolveFuture, Resolver};
 pub use client::generic::{
     GenericBidiStreamingCall, GenericClient, GenericClientStreamingCall, GenericRequests, GenericServerStreamingCall,
     GenericStreaming, GenericUnaryCall,
 };
 pub use client::interceptor::{ClientCall, ClientInterceptor};
+pub use client::lb::LoadBalancing;
 pub use client::message_compression::MessageCompression;
+pub use client::resolver::{Address, ResolveFuture, Resolver};
 pub use client::response::Response;
 pub use client::streaming::Streaming;
 pub use code::Code;

@@ -76,10 +76,7 @@ mod tests {
     fn without_jitter_delays_grow_by_1_6_up_to_120_s() {
         let mut backoff = Backoff::new(BackoffConfig { jitter: 0.0, ..BackoffConfig::default() });
         let delays: Vec<u128> = (0..13).map(|_| backoff.failed().as_millis()).collect();
-        assert_eq!(
-            delays,
-            [1000, 1600, 2560, 4096, 6553, 10485, 16777, 26843, 42949, 68719, 109951, 120000, 120000]
-        );
+        assert_eq!(delays, [1000, 1600, 2560, 4096, 6553, 10485, 16777, 26843, 42949, 68719, 109951, 120000, 120000]);
     }
 
     #[test]

@@ -194,7 +194,10 @@ impl Subchannel {
         }
         if addresses.len() > 1 {
             let (count, target) = (addresses.len(), &self.connector.authority);
-            last = ConnectFailure(format!("failed to connect to all {count} addresses of {target}; last error: {}", last.0));
+            last = ConnectFailure(format!(
+                "failed to connect to all {count} addresses of {target}; last error: {}",
+                last.0
+            ));
         }
         Err(last)
     }

@@ -56,8 +56,9 @@ impl Target {
         let mut server = None;
         let rest = if let Some(rest) = target.strip_prefix("dns://") {
             // `dns:///name` (the system's resolver) or `dns://server/name`.
-            let (authority, name) =
-                rest.split_once('/').ok_or_else(|| invalid("dns:// needs a '/' before the name, as in dns:///host:port"))?;
+            let (authority, name) = rest
+                .split_once('/')
+                .ok_or_else(|| invalid("dns:// needs a '/' before the name, as in dns:///host:port"))?;
             if !authority.is_empty() {
                 server = Some(dns_server(authority).map_err(|why| invalid(&why))?);
             }
@@ -73,11 +74,7 @@ impl Target {
     }
 
     fn unix(path: PathBuf) -> Target {
-        Target::Static {
-            addresses: vec![Address::unix(path)],
-            host: "localhost".into(),
-            authority: "localhost".into(),
-        }
+        Target::Static { addresses: vec![Address::unix(path)], host: "localhost".into(), authority: "localhost".into() }
     }
 
     /// An in-process server's target.

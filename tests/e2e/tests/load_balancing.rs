@@ -9,8 +9,7 @@ use std::time::Duration;
 
 use e2e::helloworld::{GreeterClient, GreeterServicer, HelloReply, HelloRequest, add_greeter_servicer_to_server};
 use rust_rpc::{
-    Address, ChannelBuilder, Code, ConnectivityState, LoadBalancing, ResolveFuture, Resolver, Server,
-    ServicerContext,
+    Address, ChannelBuilder, Code, ConnectivityState, LoadBalancing, ResolveFuture, Resolver, Server, ServicerContext,
 };
 use test_support::Dnsmasq;
 

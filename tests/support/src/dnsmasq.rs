@@ -143,8 +143,7 @@ impl Dnsmasq {
     pub fn set_hosts(&self, names: &[(&str, Vec<IpAddr>)]) {
         std::fs::write(&self.hosts, hosts_text(names)).expect("hosts file");
         if let Some(child) = &self.child {
-            let status =
-                Command::new("kill").args(["-HUP", &child.id().to_string()]).status().expect("run kill -HUP");
+            let status = Command::new("kill").args(["-HUP", &child.id().to_string()]).status().expect("run kill -HUP");
             assert!(status.success(), "kill -HUP dnsmasq: {status}");
         }
     }

@@ -206,9 +206,7 @@ impl Balancer {
             SubchannelState::TransientFailure(error) => Some(error),
             _ => None,
         });
-        connecting
-            .or_else(|| control.resolve_error.clone())
-            .unwrap_or_else(|| "not connected yet".to_owned())
+        connecting.or_else(|| control.resolve_error.clone()).unwrap_or_else(|| "not connected yet".to_owned())
     }
 
     /// The channel's connectivity state now.

@@ -91,9 +91,10 @@ impl Resolver for ServerDns {
             }
             // A fully qualified name: the search domains of the system play no part.
             let name = if self.host.ends_with('.') { self.host.clone() } else { format!("{}.", self.host) };
-            let found = self.resolver.lookup_ip(name.as_str()).await.map_err(|e| {
-                io::Error::other(format!("DNS lookup of {} at {} failed: {e}", self.host, self.server))
-            })?;
+            let found =
+                self.resolver.lookup_ip(name.as_str()).await.map_err(|e| {
+                    io::Error::other(format!("DNS lookup of {} at {} failed: {e}", self.host, self.server))
+                })?;
             Ok(found.iter().map(|ip| Address::from(SocketAddr::new(ip, self.port))).collect())
         })
     }

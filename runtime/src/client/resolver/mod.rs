@@ -120,10 +120,9 @@ impl ChannelResolver {
     /// The built-in resolver for `target`; a `dns://server/` target needs the `dns` feature.
     pub(crate) fn for_target(target: &Target, text: &str) -> Result<ChannelResolver, Error> {
         match target {
-            Target::Static { addresses, .. } => Ok(ChannelResolver {
-                resolver: Arc::new(static_list::StaticList(addresses.clone())),
-                fixed: true,
-            }),
+            Target::Static { addresses, .. } => {
+                Ok(ChannelResolver { resolver: Arc::new(static_list::StaticList(addresses.clone())), fixed: true })
+            }
             Target::Dns { server: None, host, port, .. } => {
                 Ok(ChannelResolver { resolver: Arc::new(dns::SystemDns::new(host, *port)), fixed: false })
             }
