@@ -152,7 +152,8 @@ pub use client::generic::{
 pub use client::interceptor::{ClientCall, ClientInterceptor};
 pub use client::lb::LoadBalancing;
 pub use client::message_compression::MessageCompression;
-pub use client::resolver::{Address, ResolveFuture, Resolver};
+pub use client::resolver::address::Address;
+pub use client::resolver::resolve::{ResolveFuture, Resolver};
 pub use client::response::Response;
 pub use client::streaming::Streaming;
 pub use code::Code;

@@ -7,7 +7,7 @@ use crate::client::backoff::BackoffConfig;
 use crate::client::call_credentials::{CallCredentials, SharedCredentials};
 use crate::client::interceptor::{ClientInterceptor, Interceptors};
 use crate::client::lb::{LoadBalancing, Timing};
-use crate::client::resolver::Resolver;
+use crate::client::resolver::resolve::Resolver;
 use crate::credentials::ChannelCredentials;
 use crate::options::CallOptions;
 use crate::transport::http2::Http2Settings;

@@ -12,7 +12,7 @@ use crate::client::connectivity::ConnectivityState;
 use crate::client::interceptor::{Chain, DynClientInterceptor};
 use crate::client::keepalive::KeepaliveBackoff;
 use crate::client::lb::Balancer;
-use crate::client::resolver::ChannelResolver;
+use crate::client::resolver::channel_resolver::ChannelResolver;
 use crate::client::subchannel::Connector;
 use crate::client::target::Target;
 use crate::credentials::ChannelCredentials;

@@ -1,7 +1,7 @@
 //! Opening the byte stream under a connection: TCP or a Unix socket, under TLS when the channel
 //! has credentials.
 
-use crate::client::resolver::{Address, Endpoint};
+use crate::client::resolver::address::{Address, Endpoint};
 use crate::credentials::ChannelCredentials;
 use crate::transport::io::IoStream;
 use crate::transport::tls_failure;

@@ -10,6 +10,7 @@
 //! reading the response through `decoder.rs`; `until.rs` ends either kind at its deadline or
 //! on cancellation. `blocking.rs` runs calls for code without async, on a shared runtime.
 
+pub(crate) mod background;
 pub(crate) mod backoff;
 pub(crate) mod blocking;
 pub(crate) mod builder;

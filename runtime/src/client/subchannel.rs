@@ -14,7 +14,7 @@ use crate::client::backoff::{Backoff, BackoffConfig};
 use crate::client::connect::{self, ConnectFailure};
 use crate::client::connection::ClientConnection;
 use crate::client::keepalive::KeepaliveBackoff;
-use crate::client::resolver::Address;
+use crate::client::resolver::address::Address;
 use crate::credentials::ChannelCredentials;
 use crate::transport::http2::Http2Settings;
 

@@ -4,7 +4,7 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::PathBuf;
 
-use crate::client::resolver::Address;
+use crate::client::resolver::address::Address;
 use crate::error::{Error, ErrorKind};
 use crate::transport::memory::Dialer;
 

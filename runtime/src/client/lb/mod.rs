@@ -19,7 +19,8 @@ use tokio::task::AbortHandle;
 use crate::RpcError;
 use crate::client::connection::ClientConnection;
 use crate::client::connectivity::ConnectivityState;
-use crate::client::resolver::{Address, ChannelResolver};
+use crate::client::resolver::address::Address;
+use crate::client::resolver::channel_resolver::ChannelResolver;
 use crate::client::subchannel::{Connector, Subchannel, SubchannelState};
 
 pub(crate) mod pick_first;
@@ -233,7 +234,7 @@ impl Balancer {
         }
         let handle = match tokio::runtime::Handle::try_current() {
             Ok(handle) => handle,
-            Err(_) => crate::client::blocking::runtime()?.clone(),
+            Err(_) => crate::client::background::runtime()?.clone(),
         };
         self.state.send_replace(ConnectivityState::Connecting);
         control.task = Some(handle.spawn(self.clone().run()).abort_handle());

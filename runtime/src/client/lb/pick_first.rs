@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use tokio::sync::Notify;
 
-use crate::client::resolver::Address;
+use crate::client::resolver::address::Address;
 use crate::client::subchannel::{Connector, Subchannel};
 
 /// The subchannel after a lookup found `addresses`: made the first time, given the new list

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use tokio::sync::Notify;
 
-use crate::client::resolver::Address;
+use crate::client::resolver::address::Address;
 use crate::client::subchannel::{Connector, Subchannel};
 
 /// The subchannels after a lookup found `addresses`: those of addresses still listed kept (with

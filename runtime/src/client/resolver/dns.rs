@@ -6,7 +6,8 @@ use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use crate::client::resolver::{Address, ResolveFuture, Resolver};
+use crate::client::resolver::address::Address;
+use crate::client::resolver::resolve::{ResolveFuture, Resolver};
 
 /// A name looked up with the system's resolver. IP literals are answered without a lookup.
 pub(crate) struct SystemDns {

@@ -1,6 +1,7 @@
 //! The resolver of targets that name their addresses: `ipv4:`, `ipv6:`, `unix:`, in-process.
 
-use crate::client::resolver::{Address, ResolveFuture, Resolver};
+use crate::client::resolver::address::Address;
+use crate::client::resolver::resolve::{ResolveFuture, Resolver};
 
 /// Always the same addresses.
 pub(crate) struct StaticList(pub(crate) Vec<Address>);
