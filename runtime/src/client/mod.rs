@@ -3,8 +3,9 @@
 //! A unary call: `stub.rs` (`Channel::unary`, what generated stubs call) gives a `Call`
 //! (`call.rs`); awaiting it runs `unary.rs`, which encodes the request (`wire/frame.rs`), builds
 //! the headers (`request_head.rs`) and sends them through `exchange.rs`. That takes a connection
-//! from the channel's `subchannel.rs` (made by `connect.rs` and `connection.rs`, remade with
-//! `backoff.rs`), sends, and gives the response, whose body (`response_body.rs`) is read into
+//! from the channel's balancer (`lb/`: the target parsed by `target.rs` and looked up by a
+//! `resolver/`, subchannels per the policy, each a `subchannel.rs` made by `connect.rs` and
+//! `connection.rs`, remade with `backoff.rs`; the state in `connectivity.rs`), sends, and gives the response, whose body (`response_body.rs`) is read into
 //! the message and the status (`wire/status.rs`). A streaming call goes the same way with a
 //! request body (`request_body.rs`, sent by `send_body.rs`) and a `Streaming` (`streaming.rs`)
 //! reading the response through `decoder.rs`; `until.rs` ends either kind at its deadline or

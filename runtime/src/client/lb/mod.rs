@@ -449,3 +449,21 @@ impl Balancer {
         });
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn policies_by_their_grpc_names() {
+        for policy in [LoadBalancing::PickFirst, LoadBalancing::RoundRobin] {
+            assert_eq!(LoadBalancing::from_name(policy.name()), Some(policy));
+        }
+        assert_eq!(LoadBalancing::from_name("grpclb"), None);
+        let mut builder = crate::ChannelBuilder::new("localhost:1");
+        assert!(builder.set_load_balancing_name("round_robin"));
+        assert_eq!(builder.load_balancing, LoadBalancing::RoundRobin);
+        assert!(!builder.set_load_balancing_name("weighted_round_robin"));
+        assert_eq!(builder.load_balancing, LoadBalancing::RoundRobin, "unchanged");
+    }
+}

@@ -39,3 +39,24 @@ impl ChannelResolver {
         ChannelResolver { resolver, fixed: false }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::ChannelBuilder;
+
+    #[cfg(not(feature = "dns"))]
+    #[test]
+    fn a_dns_server_target_needs_the_dns_feature() {
+        let error = ChannelBuilder::new("dns://127.0.0.1:53/svc.test:50051").build().expect_err("no DNS client");
+        assert!(error.is_invalid_target());
+        assert!(error.to_string().contains("feature \"dns\""), "{error}");
+        // The system's resolver needs no feature.
+        ChannelBuilder::new("dns:///svc.test:50051").build().expect("system resolver");
+    }
+
+    #[cfg(feature = "dns")]
+    #[test]
+    fn a_dns_server_target_builds_with_the_dns_feature() {
+        ChannelBuilder::new("dns://127.0.0.1:53/svc.test:50051").build().expect("a DNS client");
+    }
+}
