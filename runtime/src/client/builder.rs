@@ -201,7 +201,9 @@ impl ChannelBuilder {
         self
     }
 
-    /// How long one connection attempt may take (default 20 s).
+    /// How long one connection attempt may take at least (default 20 s, gRPC's minimum
+    /// connect timeout); after failures, an attempt may take as long as the backoff delay
+    /// before it, if that is longer.
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
         self

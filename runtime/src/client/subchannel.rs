@@ -149,11 +149,14 @@ impl Subchannel {
     async fn run(self: Arc<Self>) {
         let mut backoff = Backoff::new(self.connector.backoff);
         let mut failed_before = false;
+        // gRPC's connection backoff: each attempt may take the minimum connect timeout, or the
+        // current backoff delay if that is longer.
+        let mut timeout = self.connector.connect_timeout;
         loop {
             if !self.set(SubchannelState::Connecting { failed_before }) {
                 return;
             }
-            match self.connect_once().await {
+            match self.connect_once(timeout).await {
                 Ok((connection, address)) => {
                     if !self.set(SubchannelState::Ready { connection: connection.clone(), address }) {
                         connection.close();
@@ -176,18 +179,20 @@ impl Subchannel {
                     if !self.set(SubchannelState::TransientFailure(error)) {
                         return;
                     }
-                    tokio::time::sleep(backoff.failed()).await;
+                    let delay = backoff.failed();
+                    timeout = self.connector.connect_timeout.max(delay);
+                    tokio::time::sleep(delay).await;
                 }
             }
         }
     }
 
     /// One attempt over the addresses, in order: the first connection made.
-    async fn connect_once(&self) -> Result<(ClientConnection, Address), ConnectFailure> {
+    async fn connect_once(&self, timeout: Duration) -> Result<(ClientConnection, Address), ConnectFailure> {
         let addresses = lock(&self.addresses).clone();
         let mut last = ConnectFailure(format!("no addresses to connect to for {}", self.connector.authority));
         for address in &addresses {
-            match self.connect_to(address).await {
+            match self.connect_to(address, timeout).await {
                 Ok(connection) => return Ok((connection, address.clone())),
                 Err(failure) => last = failure,
             }
@@ -203,10 +208,10 @@ impl Subchannel {
     }
 
     /// The byte stream, then the HTTP/2 handshake.
-    async fn connect_to(&self, address: &Address) -> Result<ClientConnection, ConnectFailure> {
+    async fn connect_to(&self, address: &Address, timeout: Duration) -> Result<ClientConnection, ConnectFailure> {
         let connector = &*self.connector;
         let io = tokio::time::timeout(
-            connector.connect_timeout,
+            timeout,
             connect::open(address, connector.tls.as_ref(), &connector.tls_host, &connector.authority),
         )
         .await

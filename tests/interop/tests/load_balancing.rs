@@ -118,6 +118,7 @@ async fn grpcio_and_rust_rpc_round_robin_spread_calls_alike_over_a_dns_name() {
     for _ in 0..CALLS {
         *ours.entry(who("x").await).or_insert(0) += 1;
     }
+    println!("grpcio {grpcio:?}, rust-rpc {ours:?}");
     assert_even("rust-rpc", &ours);
     for server in servers {
         server.stop(None).await;

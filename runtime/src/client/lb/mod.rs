@@ -305,7 +305,9 @@ impl Balancer {
             self.update();
             // When to look again, if nothing wakes the task before.
             let mut wake = idle_check;
+            // (Not while a lookup is under way: its answer wakes the task.)
             if !self.resolver.fixed
+                && lookup.is_none()
                 && let Some(last) = last_lookup
             {
                 let wanted = lock(&self.control).resolve_now;
