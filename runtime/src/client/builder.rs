@@ -174,7 +174,8 @@ impl ChannelBuilder {
 
     /// How long the channel stays connected without calls before it closes its connections
     /// and goes back to [`ConnectivityState::Idle`](crate::ConnectivityState::Idle) (default
-    /// 30 min, gRPC's). The next call connects again.
+    /// 30 min, gRPC's). The next call connects again. The channel checks once per timeout, so
+    /// it goes idle between one and two timeouts after its last call ended.
     pub fn idle_timeout(mut self, timeout: Duration) -> Self {
         self.timing.idle_timeout = timeout.max(Duration::from_millis(1));
         self
