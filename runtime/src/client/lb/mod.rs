@@ -164,7 +164,11 @@ impl Balancer {
         };
         let connection = connection.clone();
         drop(picker);
-        self.used.store(true, Ordering::Relaxed);
+        // Written only when cleared (once per idle check), so calls on many threads do not
+        // keep taking the flag's cache line from each other.
+        if !self.used.load(Ordering::Relaxed) {
+            self.used.store(true, Ordering::Relaxed);
+        }
         connection.is_alive().then_some(connection)
     }
 
