@@ -248,12 +248,25 @@ async fn replicas_added_to_dns_get_calls_and_removed_ones_stop_getting_them() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_name_dns_does_not_know_fails_unavailable_naming_it() {
     let dns = Dnsmasq::start(&hosts("svc.test", &[1]));
-    let channel = ChannelBuilder::new(format!("dns://{}/missing.test:50051", dns.address())).build().expect("channel");
-    let error = GreeterClient::new(channel.clone()).say_hello(hello("x")).await.expect_err("no such name");
+    let replica = Replica::start(ip(2), 0).expect("replica");
+    let port = replica.address.port();
+    // Periodic lookups an hour apart: only the retry of a failed lookup finds the name later.
+    let channel = ChannelBuilder::new(format!("dns://{}/missing.test:{port}", dns.address()))
+        .resolution_interval(Duration::from_secs(3600), Duration::from_millis(50))
+        .build()
+        .expect("channel");
+    let client = GreeterClient::new(channel.clone());
+    let error = client.say_hello(hello("x")).await.expect_err("no such name");
     assert_eq!(error.code(), Code::Unavailable, "{error:?}");
     assert!(error.details().contains("missing.test"), "{error:?}");
     assert!(error.details().contains("name resolution"), "{error:?}");
     assert_eq!(channel.state(false), ConnectivityState::TransientFailure);
+
+    // The name appears: a call waiting for ready gets through once a lookup finds it.
+    dns.set_hosts(&[("svc.test", vec![IpAddr::V4(ip(1))]), ("missing.test", vec![IpAddr::V4(ip(2))])]);
+    client.say_hello(hello("x")).wait_for_ready(true).timeout(HANG_GUARD).await.expect("found at last");
+    assert_eq!(replica.calls(), 1);
+    replica.server.stop(None).await;
 }
 
 /// A resolver that finds nothing.

@@ -375,13 +375,16 @@ impl Balancer {
             return;
         }
         let addresses = match answer {
+            // A failure is retried once the minimum interval has passed.
             Ok(addresses) if addresses.is_empty() => {
                 control.resolve_error = Some(format!("name resolution of {} returned no addresses", self.target));
+                control.resolve_now = true;
                 return;
             }
             Ok(addresses) => addresses,
             Err(error) => {
                 control.resolve_error = Some(format!("name resolution of {} failed: {error}", self.target));
+                control.resolve_now = true;
                 return;
             }
         };
