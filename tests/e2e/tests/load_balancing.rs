@@ -2,6 +2,7 @@
 //! 127.0.0.1, 127.0.0.2 and 127.0.0.3 (all loopback on Linux), found through a real DNS server
 //! (dnsmasq, tests/support) or an `ipv4:` list; calls counted by each replica's servicer.
 
+use std::future::IntoFuture;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -453,4 +454,19 @@ async fn a_dns_server_must_be_an_ip_address() {
     let error = ChannelBuilder::new("dns://dns.google/svc.test:1").build().expect_err("a name for the server");
     assert!(error.is_invalid_target());
     assert!(error.to_string().contains("must be an IP address"), "{error}");
+}
+
+#[test]
+fn a_channel_outlives_the_runtime_it_first_connected_on() {
+    let servers = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("runtime");
+    let replica = servers.block_on(async { Replica::start(ip(1), 0) }).expect("replica");
+    let client = GreeterClient::new(ChannelBuilder::new(replica.address.to_string()).build().expect("channel"));
+    // Each runtime is gone after its call, and the channel's tasks with it; the next one
+    // connects again.
+    for _ in 0..3 {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        runtime.block_on(client.say_hello(hello("x")).timeout(HANG_GUARD).into_future()).expect("call");
+    }
+    assert_eq!(replica.calls(), 3);
+    servers.block_on(replica.server.stop(None));
 }

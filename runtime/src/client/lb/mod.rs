@@ -195,8 +195,9 @@ impl Balancer {
                     // The failure names the target (or the address, with the target).
                     return Err(RpcError::unavailable(self.failure()));
                 }
-                ConnectivityState::Idle => self.exit_idle()?,
-                _ => {}
+                // Idle: start. Otherwise a wake-up for the control task (and a new one if the
+                // runtime it ran on is gone).
+                _ => self.exit_idle()?,
             }
             if states.changed().await.is_err() {
                 return Err(RpcError::unavailable(format!("the channel to {} was closed", self.target)));
@@ -231,10 +232,23 @@ impl Balancer {
             return Ok(());
         }
         control.connect_requested = true;
-        if control.task.is_some() {
-            drop(control);
-            self.changed.notify_one();
-            return Ok(());
+        match &control.task {
+            Some(task) if !task.is_finished() => {
+                drop(control);
+                self.changed.notify_one();
+                return Ok(());
+            }
+            // The runtime the task ran on was shut down, and with it the subchannels' tasks:
+            // start over on this one.
+            Some(_) => {
+                for subchannel in control.subchannels.drain(..) {
+                    subchannel.shutdown(false);
+                }
+                control.addresses = None;
+                control.resolve_error = None;
+                lock(&self.picker).ready.clear();
+            }
+            None => {}
         }
         let handle = match tokio::runtime::Handle::try_current() {
             Ok(handle) => handle,
