@@ -397,12 +397,12 @@ proptest! {
     /// authority makes a valid URI or the channel refuses it (as `ChannelBuilder::build` does).
     #[test]
     fn fuzz_target_any_string(
-        prefix in prop_oneof![Just(""), Just("dns:///"), Just("dns:"), Just("ipv4:"), Just("ipv6:"),
+        prefix in prop_oneof![Just(""), Just("dns:///"), Just("dns://"), Just("dns:"), Just("ipv4:"), Just("ipv6:"),
             Just("unix:"), Just("unix://"), Just("http://"), Just("https://")],
         rest in prop_oneof!["[a-z0-9.:\\[\\]/ -]{0,24}", any::<String>()],
     ) {
         let target = format!("{prefix}{rest}");
-        if let Ok(Target::Tcp { host, port, authority }) = Target::parse(&target) {
+        if let Ok(Target::Dns { host, port, authority, .. }) = Target::parse(&target) {
             prop_assert!(!host.is_empty());
             prop_assert!(authority.ends_with(&format!(":{port}")), "{}", authority);
             let _ = http::Uri::builder().scheme("http").authority(authority.as_str()).path_and_query("/").build();
@@ -428,6 +428,6 @@ proptest! {
             _ => format!("http://{hostport}/"),
         };
         let parsed = Target::parse(&target);
-        prop_assert_eq!(parsed.ok(), Some(Target::Tcp { host, port, authority: hostport }));
+        prop_assert_eq!(parsed.ok(), Some(Target::Dns { server: None, host, port, authority: hostport }));
     }
 }

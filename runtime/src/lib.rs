@@ -86,6 +86,12 @@
 //! only its call, with UNKNOWN; a message over the limit is RESOURCE_EXHAUSTED; gzip and zstd
 //! compression are negotiated through `grpc-accept-encoding`.
 //!
+//! A [`Channel`] resolves its target as gRPC names them (`host:port`, `dns:///`, `dns://server/`,
+//! `ipv4:`, `ipv6:`, `unix:`; or a [`Resolver`] of your own), balances calls over the addresses
+//! with `pick_first` (the default) or `round_robin` ([`LoadBalancing`]), reconnects with gRPC's
+//! connection backoff, and reports its [`ConnectivityState`] ([`Channel::state`],
+//! [`Channel::subscribe`], [`Channel::wait_for_state_change`]).
+//!
 //! A call made while serving another inherits nothing unless asked:
 //! [`Call::propagate`]`(&context)` (or [`CallOptions::propagate`]) gives it the incoming call's
 //! deadline, when earlier than its own, and cancels it when the incoming call ends first (see
@@ -133,6 +139,9 @@
 //! - `tower`: `ServerBuilder::layer`, tower layers (tower-http's, say) around the server's HTTP
 //!   service.
 //! - `tonic`: conversions between `RpcError` and `tonic::Status`.
+//! - `dns`: `dns://SERVER/name:port` targets, whose names are looked up by asking that DNS
+//!   server (hickory-resolver). `dns:///name:port` and `name:port` use the system's resolver
+//!   without it.
 //!
 //! None costs anything on the call path of a server or channel that does not use it: tracing
 //! and metrics are interceptors, and a server without layers runs the path it runs without the
@@ -173,12 +182,16 @@ pub use client::call::{
 };
 pub use client::call_credentials::{AccessToken, CallCredentials};
 pub use client::channel::{Channel, insecure_channel, secure_channel};
+pub use client::connectivity::ConnectivityState;
 pub use client::generic::{
     GenericBidiStreamingCall, GenericClient, GenericClientStreamingCall, GenericRequests, GenericServerStreamingCall,
     GenericStreaming, GenericUnaryCall,
 };
 pub use client::interceptor::{ClientCall, ClientInterceptor};
+pub use client::lb::LoadBalancing;
 pub use client::message_compression::MessageCompression;
+pub use client::resolver::address::Address;
+pub use client::resolver::resolve::{ResolveFuture, Resolver};
 pub use client::response::Response;
 pub use client::streaming::Streaming;
 pub use code::Code;

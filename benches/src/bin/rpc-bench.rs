@@ -18,6 +18,11 @@
 //! - `pingpong`: one Bench.PingPong per task, one N-byte message in flight: send one, wait for
 //!   its echo; `calls` are round trips, latencies per round trip.
 //!
+//! With `--impl rust-rpc`, `--target T` connects to channel target T instead of
+//! `127.0.0.1:P` (e.g. `ipv4:127.0.0.1:P1,127.0.0.1:P2,127.0.0.1:P3`) and `--lb round_robin`
+//! spreads each channel's calls over the target's addresses (default `pick_first`): the load
+//! balancing figure of BENCHMARKS.md, one channel against three servers.
+//!
 //! `mbps` is payload bytes per second each way, in 10^6 bytes (0 for `unary`). `--gzip`
 //! compresses bench.Bench requests with gzip and accepts gzip responses.
 //!
@@ -309,7 +314,13 @@ impl Client {
         let limit = max_message();
         match implementation {
             "rust-rpc" => {
-                let mut builder = rust_rpc::ChannelBuilder::new(format!("127.0.0.1:{port}"));
+                let target = arg("target").unwrap_or_else(|| format!("127.0.0.1:{port}"));
+                let mut builder = rust_rpc::ChannelBuilder::new(target);
+                match arg("lb").as_deref() {
+                    None | Some("pick_first") => {}
+                    Some("round_robin") => builder = builder.load_balancing(rust_rpc::LoadBalancing::RoundRobin),
+                    Some(other) => return Err(format!("unknown --lb {other}").into()),
+                }
                 if let Some(limit) = limit {
                     builder = builder.max_receive_message_length(limit).max_send_message_length(limit);
                 }

@@ -14,12 +14,12 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::OnceLock;
 use std::task::{Context, Poll};
 
 use futures_core::Stream;
 use tokio::runtime::Handle;
 
+use crate::client::background::runtime;
 use crate::client::call::{Call, Many, Single};
 use crate::{Metadata, Response, Result, RpcError, Streaming};
 
@@ -30,22 +30,6 @@ const REQUEST_BUFFER: usize = 16;
 const INSIDE_RUNTIME: &str = "a blocking call cannot run inside a Tokio runtime (it would block the runtime's \
      thread, and deadlock if that thread serves the call): use the async client and .await there, or make \
      the call from a thread the runtime does not own (std::thread::spawn)";
-
-/// The shared runtime's handle, made on first use.
-fn runtime() -> Result<&'static Handle> {
-    static RUNTIME: OnceLock<std::result::Result<Handle, String>> = OnceLock::new();
-    let made = RUNTIME.get_or_init(|| {
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
-        let handle = runtime.handle().clone();
-        std::thread::Builder::new()
-            .name("rust-rpc-blocking".to_owned())
-            // Drives I/O, timers and spawned tasks (connections) for every blocking call.
-            .spawn(move || runtime.block_on(std::future::pending::<()>()))
-            .map_err(|e| e.to_string())?;
-        Ok(handle)
-    });
-    made.as_ref().map_err(|e| RpcError::internal(format!("cannot start the runtime for blocking calls: {e}")))
-}
 
 /// Runs `future` to completion on the shared runtime, blocking the calling thread.
 ///

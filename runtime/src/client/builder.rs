@@ -1,9 +1,13 @@
 //! `ChannelBuilder`: a channel's settings. `channel.rs` builds the channel from them.
 
+use std::sync::Arc;
 use std::time::Duration;
 
+use crate::client::backoff::BackoffConfig;
 use crate::client::call_credentials::{CallCredentials, SharedCredentials};
 use crate::client::interceptor::{ClientInterceptor, Interceptors};
+use crate::client::lb::{LoadBalancing, Timing};
+use crate::client::resolver::resolve::Resolver;
 use crate::credentials::ChannelCredentials;
 use crate::options::CallOptions;
 use crate::transport::http2::Http2Settings;
@@ -12,6 +16,23 @@ use crate::wire::limits::DEFAULT_MAX_RECEIVE_MESSAGE_LENGTH;
 
 /// How long one connection attempt may take by default: gRPC's minimum connect timeout.
 const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// How long a channel without calls keeps its connections: gRPC's default idle timeout.
+const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(30 * 60);
+/// How often a DNS name is looked up again while the channel is connected.
+const DEFAULT_RESOLUTION_INTERVAL: Duration = Duration::from_secs(5 * 60);
+/// The shortest time between two lookups: gRPC's DNS resolver's minimum.
+const DEFAULT_MIN_RESOLUTION_INTERVAL: Duration = Duration::from_secs(30);
+
+/// A user's resolver, in the builder.
+#[derive(Clone)]
+pub(crate) struct CustomResolver(pub(crate) Arc<dyn Resolver>);
+
+impl std::fmt::Debug for CustomResolver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Resolver")
+    }
+}
 
 /// Settings for a [`Channel`](crate::Channel), for when [`insecure_channel`](crate::insecure_channel)
 /// and [`secure_channel`](crate::secure_channel) defaults do not fit.
@@ -40,6 +61,10 @@ pub struct ChannelBuilder {
     pub(crate) in_process: Option<Dialer>,
     /// The service config's JSON, read by `build`.
     pub(crate) service_config: Option<String>,
+    pub(crate) load_balancing: LoadBalancing,
+    pub(crate) resolver: Option<CustomResolver>,
+    pub(crate) backoff: BackoffConfig,
+    pub(crate) timing: Timing,
 }
 
 impl ChannelBuilder {
@@ -59,6 +84,14 @@ impl ChannelBuilder {
             allow_insecure_call_credentials: false,
             in_process: None,
             service_config: None,
+            load_balancing: LoadBalancing::default(),
+            resolver: None,
+            backoff: BackoffConfig::default(),
+            timing: Timing {
+                idle_timeout: DEFAULT_IDLE_TIMEOUT,
+                resolution_interval: DEFAULT_RESOLUTION_INTERVAL,
+                min_resolution_interval: DEFAULT_MIN_RESOLUTION_INTERVAL,
+            },
         }
     }
 
@@ -88,7 +121,92 @@ impl ChannelBuilder {
         self
     }
 
-    /// How long one connection attempt may take (default 20 s).
+    /// How the channel spreads calls over its target's addresses (default
+    /// [`LoadBalancing::PickFirst`], as in gRPC).
+    ///
+    /// ```
+    /// let channel = rust_rpc::ChannelBuilder::new("dns:///my-service.internal:50051")
+    ///     .load_balancing(rust_rpc::LoadBalancing::RoundRobin)
+    ///     .build()?;
+    /// # let _ = channel;
+    /// # Ok::<(), rust_rpc::Error>(())
+    /// ```
+    pub fn load_balancing(mut self, policy: LoadBalancing) -> Self {
+        self.load_balancing = policy;
+        self
+    }
+
+    /// Sets the load-balancing policy by its gRPC name (`"pick_first"`, `"round_robin"`), as
+    /// service config's `loadBalancingConfig` names it; false (and no change) for another name.
+    pub(crate) fn set_load_balancing_name(&mut self, name: &str) -> bool {
+        match LoadBalancing::from_name(name) {
+            Some(policy) => {
+                self.load_balancing = policy;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Finds the target's addresses with `resolver` instead of the built-in DNS and address
+    /// lists (see [`Resolver`], which has an example). The target then only names the
+    /// requests' `:authority` and the TLS server name, so it is still a `host:port`.
+    pub fn resolver(mut self, resolver: impl Resolver) -> Self {
+        self.resolver = Some(CustomResolver(Arc::new(resolver)));
+        self
+    }
+
+    /// How often the resolver is asked again while the channel is connected (default 5 min),
+    /// and the shortest time between two lookups (default 30 s, gRPC's), which also bounds the
+    /// lookups made when a connection is lost.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let channel = rust_rpc::ChannelBuilder::new("dns:///my-service.internal:50051")
+    ///     .resolution_interval(Duration::from_secs(60), Duration::from_secs(10))
+    ///     .build()?;
+    /// # let _ = channel;
+    /// # Ok::<(), rust_rpc::Error>(())
+    /// ```
+    pub fn resolution_interval(mut self, every: Duration, at_least: Duration) -> Self {
+        self.timing.resolution_interval = every;
+        self.timing.min_resolution_interval = at_least;
+        self
+    }
+
+    /// How long the channel stays connected without calls before it closes its connections
+    /// and goes back to [`ConnectivityState::Idle`](crate::ConnectivityState::Idle) (default
+    /// 30 min, gRPC's). The next call connects again. The channel checks once per timeout, so
+    /// it goes idle between one and two timeouts after its last call ended.
+    pub fn idle_timeout(mut self, timeout: Duration) -> Self {
+        self.timing.idle_timeout = timeout.max(Duration::from_millis(1));
+        self
+    }
+
+    /// gRPC's connection backoff (grpc/grpc `doc/connection-backoff.md`): after a failed
+    /// attempt an address is tried again after `initial` (default 1 s), each later delay
+    /// `multiplier` (1.6) times the last up to `max` (120 s), each moved at random by up to
+    /// `jitter` (0.2) of itself either way. The minimum connect timeout is
+    /// [`connect_timeout`](Self::connect_timeout).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let channel = rust_rpc::ChannelBuilder::new("localhost:50051")
+    ///     .reconnect_backoff(Duration::from_millis(100), 1.6, 0.2, Duration::from_secs(5))
+    ///     .build()?;
+    /// # let _ = channel;
+    /// # Ok::<(), rust_rpc::Error>(())
+    /// ```
+    pub fn reconnect_backoff(mut self, initial: Duration, multiplier: f64, jitter: f64, max: Duration) -> Self {
+        let multiplier = if multiplier.is_finite() { multiplier.max(1.0) } else { 1.6 };
+        let jitter = if jitter.is_finite() { jitter.clamp(0.0, 1.0) } else { 0.2 };
+        self.backoff = BackoffConfig { initial, multiplier, jitter, max: max.max(initial) };
+        self
+    }
+
+    /// How long one connection attempt may take at least (default 20 s, gRPC's minimum
+    /// connect timeout); after failures, an attempt may take as long as the backoff delay
+    /// before it, if that is longer.
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
         self

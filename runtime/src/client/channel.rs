@@ -1,17 +1,22 @@
 //! `Channel`: the handle every stub holds, built from a `ChannelBuilder`. Calls go through
-//! `exchange.rs`, which gets its connection from the channel's subchannel.
+//! `exchange.rs`, which takes its connection from the channel's balancer (`lb/mod.rs`:
+//! resolver, load-balancing policy, subchannels).
 
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
 use crate::client::builder::ChannelBuilder;
-use crate::client::connect::ConnectFailure;
+use crate::client::connection::ClientConnection;
+use crate::client::connectivity::ConnectivityState;
 use crate::client::interceptor::{Chain, DynClientInterceptor};
+use crate::client::keepalive::KeepaliveBackoff;
+use crate::client::lb::Balancer;
 use crate::client::path::MethodPath;
+use crate::client::resolver::channel_resolver::ChannelResolver;
 use crate::client::retry::configured::Configured;
 use crate::client::service_config::{MethodConfig, ServiceConfig};
-use crate::client::subchannel::Subchannel;
+use crate::client::subchannel::Connector;
 use crate::client::target::Target;
 use crate::credentials::ChannelCredentials;
 use crate::error::{Error, ErrorKind};
@@ -23,10 +28,13 @@ const USER_AGENT: &str = concat!("grpc-rust-rpc/", env!("CARGO_PKG_VERSION"));
 
 /// A virtual connection to a gRPC server, shared by every stub made from it.
 ///
-/// A channel connects lazily on its first call (or on [`Channel::ready`]), keeps one HTTP/2
-/// connection, and reconnects after the connection is lost, for example when the server
-/// restarts. Clones are cheap and share the connection: clone it into as many tasks and stubs as
-/// you like.
+/// A channel connects lazily on its first call (or on [`Channel::ready`]). It resolves its
+/// target (DNS, an address list, or a [`Resolver`](crate::Resolver) of your own), connects
+/// as its [`LoadBalancing`](crate::LoadBalancing) policy says (one HTTP/2 connection with
+/// `pick_first`, the default; one per address with `round_robin`), and reconnects with gRPC's
+/// backoff after a connection is lost, for example when a server restarts. Its
+/// [`ConnectivityState`] can be read and watched. Clones are cheap and share the connections:
+/// clone it into as many tasks and stubs as you like.
 ///
 /// ```no_run
 /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
@@ -45,7 +53,9 @@ struct Inner {
     settings: ChannelBuilder,
     /// The `user-agent` header of every request.
     user_agent: http::HeaderValue,
-    subchannel: Subchannel,
+    /// The `:authority` of requests: the target as `host:port`.
+    authority: String,
+    balancer: Arc<Balancer>,
     /// The interceptors every call runs; `None` for most channels, whose calls skip them.
     interceptors: Option<Chain>,
     /// The service config, with the retry state it needs; `None` for most channels.
@@ -67,7 +77,7 @@ impl ChannelBuilder {
                     "an in-process channel takes no TLS credentials: its bytes never leave the process",
                 ));
             }
-            Some(dialer) => Target::Memory(dialer.clone()),
+            Some(dialer) => Target::memory(dialer.clone()),
         };
         if self.in_process.is_none() {
             if self.target.starts_with("https://") && self.credentials.is_none() {
@@ -95,15 +105,34 @@ impl ChannelBuilder {
                 Error::new(ErrorKind::InvalidSetting, format!("user agent {product:?} is not a valid header value"))
             })?,
         };
-        if let (Some(creds), Target::Tcp { host, .. }) = (&self.credentials, &target) {
+        if let Some(creds) = &self.credentials {
             // Check the credentials now, so a bad certificate fails here and not on every call.
-            creds.connector(host)?;
+            creds.connector(target.tls_host())?;
         }
         let configured = match &self.service_config {
             None => None,
             Some(json) => Some(Box::new(Configured::new(ServiceConfig::parse(json)?))),
         };
-        let subchannel = Subchannel::new(target, self.credentials.clone(), self.connect_timeout, self.http2.clone());
+        // The service config's policy, when it names one this crate has, takes precedence over
+        // the channel's, as in gRPC (a config naming only unknown policies leaves it alone).
+        if let Some(name) = configured.as_ref().and_then(|c| c.config.lb_policy()) {
+            self.set_load_balancing_name(name);
+        }
+        let resolver = match &self.resolver {
+            Some(custom) => ChannelResolver::custom(custom.0.clone()),
+            None => ChannelResolver::for_target(&target, &self.target)?,
+        };
+        let connector = Connector {
+            tls: self.credentials.clone(),
+            tls_host: target.tls_host().to_owned(),
+            authority: target.authority().to_owned(),
+            connect_timeout: self.connect_timeout,
+            http2: self.http2.clone(),
+            backoff: self.backoff,
+            keepalive_backoff: KeepaliveBackoff::default(),
+        };
+        let balancer = Balancer::new(self.load_balancing, resolver, connector, self.timing, self.target.clone());
+        let authority = target.authority().to_owned();
         let secure = self.credentials.is_some();
         let mut interceptors = self.interceptors.clone();
         if let Some(credentials) = &self.call_credentials {
@@ -111,13 +140,23 @@ impl ChannelBuilder {
         }
         let interceptors = interceptors.chain(&Target::canonical(&self.target));
         Ok(Channel {
-            inner: Arc::new(Inner { origin, settings: self, user_agent, subchannel, interceptors, configured }),
+            inner: Arc::new(Inner {
+                origin,
+                settings: self,
+                user_agent,
+                authority,
+                balancer,
+                interceptors,
+                configured,
+            }),
         })
     }
 }
 
-/// A channel without TLS to `target` (`host:port`, `dns:///host:port`, `[::1]:port`,
-/// `unix:/path`, `http://host:port`, ...). It connects on first use. An `https://host:port`
+/// A channel without TLS to `target`, in any of gRPC's forms (grpc/grpc `doc/naming.md`):
+/// `host:port` and `dns:///host:port` (the system's resolver), `dns://8.8.8.8/host:port`
+/// (that DNS server; cargo feature `dns`), `ipv4:10.0.0.1:50051,10.0.0.2:50051`,
+/// `ipv6:[::1]:50051`, `[::1]:port`, `unix:/path`, `unix:///path`, `http://host:port`. It connects on first use. An `https://host:port`
 /// target is the exception: its scheme asks for TLS, so the channel uses TLS with the system's
 /// root certificates.
 ///
@@ -145,7 +184,7 @@ pub fn secure_channel(target: &str, credentials: ChannelCredentials) -> Result<C
 impl Channel {
     /// The target this channel was made for, as `host:port` (`localhost` for Unix sockets).
     pub fn authority(&self) -> &str {
-        self.inner.subchannel.authority()
+        &self.inner.authority
     }
 
     pub(crate) fn origin(&self) -> &http::Uri {
@@ -187,8 +226,79 @@ impl Channel {
         self.inner.configured.as_deref()
     }
 
-    pub(crate) fn subchannel(&self) -> &Subchannel {
-        &self.inner.subchannel
+    /// A connection for one attempt of a call: a ready one at once if there is one (one short
+    /// lock), else after the channel connects. Fails with UNAVAILABLE when the channel is
+    /// closed, or in TRANSIENT_FAILURE without `wait_for_ready`.
+    #[inline]
+    pub(crate) async fn pick(&self, wait_for_ready: bool) -> Result<ClientConnection, RpcError> {
+        if let Some(connection) = self.inner.balancer.pick_ready() {
+            return Ok(connection);
+        }
+        // Boxed: waiting keeps state that every call's future would otherwise carry.
+        Box::pin(self.inner.balancer.pick(wait_for_ready)).await
+    }
+
+    /// Reports that `connection` refused a new stream (it is going away), so the channel stops
+    /// picking it and connects again.
+    pub(crate) fn forget(&self, connection: &ClientConnection) {
+        self.inner.balancer.forget(connection);
+    }
+
+    /// The channel's connectivity state; with `try_to_connect`, an idle channel starts
+    /// connecting (Python's `channel.subscribe(..., try_to_connect=True)`, grpc-go's
+    /// `Connect`).
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+    /// use rust_rpc::ConnectivityState;
+    /// let channel = rust_rpc::insecure_channel("localhost:50051")?;
+    /// assert_eq!(channel.state(true), ConnectivityState::Connecting);
+    /// # Ok(()) }
+    /// ```
+    pub fn state(&self, try_to_connect: bool) -> ConnectivityState {
+        if try_to_connect {
+            // Outside a runtime with the blocking one unavailable: the state stays IDLE.
+            let _ = self.inner.balancer.exit_idle();
+        }
+        self.inner.balancer.state()
+    }
+
+    /// Waits until the state is no longer `from`, up to `timeout`: true if it changed, false if
+    /// the time ran out (grpc-go's `WaitForStateChange`).
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+    /// use rust_rpc::ConnectivityState;
+    /// use std::time::Duration;
+    /// let channel = rust_rpc::insecure_channel("localhost:50051")?;
+    /// let state = channel.state(true);
+    /// if channel.wait_for_state_change(state, Duration::from_secs(1)).await {
+    ///     println!("now {}", channel.state(false));
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn wait_for_state_change(&self, from: ConnectivityState, timeout: Duration) -> bool {
+        let mut states = self.inner.balancer.subscribe();
+        let changed = states.wait_for(|state| *state != from);
+        matches!(tokio::time::timeout(timeout, changed).await, Ok(Ok(_)))
+    }
+
+    /// Every change of the channel's state, as a [`tokio::sync::watch`] receiver (Python's
+    /// `channel.subscribe`): `borrow()` gives the state now, `changed().await` waits for the
+    /// next. Changes closer together than the receiver reads them are seen as the last.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+    /// let channel = rust_rpc::insecure_channel("localhost:50051")?;
+    /// let mut states = channel.subscribe();
+    /// channel.state(true);
+    /// while states.changed().await.is_ok() {
+    ///     println!("channel is {}", *states.borrow_and_update());
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn subscribe(&self) -> tokio::sync::watch::Receiver<ConnectivityState> {
+        self.inner.balancer.subscribe()
     }
 
     /// Connects now if not connected, waiting up to `timeout` (through reconnect backoff) for the
@@ -196,32 +306,36 @@ impl Channel {
     /// Fails with DEADLINE_EXCEEDED (naming the last connection error) when `timeout` passes,
     /// and with UNAVAILABLE when the channel was closed.
     pub async fn ready(&self, timeout: Duration) -> Result<(), RpcError> {
-        let connecting = self.inner.subchannel.connection(true);
+        let connecting = self.inner.balancer.pick(true);
         match tokio::time::timeout(timeout, connecting).await {
             Ok(Ok(_)) => Ok(()),
-            Ok(Err(ConnectFailure(failure))) => {
-                Err(RpcError::unavailable(format!("channel to {} not ready: {failure}", self.authority())))
+            Ok(Err(error)) => {
+                Err(RpcError::unavailable(format!("channel to {} not ready: {}", self.authority(), error.details())))
             }
-            Err(_) => {
-                let last = self.inner.subchannel.last_failure().map(|error| format!(": {error}"));
-                Err(RpcError::deadline_exceeded(format!(
-                    "channel to {} not ready within {timeout:?}{}",
-                    self.authority(),
-                    last.unwrap_or_default()
-                )))
-            }
+            Err(_) => Err(RpcError::deadline_exceeded(format!(
+                "channel to {} not ready within {timeout:?}: {}",
+                self.authority(),
+                self.inner.balancer.failure()
+            ))),
         }
     }
 
     /// Whether the channel has a live connection right now.
     pub fn is_connected(&self) -> bool {
-        self.inner.subchannel.is_connected()
+        self.inner.balancer.has_live_connection()
     }
 
-    /// Closes the connection. Calls in flight fail, and later calls fail with UNAVAILABLE;
-    /// clones share the closed state.
+    /// Closes every connection and moves to [`ConnectivityState::Shutdown`]. Calls in flight
+    /// fail, and later calls fail with UNAVAILABLE; clones share the closed state.
     pub fn close(&self) {
-        self.inner.subchannel.close();
+        self.inner.balancer.shutdown(true);
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        // The last handle is gone: stop the balancer's tasks; calls still running finish.
+        self.balancer.shutdown(false);
     }
 }
 
@@ -229,7 +343,7 @@ impl fmt::Debug for Channel {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Channel")
             .field("target", &self.inner.settings.target)
-            .field("connected", &self.is_connected())
+            .field("state", &self.inner.balancer.state())
             .finish()
     }
 }

@@ -1,7 +1,7 @@
 //! Opening the byte stream under a connection: TCP or a Unix socket, under TLS when the channel
 //! has credentials.
 
-use crate::client::target::Target;
+use crate::client::resolver::address::{Address, Endpoint};
 use crate::credentials::ChannelCredentials;
 use crate::transport::io::IoStream;
 use crate::transport::tls_failure;
@@ -10,27 +10,30 @@ use crate::transport::tls_failure;
 #[derive(Debug)]
 pub(crate) struct ConnectFailure(pub(crate) String);
 
-/// Connects to `target`; `authority` names it in errors.
+/// Connects to `address`; TLS checks the server's certificate for `tls_host`, and errors name
+/// the channel's target by `authority`.
 pub(crate) async fn open(
-    target: &Target,
+    address: &Address,
     tls: Option<&ChannelCredentials>,
+    tls_host: &str,
     authority: &str,
 ) -> Result<Box<dyn IoStream>, ConnectFailure> {
-    match target {
+    match &address.0 {
         // An in-process channel refuses TLS when it is built (`channel.rs`): nothing to secure.
-        Target::Memory(dialer) => dialer.dial().await.map_err(ConnectFailure),
-        Target::Unix(path) => {
+        Endpoint::Memory(dialer) => dialer.dial().await.map_err(ConnectFailure),
+        Endpoint::Unix(path) => {
             let stream = tokio::net::UnixStream::connect(path)
                 .await
                 .map_err(|e| ConnectFailure(format!("failed to connect to unix:{}: {e}", path.display())))?;
             maybe_tls(stream, tls, "localhost", authority).await
         }
-        Target::Tcp { host, port, .. } => {
-            let stream = tokio::net::TcpStream::connect((host.as_str(), *port))
-                .await
-                .map_err(|e| ConnectFailure(format!("failed to connect to {authority}: {e}")))?;
+        Endpoint::Tcp(socket) => {
+            let stream = tokio::net::TcpStream::connect(socket).await.map_err(|e| {
+                let named = if socket.to_string() == authority { String::new() } else { format!(" ({authority})") };
+                ConnectFailure(format!("failed to connect to {socket}{named}: {e}"))
+            })?;
             let _ = stream.set_nodelay(true);
-            maybe_tls(stream, tls, host, authority).await
+            maybe_tls(stream, tls, tls_host, authority).await
         }
     }
 }

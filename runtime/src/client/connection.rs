@@ -25,7 +25,7 @@ pub(crate) struct ClientConnection {
     calls: OpenCalls,
     /// Cleared when the connection task ends, for whatever reason (peer gone, keepalive
     /// timeout, every handle dropped, runtime shut down).
-    alive: Arc<AtomicBool>,
+    alive: Arc<Liveness>,
     /// Ends the connection task at once when the channel is closed.
     closer: Arc<Closer>,
 }
@@ -75,7 +75,7 @@ impl ClientConnection {
             let interval = backoff.interval(interval);
             connection.ping_pong().map(|ping_pong| Keepalive::new(ping_pong, interval, timeout))
         });
-        let alive = Arc::new(AtomicBool::new(true));
+        let alive = Arc::new(Liveness { alive: AtomicBool::new(true), ended: tokio::sync::Notify::new() });
         let closer = Arc::new(Closer::default());
         let driver = Driver { alive: AliveFlag(alive.clone()), connection, keepalive, closer: closer.clone(), backoff };
         // The connection task does all reading and writing; `Coalesce` lets the calls that woke
@@ -95,7 +95,25 @@ impl ClientConnection {
     /// Whether the connection task still runs. A connection that received GOAWAY stays alive
     /// until its streams end, but refuses new ones: see [`ClientConnection::sender`].
     pub(crate) fn is_alive(&self) -> bool {
-        self.alive.load(Ordering::Acquire)
+        self.alive.alive.load(Ordering::Acquire)
+    }
+
+    /// Waits until the connection task has ended.
+    pub(crate) async fn ended(&self) {
+        loop {
+            let ended = self.alive.ended.notified();
+            let mut ended = std::pin::pin!(ended);
+            ended.as_mut().enable();
+            if !self.is_alive() {
+                return;
+            }
+            ended.await;
+        }
+    }
+
+    /// How many calls are open on the connection now.
+    pub(crate) fn open_calls(&self) -> usize {
+        self.calls.count()
     }
 
     /// A sender to open one stream with. Each call takes its own clone: h2 then queues streams
@@ -116,13 +134,20 @@ impl ClientConnection {
     }
 }
 
+/// Whether the connection task runs, and the wake-up of those waiting for its end.
+struct Liveness {
+    alive: AtomicBool,
+    ended: tokio::sync::Notify,
+}
+
 /// Clears the liveness flag when the connection task ends, also when it is dropped unfinished
 /// (its runtime shut down).
-struct AliveFlag(Arc<AtomicBool>);
+struct AliveFlag(Arc<Liveness>);
 
 impl AliveFlag {
     fn clear(&self) {
-        self.0.store(false, Ordering::Release);
+        self.0.alive.store(false, Ordering::Release);
+        self.0.ended.notify_waiters();
     }
 }
 

@@ -40,10 +40,10 @@ impl Channel {
         // restarted, or it is gone) is retried once on a fresh connection, as gRPC's transparent
         // retry allows.
         for _attempt in 0..2 {
-            let connection = self.subchannel().connection(wait).await.map_err(|f| RpcError::unavailable(f.0))?;
+            let connection = self.pick(wait).await?;
             let mut sender = connection.sender();
             if let Err(err) = std::future::poll_fn(|cx| sender.poll_ready(cx)).await {
-                self.subchannel().forget(&connection);
+                self.forget(&connection);
                 // The server refusing the channel's client certificate (TLS 1.3 tells it after
                 // the handshake) fails the call at once: a retry would be refused the same way.
                 if let Some(refused) = tls_refusal(&err, self.authority()) {
@@ -63,7 +63,7 @@ impl Channel {
             let (response, stream) = match sender.send_request(http::Request::from_parts(head, ()), end_of_stream) {
                 Ok(sent) => sent,
                 Err(err) => {
-                    self.subchannel().forget(&connection);
+                    self.forget(&connection);
                     return Err(connection_failure(&err, self.authority()));
                 }
             };

@@ -152,7 +152,6 @@ impl ServiceConfig {
 
     /// The load-balancing policy the config asks for: the first of `loadBalancingConfig` this
     /// client knows (`pick_first`, `round_robin`), else `loadBalancingPolicy`.
-    #[allow(dead_code)] // wired to the channel's policy option by the load-balancing work
     pub(crate) fn lb_policy(&self) -> Option<&str> {
         self.lb_policy.as_deref()
     }

@@ -1,166 +1,248 @@
-//! A subchannel: the connection to one address, made on demand and remade after it is lost,
-//! with backoff between failed attempts. A channel has one today; a load balancer will pick
-//! among several.
+//! A subchannel: one connection, to the first of its addresses that answers (pick_first gives
+//! it every address, round_robin one each), made by a task of its own and remade after failed
+//! attempts with gRPC's connection backoff. Its state changes wake the channel's balancer
+//! (`lb/mod.rs`), which decides when it connects.
 
-use std::sync::{Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
-use crate::client::backoff::Backoff;
+use tokio::sync::Notify;
+use tokio::task::AbortHandle;
+
+use crate::client::backoff::{Backoff, BackoffConfig};
 use crate::client::connect::{self, ConnectFailure};
 use crate::client::connection::ClientConnection;
 use crate::client::keepalive::KeepaliveBackoff;
-use crate::client::target::Target;
+use crate::client::resolver::address::Address;
 use crate::credentials::ChannelCredentials;
 use crate::transport::http2::Http2Settings;
 
-/// One address's connection and what it takes to make it.
-pub(crate) struct Subchannel {
-    target: Target,
-    tls: Option<ChannelCredentials>,
-    connect_timeout: Duration,
-    http2: Http2Settings,
+/// What every subchannel of a channel connects with.
+pub(crate) struct Connector {
+    pub(crate) tls: Option<ChannelCredentials>,
+    /// The name the server's certificate must carry.
+    pub(crate) tls_host: String,
+    /// The channel's target, as `host:port`, for errors.
+    pub(crate) authority: String,
+    /// gRPC's minimum connect timeout: how long one attempt may take at least.
+    pub(crate) connect_timeout: Duration,
+    pub(crate) http2: Http2Settings,
+    pub(crate) backoff: BackoffConfig,
     /// The keepalive interval's doublings asked for by servers (gRFC A8).
-    keepalive_backoff: KeepaliveBackoff,
-    state: Mutex<State>,
-    /// Serializes connection attempts, so concurrent callers share one.
-    connecting: tokio::sync::Mutex<()>,
+    pub(crate) keepalive_backoff: KeepaliveBackoff,
 }
 
-#[derive(Default)]
-struct State {
-    connection: Option<ClientConnection>,
-    /// When the last attempt failed, the error, and when the next attempt may start.
-    failure: Option<(String, Instant)>,
-    backoff: Backoff,
-    closed: bool,
+/// Where a subchannel stands.
+#[derive(Clone)]
+pub(crate) enum SubchannelState {
+    /// Not connected, and not trying.
+    Idle,
+    /// An attempt is under way; `failed_before` after failed ones (the channel stays in
+    /// TRANSIENT_FAILURE then).
+    Connecting { failed_before: bool },
+    /// Connected, to `address`.
+    Ready { connection: ClientConnection, address: Address },
+    /// The last attempt failed with this error; the next starts after the backoff.
+    TransientFailure(String),
+    /// Shut down by the balancer; never connects again.
+    Shutdown,
+}
+
+pub(crate) struct Subchannel {
+    connector: Arc<Connector>,
+    addresses: Mutex<Vec<Address>>,
+    state: Mutex<SubchannelState>,
+    /// Set when a ready connection was lost: the balancer asks the resolver again.
+    lost: AtomicBool,
+    /// The balancer's wake-up.
+    changed: Arc<Notify>,
+    task: Mutex<Option<AbortHandle>>,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A poisoned lock only means another thread panicked mid-update of plain data.
+    mutex.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl Subchannel {
-    pub(crate) fn new(
-        target: Target,
-        tls: Option<ChannelCredentials>,
-        connect_timeout: Duration,
-        http2: Http2Settings,
-    ) -> Self {
-        Subchannel {
-            target,
-            tls,
-            connect_timeout,
-            http2,
-            keepalive_backoff: KeepaliveBackoff::default(),
-            state: Mutex::new(State::default()),
-            connecting: tokio::sync::Mutex::new(()),
+    pub(crate) fn new(connector: Arc<Connector>, addresses: Vec<Address>, changed: Arc<Notify>) -> Arc<Self> {
+        Arc::new(Subchannel {
+            connector,
+            addresses: Mutex::new(addresses),
+            state: Mutex::new(SubchannelState::Idle),
+            lost: AtomicBool::new(false),
+            changed,
+            task: Mutex::new(None),
+        })
+    }
+
+    pub(crate) fn state(&self) -> SubchannelState {
+        lock(&self.state).clone()
+    }
+
+    /// Whether this subchannel connects to exactly `address` (round_robin's subchannels).
+    pub(crate) fn is_for(&self, address: &Address) -> bool {
+        lock(&self.addresses).as_slice() == std::slice::from_ref(address)
+    }
+
+    /// Whether a ready connection was lost since the last call.
+    pub(crate) fn take_lost(&self) -> bool {
+        self.lost.swap(false, Ordering::AcqRel)
+    }
+
+    /// Replaces the addresses; a connection to an address no longer listed is dropped (true
+    /// then).
+    pub(crate) fn set_addresses(&self, addresses: Vec<Address>) -> bool {
+        let mut current = lock(&self.addresses);
+        if *current == addresses {
+            return false;
         }
-    }
-
-    /// The address, as `host:port` (`localhost` for Unix sockets).
-    pub(crate) fn authority(&self) -> &str {
-        self.target.authority()
-    }
-
-    fn lock_state(&self) -> MutexGuard<'_, State> {
-        // A poisoned lock only means another thread panicked mid-update of plain data.
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// Whether there is a live connection right now.
-    pub(crate) fn is_connected(&self) -> bool {
-        self.lock_state().connection.as_ref().is_some_and(ClientConnection::is_alive)
-    }
-
-    /// The error of the last failed attempt, if the last attempt failed.
-    pub(crate) fn last_failure(&self) -> Option<String> {
-        self.lock_state().failure.as_ref().map(|(error, _)| error.clone())
-    }
-
-    /// Drops the connection for good: calls in flight fail, later ones get UNAVAILABLE.
-    pub(crate) fn close(&self) {
-        let mut state = self.lock_state();
-        state.closed = true;
-        if let Some(connection) = state.connection.take() {
+        let mut dropped = false;
+        let mut state = lock(&self.state);
+        if let SubchannelState::Ready { connection, address } = &*state
+            && !addresses.contains(address)
+        {
             connection.close();
+            *state = SubchannelState::Idle;
+            self.abort_task();
+            self.lost.store(true, Ordering::Release);
+            self.changed.notify_one();
+            dropped = true;
+        }
+        *current = addresses;
+        dropped
+    }
+
+    /// Starts connecting if idle.
+    pub(crate) fn connect(self: &Arc<Self>) {
+        let mut state = lock(&self.state);
+        if !matches!(*state, SubchannelState::Idle) {
+            return;
+        }
+        *state = SubchannelState::Connecting { failed_before: false };
+        drop(state);
+        let task = tokio::spawn(self.clone().run());
+        *lock(&self.task) = Some(task.abort_handle());
+    }
+
+    fn abort_task(&self) {
+        if let Some(task) = lock(&self.task).take() {
+            task.abort();
         }
     }
 
-    fn live_connection(&self) -> Result<Option<ClientConnection>, ConnectFailure> {
-        let state = self.lock_state();
-        if state.closed {
-            return Err(ConnectFailure("the channel was closed".into()));
+    /// Sets the state unless shut down; false if it was.
+    fn set(&self, new: SubchannelState) -> bool {
+        let mut state = lock(&self.state);
+        if matches!(*state, SubchannelState::Shutdown) {
+            return false;
         }
-        Ok(state.connection.as_ref().filter(|c| c.is_alive()).cloned())
+        *state = new;
+        drop(state);
+        self.changed.notify_one();
+        true
     }
 
-    /// A live connection, connecting if needed. Without `wait_for_ready` a failed or
-    /// backing-off connection fails the call at once; with it, attempts go on (with backoff)
-    /// until the caller gives up: the call's deadline drops this future.
-    pub(crate) async fn connection(&self, wait_for_ready: bool) -> Result<ClientConnection, ConnectFailure> {
-        if let Some(connection) = self.live_connection()? {
-            return Ok(connection);
-        }
-        // Boxed: connecting (TCP, TLS, the HTTP/2 handshake) keeps kilobytes of state, which
-        // every call's future would otherwise carry and move around.
-        Box::pin(self.establish(wait_for_ready)).await
-    }
-
-    /// Connects, or waits for the attempt another call is making; fails fast unless
-    /// `wait_for_ready`.
-    async fn establish(&self, wait_for_ready: bool) -> Result<ClientConnection, ConnectFailure> {
+    /// Connects, with backoff between failed attempts, until a connection is made; then waits
+    /// for its end and goes idle.
+    async fn run(self: Arc<Self>) {
+        let mut backoff = Backoff::new(self.connector.backoff);
+        let mut failed_before = false;
+        // gRPC's connection backoff: each attempt may take the minimum connect timeout, or the
+        // current backoff delay if that is longer.
+        let mut timeout = self.connector.connect_timeout;
         loop {
-            let attempt_started = Instant::now();
-            let _turn = self.connecting.lock().await;
-            if let Some(connection) = self.live_connection()? {
-                return Ok(connection);
+            if !self.set(SubchannelState::Connecting { failed_before }) {
+                return;
             }
-            let failure = self.lock_state().failure.clone();
-            if let Some((error, retry_at)) = failure {
-                let now = Instant::now();
-                let failed_while_waiting = retry_at > attempt_started;
-                if retry_at > now || failed_while_waiting {
-                    if !wait_for_ready {
-                        return Err(ConnectFailure(error));
+            match self.connect_once(timeout).await {
+                Ok((connection, address)) => {
+                    if !self.set(SubchannelState::Ready { connection: connection.clone(), address }) {
+                        connection.close();
+                        return;
                     }
-                    drop(_turn);
-                    let wake = retry_at.max(now + Duration::from_millis(10));
-                    tokio::time::sleep_until(wake.into()).await;
-                    continue;
-                }
-            }
-            match self.connect().await {
-                Ok(connection) => {
-                    let mut state = self.lock_state();
-                    state.connection = Some(connection.clone());
-                    state.failure = None;
-                    state.backoff.reset();
-                    return Ok(connection);
-                }
-                Err(error) => {
-                    let mut state = self.lock_state();
-                    let delay = state.backoff.failed();
-                    state.failure = Some((error.0.clone(), Instant::now() + delay));
-                    if !wait_for_ready {
-                        return Err(error);
+                    connection.ended().await;
+                    let mut state = lock(&self.state);
+                    if let SubchannelState::Ready { connection: current, .. } = &*state
+                        && current.same_as(&connection)
+                    {
+                        *state = SubchannelState::Idle;
+                        self.lost.store(true, Ordering::Release);
+                        drop(state);
+                        self.changed.notify_one();
                     }
+                    return;
+                }
+                Err(ConnectFailure(error)) => {
+                    failed_before = true;
+                    if !self.set(SubchannelState::TransientFailure(error)) {
+                        return;
+                    }
+                    let delay = backoff.failed();
+                    timeout = self.connector.connect_timeout.max(delay);
+                    tokio::time::sleep(delay).await;
                 }
             }
         }
     }
 
-    /// One attempt: the byte stream, then the HTTP/2 handshake.
-    async fn connect(&self) -> Result<ClientConnection, ConnectFailure> {
-        let authority = self.authority();
-        let io = tokio::time::timeout(self.connect_timeout, connect::open(&self.target, self.tls.as_ref(), authority))
-            .await
-            .map_err(|_| ConnectFailure(format!("connecting to {authority} timed out")))??;
-        ClientConnection::handshake(io, &self.http2, self.keepalive_backoff.clone())
-            .await
-            .map_err(|e| ConnectFailure(format!("HTTP/2 handshake with {authority} failed: {e}")))
+    /// One attempt over the addresses, in order: the first connection made.
+    async fn connect_once(&self, timeout: Duration) -> Result<(ClientConnection, Address), ConnectFailure> {
+        let addresses = lock(&self.addresses).clone();
+        let mut last = ConnectFailure(format!("no addresses to connect to for {}", self.connector.authority));
+        for address in &addresses {
+            match self.connect_to(address, timeout).await {
+                Ok(connection) => return Ok((connection, address.clone())),
+                Err(failure) => last = failure,
+            }
+        }
+        if addresses.len() > 1 {
+            let (count, target) = (addresses.len(), &self.connector.authority);
+            last = ConnectFailure(format!(
+                "failed to connect to all {count} addresses of {target}; last error: {}",
+                last.0
+            ));
+        }
+        Err(last)
     }
 
-    /// Drops the connection if it is `failed`, so the next call reconnects.
-    pub(crate) fn forget(&self, failed: &ClientConnection) {
-        let mut state = self.lock_state();
-        if state.connection.as_ref().is_some_and(|c| c.same_as(failed)) {
-            state.connection = None;
+    /// The byte stream, then the HTTP/2 handshake.
+    async fn connect_to(&self, address: &Address, timeout: Duration) -> Result<ClientConnection, ConnectFailure> {
+        let connector = &*self.connector;
+        let io = tokio::time::timeout(
+            timeout,
+            connect::open(address, connector.tls.as_ref(), &connector.tls_host, &connector.authority),
+        )
+        .await
+        .map_err(|_| ConnectFailure(format!("connecting to {address} timed out")))??;
+        ClientConnection::handshake(io, &connector.http2, connector.keepalive_backoff.clone())
+            .await
+            .map_err(|e| ConnectFailure(format!("HTTP/2 handshake with {address} failed: {e}")))
+    }
+
+    /// Drops the connection if it is `failed` (it refused a new stream), so the balancer
+    /// connects again. Calls still running on it go on.
+    pub(crate) fn forget(&self, failed: &ClientConnection) -> bool {
+        let mut state = lock(&self.state);
+        let SubchannelState::Ready { connection, .. } = &*state else { return false };
+        if !connection.same_as(failed) {
+            return false;
+        }
+        *state = SubchannelState::Idle;
+        drop(state);
+        self.abort_task();
+        self.lost.store(true, Ordering::Release);
+        self.changed.notify_one();
+        true
+    }
+
+    /// Stops for good; `close_connection` also ends the calls on its connection.
+    pub(crate) fn shutdown(&self, close_connection: bool) {
+        let old = std::mem::replace(&mut *lock(&self.state), SubchannelState::Shutdown);
+        self.abort_task();
+        if let (true, SubchannelState::Ready { connection, .. }) = (close_connection, old) {
+            connection.close();
         }
     }
 }

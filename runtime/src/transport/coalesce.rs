@@ -53,6 +53,11 @@ impl OpenCalls {
         OpenCall(self.0.clone())
     }
 
+    /// How many calls are open.
+    pub(crate) fn count(&self) -> usize {
+        self.0.load(Ordering::Relaxed)
+    }
+
     fn several(&self) -> bool {
         self.0.load(Ordering::Relaxed) > 1
     }

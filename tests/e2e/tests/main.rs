@@ -18,6 +18,7 @@ mod interceptors;
 mod keepalive_policy;
 mod lifecycle;
 mod limits;
+mod load_balancing;
 mod peer_identity;
 mod propagation;
 mod python_lifecycle;

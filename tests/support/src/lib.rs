@@ -1,13 +1,16 @@
 //! Helpers the test crates (`tests/codegen`, `tests/googleapis`, `tests/interop`) share, std
 //! only: the repository's paths ([`repo`], [`target_dir`]), npm packages fetched into
 //! `<repo>/.cache/npm` ([`npm_package`], [`buf`]), and the interop venv's Python ([`python`])
-//! with [`Peer`], a child process whose stdout is read line by line under a timeout.
+//! with [`Peer`], a child process whose stdout is read line by line under a timeout, and
+//! [`Dnsmasq`], a real DNS server on loopback.
 
+mod dnsmasq;
 mod npm;
 mod peer;
 
 use std::path::{Path, PathBuf};
 
+pub use dnsmasq::{Dnsmasq, dnsmasq_binary};
 pub use npm::{BUF_VERSION, buf, npm_package};
 pub use peer::{Peer, python};
 
