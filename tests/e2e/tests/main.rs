@@ -25,6 +25,7 @@ mod python_lifecycle;
 mod raw_h2;
 mod reflection;
 mod retries;
+mod scale_out;
 mod settings;
 mod support;
 mod telemetry;
