@@ -14,7 +14,7 @@ use rust_rpc::{
 };
 use test_support::Dnsmasq;
 
-use crate::support::{HANG_GUARD, hello, no_hang};
+use crate::support::{HANG_GUARD, Load, hello, no_hang};
 
 /// A greeter that counts its calls; `sleep:<ms>` sleeps first.
 #[derive(Clone, Default)]
@@ -155,26 +155,7 @@ async fn a_replica_killed_under_load_fails_only_the_calls_it_had() {
     // Four workers, one call in flight each, each call 5 ms long: every replica has calls in
     // flight when the first is killed.
     const WORKERS: usize = 4;
-    let stop = Arc::new(tokio::sync::Notify::new());
-    let workers: Vec<_> = (0..WORKERS)
-        .map(|_| {
-            let (client, stop) = (client.clone(), stop.clone());
-            tokio::spawn(async move {
-                let (mut ok, mut failed) = (0usize, Vec::new());
-                let stopped = stop.notified();
-                tokio::pin!(stopped);
-                loop {
-                    tokio::select! {
-                        _ = &mut stopped => return (ok, failed),
-                        answer = client.say_hello(hello("sleep:5")) => match answer {
-                            Ok(_) => ok += 1,
-                            Err(error) => failed.push(error),
-                        },
-                    }
-                }
-            })
-        })
-        .collect();
+    let load = Load::start(&client, WORKERS, "sleep:5");
     no_hang("load on the replica to kill", async {
         let start = replicas[0].calls();
         while replicas[0].calls() < start + 20 {
@@ -191,14 +172,7 @@ async fn a_replica_killed_under_load_fails_only_the_calls_it_had() {
         }
     })
     .await;
-    stop.notify_waiters();
-    let mut failures = Vec::new();
-    let mut succeeded = 0;
-    for worker in workers {
-        let (ok, failed) = worker.await.expect("worker");
-        succeeded += ok;
-        failures.extend(failed);
-    }
+    let (succeeded, failures) = load.stop().await;
     // At most the calls in flight on the killed replica: one per worker.
     assert!(failures.len() <= WORKERS, "{} failed: {failures:?}", failures.len());
     for failure in &failures {

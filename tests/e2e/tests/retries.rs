@@ -499,19 +499,22 @@ async fn refusing_server(refusal: Refusal, backend: u16) -> (u16, Arc<Mutex<u32>
                 socket.write_all(&frame(SETTINGS, 0, 0, &[])).await.expect("settings");
                 let stream = read_until_headers(&mut socket).await;
                 *count.lock().expect("lock") += 1;
-                // REFUSED_STREAM for the stream, then (either way) GOAWAY: no later stream may
-                // use this connection, so the retry goes out on a new one, to the backend.
+                // GOAWAY (either way): no later stream may use this connection, so the retry
+                // goes out on a new one, to the backend. With REFUSED_STREAM, the GOAWAY keeps
+                // the stream (its last stream id) and the reset comes after it: the client has
+                // read the GOAWAY when it retries, as it would not if the reset came first (its
+                // retry could race the GOAWAY onto this connection and be refused again).
                 let last = match refusal {
-                    Refusal::RefusedStream => {
-                        let code = crate::raw_h2::REFUSED_STREAM.to_be_bytes();
-                        socket.write_all(&frame(crate::raw_h2::RST_STREAM, 0, stream, &code)).await.expect("reset");
-                        stream
-                    }
+                    Refusal::RefusedStream => stream,
                     Refusal::GoAway => 0,
                 };
                 let mut payload = last.to_be_bytes().to_vec();
                 payload.extend_from_slice(&0u32.to_be_bytes());
                 socket.write_all(&frame(GOAWAY, 0, 0, &payload)).await.expect("goaway");
+                if let Refusal::RefusedStream = refusal {
+                    let code = crate::raw_h2::REFUSED_STREAM.to_be_bytes();
+                    socket.write_all(&frame(crate::raw_h2::RST_STREAM, 0, stream, &code)).await.expect("reset");
+                }
                 socket.flush().await.expect("flush");
                 tokio::time::sleep(Duration::from_millis(200)).await;
             });

@@ -11,7 +11,7 @@ use std::time::Duration;
 use e2e::helloworld::{GreeterClient, GreeterServicer, HelloReply, HelloRequest, add_greeter_servicer_to_server};
 use rust_rpc::{ChannelBuilder, Server, ServicerContext};
 
-use crate::support::{hello, no_hang};
+use crate::support::{Load, hello, no_hang};
 
 /// A replica's greeter: answers with its own name, after `delay`; counts the calls it took and
 /// the ones dropped unfinished (their client cancelled them).
@@ -110,26 +110,7 @@ async fn a_replica_killed_under_load_fails_no_call_when_the_config_retries_unava
 
     // Eight workers, one 5 ms call in flight each: the replica killed has calls in flight.
     const WORKERS: usize = 8;
-    let stop = Arc::new(tokio::sync::Notify::new());
-    let workers: Vec<_> = (0..WORKERS)
-        .map(|_| {
-            let (client, stop) = (client.clone(), stop.clone());
-            tokio::spawn(async move {
-                let (mut ok, mut failed) = (0usize, Vec::new());
-                let stopped = stop.notified();
-                tokio::pin!(stopped);
-                loop {
-                    tokio::select! {
-                        _ = &mut stopped => return (ok, failed),
-                        answer = client.say_hello(hello("sleep:5")) => match answer {
-                            Ok(_) => ok += 1,
-                            Err(error) => failed.push(error),
-                        },
-                    }
-                }
-            })
-        })
-        .collect();
+    let load = Load::start(&client, WORKERS, "sleep:5");
     no_hang("load on the replica to kill", async {
         let start = replicas[0].calls();
         while replicas[0].calls() < start + 50 {
@@ -146,13 +127,7 @@ async fn a_replica_killed_under_load_fails_no_call_when_the_config_retries_unava
         }
     })
     .await;
-    stop.notify_waiters();
-    let (mut succeeded, mut failures) = (0, Vec::new());
-    for worker in workers {
-        let (ok, failed) = worker.await.expect("worker");
-        succeeded += ok;
-        failures.extend(failed);
-    }
+    let (succeeded, failures) = load.stop().await;
     assert!(failures.is_empty(), "{} calls failed despite the retry policy: {failures:?}", failures.len());
     assert!(succeeded >= 400, "{succeeded}");
     assert_eq!(replicas[0].calls(), after_kill[0], "no call reached the killed replica");

@@ -133,6 +133,51 @@ pub async fn no_hang<T>(what: &str, future: impl IntoFuture<Output = T>) -> T {
     }
 }
 
+/// Workers calling `say_hello(name)` back to back, one call in flight each, until stopped: the
+/// load the replica-killing tests put on a channel.
+pub struct Load {
+    stop: Arc<Notify>,
+    workers: Vec<tokio::task::JoinHandle<(usize, Vec<RpcError>)>>,
+}
+
+impl Load {
+    pub fn start(client: &GreeterClient, workers: usize, name: &'static str) -> Load {
+        let stop = Arc::new(Notify::new());
+        let workers = (0..workers)
+            .map(|_| {
+                let (client, stop) = (client.clone(), stop.clone());
+                tokio::spawn(async move {
+                    let (mut ok, mut failed) = (0usize, Vec::new());
+                    let stopped = stop.notified();
+                    tokio::pin!(stopped);
+                    loop {
+                        tokio::select! {
+                            _ = &mut stopped => return (ok, failed),
+                            answer = client.say_hello(hello(name)) => match answer {
+                                Ok(_) => ok += 1,
+                                Err(error) => failed.push(error),
+                            },
+                        }
+                    }
+                })
+            })
+            .collect();
+        Load { stop, workers }
+    }
+
+    /// Stops the workers: how many calls succeeded, and the failures.
+    pub async fn stop(self) -> (usize, Vec<RpcError>) {
+        self.stop.notify_waiters();
+        let (mut succeeded, mut failures) = (0, Vec::new());
+        for worker in self.workers {
+            let (ok, failed) = worker.await.expect("worker");
+            succeeded += ok;
+            failures.extend(failed);
+        }
+        (succeeded, failures)
+    }
+}
+
 /// A test CA, a server certificate it signed, and a client certificate it signed, as PEM (and
 /// the client's DER, for comparing with what a server sees).
 pub struct Pki {
