@@ -9,6 +9,10 @@ timed ones: a change to the call path must not raise them without a reason writt
 
 Usage: scripts/bench-instructions.py [--scenarios unary,stream,pingpong] [--impls rust-rpc,tonic]
                                      [--short S] [--long S] [--no-build] [--bin PATH] [--keep DIR]
+                                     [--server IMPL]
+
+--server IMPL serves every measurement with IMPL's server (rust-rpc, say), so the client columns
+compare the clients alone, each driving the same server (issue 20, the client side).
 
 --bin runs another build of rpc-bench (a copy of an earlier commit's, say) instead of building
 this tree's: the way to compare a change with what it changes.
@@ -57,13 +61,15 @@ def callgrind(out_dir, name):
     return ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out_dir}/{name}.%p"]
 
 
-def measure(impl, scenario, seconds, out_dir):
-    """(client instructions, server instructions, operations) for one load of `seconds`."""
+def measure(impl, scenario, seconds, out_dir, server_impl=None):
+    """(client instructions, server instructions, operations) for one load of `seconds`; the
+    server is `server_impl`'s (default: `impl`'s)."""
     service, load_args, _ = SCENARIOS[scenario]
     port = free_port()
+    server_impl = server_impl or impl
     server = subprocess.Popen(
-        [*callgrind(out_dir, f"server-{impl}-{scenario}-{seconds:g}s"), str(BIN), "server", "--impl", impl, "--port", str(port),
-         "--service", service],
+        [*callgrind(out_dir, f"server-{server_impl}-for-{impl}-{scenario}-{seconds:g}s"), str(BIN), "server", "--impl",
+         server_impl, "--port", str(port), "--service", service],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         line = server.stdout.readline()
@@ -93,6 +99,7 @@ def main():
     parser.add_argument("--long", type=float, default=8.0, help="seconds of the long load")
     parser.add_argument("--no-build", action="store_true", help="use target/release/rpc-bench as it is")
     parser.add_argument("--bin", help="measure this rpc-bench binary (implies --no-build)")
+    parser.add_argument("--server", help="serve every measurement with this implementation's server")
     parser.add_argument("--keep", help="keep callgrind's output files in this directory (named by side, impl, "
                         "scenario and load seconds), for callgrind_annotate; prints each load's operations")
     options = parser.parse_args()
@@ -111,8 +118,8 @@ def main():
         for scenario in options.scenarios.split(","):
             per_op = {}
             for impl in impls:
-                c1, s1, n1 = measure(impl, scenario, options.short, out_dir)
-                c2, s2, n2 = measure(impl, scenario, options.long, out_dir)
+                c1, s1, n1 = measure(impl, scenario, options.short, out_dir, options.server)
+                c2, s2, n2 = measure(impl, scenario, options.long, out_dir, options.server)
                 if options.keep:
                     print(f"# {impl} {scenario}: {n1} operations in the short load, {n2} in the long", flush=True)
                 if n2 <= n1:
