@@ -9,10 +9,12 @@ timed ones: a change to the call path must not raise them without a reason writt
 
 Usage: scripts/bench-instructions.py [--scenarios unary,stream,pingpong] [--impls rust-rpc,tonic]
                                      [--short S] [--long S] [--no-build] [--bin PATH] [--keep DIR]
-                                     [--server IMPL]
+                                     [--server IMPL] [--tls]
 
 --server IMPL serves every measurement with IMPL's server (rust-rpc, say), so the client columns
-compare the clients alone, each driving the same server (issue 20, the client side).
+compare the clients alone, each driving the same server (issue 20, the client side). --tls runs
+every measurement over TLS (a certificate made by `rpc-bench cert`; rustls with ring on both
+libraries); the TLS handshake is part of start-up, which the two loads' difference cancels.
 
 --bin runs another build of rpc-bench (a copy of an earlier commit's, say) instead of building
 this tree's: the way to compare a change with what it changes.
@@ -41,6 +43,8 @@ SCENARIOS = {
     "stream": ("bench", ["--scenario", "stream", "--size", "1024"], "streamed 1 KiB message"),
     "pingpong": ("bench", ["--scenario", "pingpong", "--size", "1024"], "ping-pong round trip"),
 }
+# `--tls DIR` for both sides, when the run is over TLS (set by main).
+TLS_ARGS = []
 
 
 def free_port():
@@ -69,7 +73,7 @@ def measure(impl, scenario, seconds, out_dir, server_impl=None):
     server_impl = server_impl or impl
     server = subprocess.Popen(
         [*callgrind(out_dir, f"server-{server_impl}-for-{impl}-{scenario}-{seconds:g}s"), str(BIN), "server", "--impl",
-         server_impl, "--port", str(port), "--service", service],
+         server_impl, "--port", str(port), "--service", service, *TLS_ARGS],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         line = server.stdout.readline()
@@ -78,7 +82,7 @@ def measure(impl, scenario, seconds, out_dir, server_impl=None):
         client = subprocess.run(
             [*callgrind(out_dir, f"client-{impl}-{scenario}-{seconds:g}s"), str(BIN), "load", "--impl", impl, "--port", str(port),
              "--connections", "1", "--concurrency", "1", "--seconds", str(seconds), "--warmup-ms", "200",
-             *load_args],
+             *load_args, *TLS_ARGS],
             capture_output=True, text=True, timeout=seconds * 20 + 300)
         if client.returncode != 0:
             raise RuntimeError(f"load failed: {client.stderr[-2000:]}")
@@ -100,6 +104,7 @@ def main():
     parser.add_argument("--no-build", action="store_true", help="use target/release/rpc-bench as it is")
     parser.add_argument("--bin", help="measure this rpc-bench binary (implies --no-build)")
     parser.add_argument("--server", help="serve every measurement with this implementation's server")
+    parser.add_argument("--tls", action="store_true", help="measure over TLS")
     parser.add_argument("--keep", help="keep callgrind's output files in this directory (named by side, impl, "
                         "scenario and load seconds), for callgrind_annotate; prints each load's operations")
     options = parser.parse_args()
@@ -113,6 +118,10 @@ def main():
     print(f"{'operation':<26} {'side':<7}" + "".join(f" {impl:>10}" for impl in impls))
     with tempfile.TemporaryDirectory() as temp_dir:
         out_dir = options.keep or temp_dir
+        if options.tls:
+            cert_dir = os.path.join(temp_dir, "cert")
+            subprocess.run([str(BIN), "cert", "--out", cert_dir], check=True, capture_output=True)
+            TLS_ARGS.extend(["--tls", cert_dir])
         if options.keep:
             os.makedirs(out_dir, exist_ok=True)
         for scenario in options.scenarios.split(","):

@@ -205,8 +205,8 @@ impl Connector {
             "rust-rpc" => {
                 let mut builder = rust_rpc::ChannelBuilder::new(format!("127.0.0.1:{port}"));
                 if let Some(dir) = &tls {
-                    let credentials =
-                        rust_rpc::ChannelCredentials::with_root_ca(read(dir, "ca.pem")?).server_name_override("localhost");
+                    let credentials = rust_rpc::ChannelCredentials::with_root_ca(read(dir, "ca.pem")?)
+                        .server_name_override("localhost");
                     builder = builder.credentials(credentials);
                 }
                 if let Some(limit) = limit {
@@ -664,7 +664,8 @@ async fn run_load(clients: Vec<Client>, connector: Connector) -> Result<(), Box<
     for client in &clients {
         for _ in 0..concurrency {
             let connector = connector.clone();
-            let task = Task { scenario, client: client.clone(), connector, payload: payload.clone(), warm_until, until };
+            let task =
+                Task { scenario, client: client.clone(), connector, payload: payload.clone(), warm_until, until };
             tasks.push(tokio::spawn(task.run()));
         }
     }
