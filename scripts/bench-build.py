@@ -15,7 +15,10 @@ profile, a fresh CARGO_TARGET_DIR of its own, the same registry cache), alternat
 two for --rounds rounds, and the script prints the wall time and the number of crates compiled
 (cargo's `Compiling` lines: one per package, its build script included).
 
-Usage: scripts/bench-build.py [--rounds N] [--release] [--keep DIR]
+Usage: scripts/bench-build.py [--rounds N] [--release] [--keep DIR] [--timings] [--only KIND]
+
+--timings also runs cargo with `--timings` and prints each crate's slowest units (where the
+time goes); --only rust-rpc|tonic builds just one of the two.
 
 Needs the registry cache to hold every crate (it does once the workspace has been built:
 `cargo fetch`). On a shared machine the times depend on its load (printed); the crate counts do
@@ -23,6 +26,7 @@ not.
 """
 
 import argparse
+import json
 import os
 import re
 import shutil
@@ -168,9 +172,21 @@ def make_crate(root, kind):
     return crate
 
 
-def cold_build(crate, target, release):
+def slowest(crate, count=15):
+    """The `count` slowest compilation units of the last `--timings` build of `crate`."""
+    html = (crate / "target-timings.html").read_text() if (crate / "target-timings.html").exists() else ""
+    found = re.search(r"const UNIT_DATA = (\[.*?\]);", html, re.DOTALL)
+    if not found:
+        return []
+    units = json.loads(found.group(1))
+    units.sort(key=lambda unit: -unit["duration"])
+    return [(f"{unit['name']}{' (' + unit['target'].strip() + ')' if unit['target'].strip() else ''}",
+             unit["duration"]) for unit in units[:count]]
+
+
+def cold_build(crate, target, release, timings=False):
     shutil.rmtree(target, ignore_errors=True)
-    command = ["cargo", "build", "--offline", *(["--release"] if release else [])]
+    command = ["cargo", "build", "--offline", *(["--release"] if release else []), *(["--timings"] if timings else [])]
     started = time.monotonic()
     run = subprocess.run(command, cwd=crate, capture_output=True, text=True,
                          env={**os.environ, "CARGO_TARGET_DIR": str(target)})
@@ -178,6 +194,10 @@ def cold_build(crate, target, release):
     if run.returncode != 0:
         raise RuntimeError(f"cargo build of {crate.name} failed:\n{run.stderr[-4000:]}")
     crates = re.findall(r"^\s*Compiling (\S+) v", run.stderr, re.MULTILINE)
+    if timings:
+        report = target / "cargo-timings" / "cargo-timing.html"
+        if report.exists():
+            shutil.copy(report, crate / "target-timings.html")
     # And the program runs: one call, server and client in one process.
     binary = target / ("release" if release else "debug") / f"build-cost-{crate.name}"
     out = subprocess.run([str(binary)], capture_output=True, text=True, timeout=60)
@@ -191,8 +211,10 @@ def main():
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--release", action="store_true", help="cargo build --release")
     parser.add_argument("--keep", help="make the crates and targets in this directory and keep them")
+    parser.add_argument("--timings", action="store_true", help="cargo build --timings; print the slowest units")
+    parser.add_argument("--only", choices=["rust-rpc", "tonic"], help="build only this crate")
     options = parser.parse_args()
-    kinds = ["rust-rpc", "tonic"]
+    kinds = [options.only] if options.only else ["rust-rpc", "tonic"]
     with tempfile.TemporaryDirectory(prefix="bench-build-") as scratch:
         root = Path(options.keep or scratch)
         root.mkdir(parents=True, exist_ok=True)
@@ -203,10 +225,15 @@ def main():
         for round_index in range(options.rounds):
             for kind in (kinds if round_index % 2 == 0 else list(reversed(kinds))):
                 loads.append(os.getloadavg()[0])
-                seconds, names = cold_build(crates[kind], root / f"target-{kind}", options.release)
+                seconds, names = cold_build(crates[kind], root / f"target-{kind}", options.release, options.timings)
                 times[kind].append(seconds)
                 compiled[kind] = names
                 print(f"# round {round_index + 1}: {kind} {seconds:.1f} s, {len(names)} crates", flush=True)
+                if options.timings:
+                    for name, duration in slowest(crates[kind]):
+                        print(f"#   {duration:6.1f} s  {name}")
+        if len(kinds) == 1:
+            return 0
     profile = "release" if options.release else "debug"
     print(f"cold `cargo build` ({profile}), {options.rounds} round(s), alternating; "
           f"load average at the starts {min(loads):.1f}-{max(loads):.1f}")
