@@ -8,7 +8,10 @@ is pinned to core 0 and h2load to core 1, a fresh server per measurement, the tw
 alternating. From h2load's own report: calls/s, and the spread of the per-connection rates
 (`req/s` min, max, mean and standard deviation over the connections: with a fair server every
 connection completes about as many calls). From its --log-file (one line per request): the
-latency percentiles p50, p99 and p99.9. Medians over the rounds; ratio = rust-rpc / tonic.
+latency percentiles p50, p99 and p99.9. From /proc: how often the kernel took the core away from
+the server while it had work (`preempted_per_s`, its threads' nonvoluntary context switches per
+second), which on a shared machine is the first suspect for a long tail. Medians over the rounds;
+ratio = rust-rpc / tonic.
 
 Usage: scripts/bench-fairness.py [--rounds N] [--seconds S] [--connections C] [--streams M]
                                  [--no-build]
@@ -30,16 +33,28 @@ spec = importlib.util.spec_from_file_location("bench_runtime", REPO / "scripts" 
 runtime = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(runtime)
 
-METRICS = ["rps", "conn_min", "conn_max", "conn_sd", "max_over_min", "p50_us", "p99_us", "p999_us"]
+METRICS = ["rps", "conn_min", "conn_max", "conn_sd", "max_over_min", "p50_us", "p99_us", "p999_us", "preempted_per_s"]
+
+
+def preemptions(pid):
+    """The nonvoluntary context switches of all of `pid`'s threads so far."""
+    total = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        for line in (task / "status").read_text().splitlines():
+            if line.startswith("nonvoluntary_ctxt_switches:"):
+                total += int(line.split()[1])
+    return total
 
 
 def measure(impl, options, log):
-    with runtime.server(impl, options) as (port, _):
+    with runtime.server(impl, options) as (port, pid):
+        before, started = preemptions(pid), time.monotonic()
         command = ["taskset", "-c", "1", "h2load", "-c", str(options.connections), "-m", str(options.streams),
                    "-t", "1", "-D", f"{options.seconds}s", "--warm-up-time", f"{options.warmup_ms}ms",
                    "-d", options.frame, "--log-file", str(log), *runtime.GRPC_HEADERS,
                    f"http://127.0.0.1:{port}{runtime.HELLO_PATH}"]
         run = subprocess.run(command, capture_output=True, text=True, timeout=options.seconds + 60)
+        preempted_per_s = (preemptions(pid) - before) / (time.monotonic() - started)
     out = run.stdout + run.stderr
     finished = re.search(r"finished in [\d.]+\w*, ([\d.]+) req/s", out)
     per_connection = re.search(r"req/s\s*:\s*([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)", out)
@@ -52,7 +67,8 @@ def measure(impl, options, log):
     log.unlink()
     at = lambda q: durations[min(int(len(durations) * q), len(durations) - 1)] if durations else 0
     return {"rps": float(finished.group(1)), "conn_min": low, "conn_max": high, "conn_sd": sd,
-            "max_over_min": high / max(low, 1e-9), "p50_us": at(0.5), "p99_us": at(0.99), "p999_us": at(0.999)}
+            "max_over_min": high / max(low, 1e-9), "p50_us": at(0.5), "p99_us": at(0.99), "p999_us": at(0.999),
+            "preempted_per_s": preempted_per_s}
 
 
 def main():
