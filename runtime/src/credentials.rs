@@ -69,7 +69,18 @@ pub struct ChannelCredentials {
     /// connection then neither parses the PEMs (or loads the system's roots) again, nor starts
     /// with an empty session cache, so a reconnection to the same server resumes its TLS
     /// session. The builder methods start a new one.
-    config: Arc<OnceLock<Arc<ClientConfig>>>,
+    config: SharedConfig,
+}
+
+/// See [`ChannelCredentials`]'s `config`; its `Debug` says only whether it is built (the config
+/// holds every root certificate).
+#[derive(Clone, Default)]
+struct SharedConfig(Arc<OnceLock<Arc<ClientConfig>>>);
+
+impl std::fmt::Debug for SharedConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.get().is_some() { "SharedConfig(built)" } else { "SharedConfig(not built)" })
+    }
 }
 
 impl ChannelCredentials {
@@ -87,7 +98,7 @@ impl ChannelCredentials {
     pub fn client_identity(mut self, cert_chain_pem: impl Into<Vec<u8>>, key_pem: impl Into<Vec<u8>>) -> Self {
         self.identity = Some((cert_chain_pem.into(), key_pem.into()));
         // Not the configuration of the credentials this was cloned from.
-        self.config = Arc::default();
+        self.config = SharedConfig::default();
         self
     }
 
@@ -100,12 +111,12 @@ impl ChannelCredentials {
 
     /// The rustls connector and the name to verify for a target host.
     pub(crate) fn connector(&self, host: &str) -> Result<(tokio_rustls::TlsConnector, ServerName<'static>), Error> {
-        let config = match self.config.get() {
+        let config = match self.config.0.get() {
             Some(config) => config.clone(),
             // Two first connections at once may both build one; the second is dropped.
             None => {
                 let built = Arc::new(self.client_config()?);
-                self.config.get_or_init(|| built).clone()
+                self.config.0.get_or_init(|| built).clone()
             }
         };
         let name = self.server_name.as_deref().unwrap_or(host).to_owned();
@@ -268,7 +279,7 @@ mod tests {
 
     fn config_of(credentials: &ChannelCredentials) -> Arc<ClientConfig> {
         credentials.connector("localhost").expect("a connector");
-        credentials.config.get().expect("built on first use").clone()
+        credentials.config.0.get().expect("built on first use").clone()
     }
 
     #[test]
