@@ -15,7 +15,8 @@ Usage: scripts/bench-quick.py [--rounds N] [--seconds S] [--no-instructions] [--
 
 The timed figures are noisy on a shared machine (the load average is printed); the instruction
 counts are not, but move by up to about 1% between builds of the same code and, with these short
-loads, by about 1% from run to run. Needs valgrind for the instruction counts. The full
+loads, from run to run by under 1% (unary, and the server's streamed message) to about 5% (the
+client's streamed message); scripts/bench-instructions.py's longer loads are steadier. Needs valgrind for the instruction counts. The full
 comparison is scripts/bench-runtime.py; the full instruction counts scripts/bench-instructions.py.
 """
 
