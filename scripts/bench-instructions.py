@@ -9,6 +9,12 @@ timed ones: a change to the call path must not raise them without a reason writt
 
 Usage: scripts/bench-instructions.py [--scenarios unary,stream,pingpong] [--impls rust-rpc,tonic]
                                      [--short S] [--long S] [--no-build] [--bin PATH] [--keep DIR]
+                                     [--server IMPL] [--tls]
+
+--server IMPL serves every measurement with IMPL's server (rust-rpc, say), so the client columns
+compare the clients alone, each driving the same server (issue 20, the client side). --tls runs
+every measurement over TLS (a certificate made by `rpc-bench cert`; rustls with ring on both
+libraries); the TLS handshake is part of start-up, which the two loads' difference cancels.
 
 --bin runs another build of rpc-bench (a copy of an earlier commit's, say) instead of building
 this tree's: the way to compare a change with what it changes.
@@ -37,6 +43,8 @@ SCENARIOS = {
     "stream": ("bench", ["--scenario", "stream", "--size", "1024"], "streamed 1 KiB message"),
     "pingpong": ("bench", ["--scenario", "pingpong", "--size", "1024"], "ping-pong round trip"),
 }
+# `--tls DIR` for both sides, when the run is over TLS (set by main).
+TLS_ARGS = []
 
 
 def free_port():
@@ -57,13 +65,15 @@ def callgrind(out_dir, name):
     return ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out_dir}/{name}.%p"]
 
 
-def measure(impl, scenario, seconds, out_dir):
-    """(client instructions, server instructions, operations) for one load of `seconds`."""
+def measure(impl, scenario, seconds, out_dir, server_impl=None):
+    """(client instructions, server instructions, operations) for one load of `seconds`; the
+    server is `server_impl`'s (default: `impl`'s)."""
     service, load_args, _ = SCENARIOS[scenario]
     port = free_port()
+    server_impl = server_impl or impl
     server = subprocess.Popen(
-        [*callgrind(out_dir, f"server-{impl}-{scenario}-{seconds:g}s"), str(BIN), "server", "--impl", impl, "--port", str(port),
-         "--service", service],
+        [*callgrind(out_dir, f"server-{server_impl}-for-{impl}-{scenario}-{seconds:g}s"), str(BIN), "server", "--impl",
+         server_impl, "--port", str(port), "--service", service, *TLS_ARGS],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         line = server.stdout.readline()
@@ -72,7 +82,7 @@ def measure(impl, scenario, seconds, out_dir):
         client = subprocess.run(
             [*callgrind(out_dir, f"client-{impl}-{scenario}-{seconds:g}s"), str(BIN), "load", "--impl", impl, "--port", str(port),
              "--connections", "1", "--concurrency", "1", "--seconds", str(seconds), "--warmup-ms", "200",
-             *load_args],
+             *load_args, *TLS_ARGS],
             capture_output=True, text=True, timeout=seconds * 20 + 300)
         if client.returncode != 0:
             raise RuntimeError(f"load failed: {client.stderr[-2000:]}")
@@ -93,6 +103,8 @@ def main():
     parser.add_argument("--long", type=float, default=8.0, help="seconds of the long load")
     parser.add_argument("--no-build", action="store_true", help="use target/release/rpc-bench as it is")
     parser.add_argument("--bin", help="measure this rpc-bench binary (implies --no-build)")
+    parser.add_argument("--server", help="serve every measurement with this implementation's server")
+    parser.add_argument("--tls", action="store_true", help="measure over TLS")
     parser.add_argument("--keep", help="keep callgrind's output files in this directory (named by side, impl, "
                         "scenario and load seconds), for callgrind_annotate; prints each load's operations")
     options = parser.parse_args()
@@ -106,13 +118,17 @@ def main():
     print(f"{'operation':<26} {'side':<7}" + "".join(f" {impl:>10}" for impl in impls))
     with tempfile.TemporaryDirectory() as temp_dir:
         out_dir = options.keep or temp_dir
+        if options.tls:
+            cert_dir = os.path.join(temp_dir, "cert")
+            subprocess.run([str(BIN), "cert", "--out", cert_dir], check=True, capture_output=True)
+            TLS_ARGS.extend(["--tls", cert_dir])
         if options.keep:
             os.makedirs(out_dir, exist_ok=True)
         for scenario in options.scenarios.split(","):
             per_op = {}
             for impl in impls:
-                c1, s1, n1 = measure(impl, scenario, options.short, out_dir)
-                c2, s2, n2 = measure(impl, scenario, options.long, out_dir)
+                c1, s1, n1 = measure(impl, scenario, options.short, out_dir, options.server)
+                c2, s2, n2 = measure(impl, scenario, options.long, out_dir, options.server)
                 if options.keep:
                     print(f"# {impl} {scenario}: {n1} operations in the short load, {n2} in the long", flush=True)
                 if n2 <= n1:

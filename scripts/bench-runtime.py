@@ -10,7 +10,7 @@ and the ratio rust-rpc / other.
 Usage: scripts/bench-runtime.py [--rounds N] [--seconds S] [--quick] [--scenarios LIST]
                                 [--install-tools]
 
-Scenarios (default: all), comma-separated:
+Scenarios (default: all but tls and client), comma-separated:
   unary     helloworld SayHello, 1 connection x 1 call, 1x100 and 50 connections x 10 calls:
             calls/s and latency percentiles
   stream    server streaming of 1 KiB messages on one call: messages/s
@@ -28,6 +28,15 @@ Scenarios (default: all), comma-separated:
   memory    server RSS idle, per idle connection (1,000 connections, one call each), and per
             connection while serving the 50x10 unary load; each in all and in its private
             (anonymous) part, without the file-backed code pages
+  tls       over TLS (rustls with ring on both sides; tonic's `tls-ring`; a test CA and an
+            ECDSA P-256 certificate for localhost from `rpc-bench cert`): unary 1x1 and 50x10,
+            stream 1KiB, large 1MiB; connections/s where every call opens a new connection
+            (`--scenario connect`: TCP, TLS handshake, HTTP/2 setup, one call), with 1 and 4 in
+            flight, and the same in plaintext for reference; server memory per idle TLS
+            connection (1,000 connections)
+  client    the clients alone: each library's client drives the same rust-rpc server (unary
+            1x1, 1x100 and 50x10, stream 1KiB): calls/s, and the client process's CPU time per
+            call (`cpu_us`) and its use of its core (`cpu_util`, 1.0 = the client is the limit)
 (--quick: one round of 0.75 s per measurement after a 0.25 s warm-up, about 41 s in all once
 built.
 --memory: the same as --scenarios memory.)
@@ -63,7 +72,11 @@ CONNECT_BIN = CONNECT_TARGET / "release" / "connect-bench"
 PYTHON_SERVER = REPO / "benches" / "grpcio-server.py"
 SETUP = REPO / "tests" / "interop" / "peers" / "setup.sh"
 VENV_PYTHON = REPO / ".cache" / "interop" / "venv" / "bin" / "python"
-ALL_SCENARIOS = ["unary", "stream", "pingpong", "large", "gzip", "h2load", "grpcio", "connectrpc", "memory"]
+ALL_SCENARIOS = ["unary", "stream", "pingpong", "large", "gzip", "h2load", "grpcio", "connectrpc", "memory", "tls",
+                 "client"]
+# What runs without --scenarios: tls and client (issue 20) only when asked for, so the full
+# comparison and --quick take the time they took before.
+DEFAULT_SCENARIOS = [s for s in ALL_SCENARIOS if s not in ("tls", "client")]
 RUST = ["rust-rpc", "tonic"]
 MAX_MESSAGE = 32 * 1024 * 1024  # both limits, both sides, for the large scenario
 # helloworld.HelloRequest{name: "world"} as one gRPC frame: uncompressed flag, 4-byte big-endian
@@ -81,8 +94,9 @@ def free_port():
 
 
 @contextlib.contextmanager
-def server(impl, options, service="greeter", max_message=None, gzip=False):
-    """Starts a server pinned to core 0 and yields (port, pid); stops it on exit."""
+def server(impl, options, service="greeter", max_message=None, gzip=False, tls=False):
+    """Starts a server pinned to core 0 and yields (port, pid); stops it on exit. `tls`: serves
+    TLS with the certificate in `options.cert_dir`."""
     port = free_port()
     if impl == "grpcio":
         command = [str(VENV_PYTHON), str(PYTHON_SERVER), "--port", str(port), "--stubs", options.stubs]
@@ -94,6 +108,8 @@ def server(impl, options, service="greeter", max_message=None, gzip=False):
             command += ["--max-message", str(max_message)]
         if gzip:
             command.append("--gzip")
+        if tls:
+            command += ["--tls", options.cert_dir]
     process = subprocess.Popen(["taskset", "-c", "0", *command], stdout=subprocess.PIPE, text=True)
     try:
         if "listening" not in first_line(process):
@@ -119,7 +135,7 @@ def parse(out):
 
 
 def load_command(client, port, options, scenario="unary", connections=1, concurrency=1, size=None,
-                 max_message=None, gzip=False):
+                 max_message=None, gzip=False, tls=False):
     if client == "connectrpc":
         return ["taskset", "-c", "1", str(CONNECT_BIN), "load", "--port", str(port), "--connections",
                 str(connections), "--concurrency", str(concurrency), "--seconds", str(options.seconds),
@@ -133,6 +149,8 @@ def load_command(client, port, options, scenario="unary", connections=1, concurr
         command += ["--max-message", str(max_message)]
     if gzip:
         command.append("--gzip")
+    if tls:
+        command += ["--tls", options.cert_dir]
     return command
 
 
@@ -147,7 +165,7 @@ def measure_load(impl, options, service="greeter", client=None, **load):
     """One measurement: a fresh server of `impl`, loaded by `client` (default: `impl` itself)."""
     client = client or impl
     max_message = load.get("max_message")
-    with server(impl, options, service, max_message, load.get("gzip", False)) as (port, _):
+    with server(impl, options, service, max_message, load.get("gzip", False), load.get("tls", False)) as (port, _):
         return run_load(load_command(client, port, options, **load), options.seconds)
 
 
@@ -193,14 +211,15 @@ def rss_kib(pid):
     return {"rss": fields["VmRSS"], "anon": fields["RssAnon"]}
 
 
-def memory_idle(impl, options, connections=1000):
+def memory_idle(impl, options, connections=1000, tls=False):
     """Server RSS idle, and per connection with `connections` idle ones (each made one call)."""
-    with server(impl, options) as (port, pid):
+    with server(impl, options, tls=tls) as (port, pid):
         time.sleep(0.3)
         idle = rss_kib(pid)
         holder = subprocess.Popen(
             ["taskset", "-c", "1", str(BIN), "idle", "--impl", impl, "--port", str(port),
-             "--connections", str(connections), "--seconds", "60"], stdout=subprocess.PIPE, text=True)
+             "--connections", str(connections), "--seconds", "60", *(["--tls", options.cert_dir] if tls else [])],
+            stdout=subprocess.PIPE, text=True)
         try:
             if "holding" not in first_line(holder, timeout=60):
                 raise RuntimeError(f"{impl} idle client failed")
@@ -292,6 +311,30 @@ def cases(scenarios):
                         memory_idle))
         out.append(Case("memory 50x10", ["load_rss_kib", "per_loaded_conn_b", "per_loaded_conn_anon_b", "rps"],
                         memory_load))
+    if "tls" in scenarios:
+        for c, k in [(1, 1), (50, 10)]:
+            out.append(Case(f"tls unary {c}x{k}", unary,
+                            lambda impl, o, c=c, k=k: measure_load(impl, o, connections=c, concurrency=k, tls=True)))
+        out.append(Case("tls stream 1KiB", ["rps", "mbps"],
+                        lambda impl, o: measure_load(impl, o, "bench", scenario="stream", size=1024, tls=True)))
+        out.append(Case("tls large 1MiB", ["mbps", "rps", "p50_us"],
+                        lambda impl, o: measure_load(impl, o, "bench", scenario="echo", size=1 << 20,
+                                                     max_message=MAX_MESSAGE, tls=True)))
+        for k in (1, 4):
+            out.append(Case(f"tls connect x{k}", ["rps", "p50_us", "p99_us", "cpu_us"],
+                            lambda impl, o, k=k: measure_load(impl, o, scenario="connect", concurrency=k, tls=True)))
+        out.append(Case("plain connect x1", ["rps", "p50_us", "p99_us", "cpu_us"],
+                        lambda impl, o: measure_load(impl, o, scenario="connect", concurrency=1)))
+        out.append(Case("tls memory idle", ["idle_kib", "per_idle_conn_b", "per_idle_conn_anon_b"],
+                        lambda impl, o: memory_idle(impl, o, tls=True)))
+    if "client" in scenarios:
+        # Both clients drive rust-rpc's server: the row compares the clients.
+        for c, k in [(1, 1), (1, 100), (50, 10)]:
+            out.append(Case(f"client {c}x{k}", ["rps", "p50_us", "cpu_us", "cpu_util"],
+                            lambda impl, o, c=c, k=k: measure_load("rust-rpc", o, client=impl, connections=c,
+                                                                   concurrency=k)))
+        out.append(Case("client stream", ["rps", "cpu_us", "cpu_util"],
+                        lambda impl, o: measure_load("rust-rpc", o, "bench", client=impl, scenario="stream", size=1024)))
     return out
 
 
@@ -321,7 +364,7 @@ def main():
     parser.add_argument("--warmup-ms", type=int, default=1000)
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--memory", action="store_true", help="the same as --scenarios memory")
-    parser.add_argument("--scenarios", default=",".join(ALL_SCENARIOS))
+    parser.add_argument("--scenarios", default=",".join(DEFAULT_SCENARIOS))
     parser.add_argument("--install-tools", action="store_true", help="apt-get install nghttp2-client if missing")
     options = parser.parse_args()
     if options.quick:
@@ -341,6 +384,9 @@ def main():
         options.frame = str(Path(scratch) / "hello.grpc")
         Path(options.frame).write_bytes(HELLO_FRAME)
         options.stubs = str(Path(scratch) / "stubs")
+        options.cert_dir = str(Path(scratch) / "cert")
+        if "tls" in scenarios:
+            subprocess.run([str(BIN), "cert", "--out", options.cert_dir], check=True, capture_output=True)
         if "grpcio" in scenarios:
             os.mkdir(options.stubs)
             subprocess.run([str(VENV_PYTHON), "-m", "grpc_tools.protoc", f"-I{REPO / 'protos'}",

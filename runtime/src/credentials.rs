@@ -1,6 +1,6 @@
 //! TLS credentials for channels and servers, on rustls with the ring provider.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use tokio_rustls::rustls::{
     self, ClientConfig, RootCertStore, ServerConfig,
@@ -64,6 +64,23 @@ pub struct ChannelCredentials {
     root_ca_pem: Option<Vec<u8>>,
     identity: Option<(Vec<u8>, Vec<u8>)>,
     server_name: Option<String>,
+    /// The rustls configuration built from the fields above, made on first use and shared by
+    /// the clones (every channel built from these credentials, every reconnection): a
+    /// connection then neither parses the PEMs (or loads the system's roots) again, nor starts
+    /// with an empty session cache, so a reconnection to the same server resumes its TLS
+    /// session. The builder methods start a new one.
+    config: SharedConfig,
+}
+
+/// See [`ChannelCredentials`]'s `config`; its `Debug` says only whether it is built (the config
+/// holds every root certificate).
+#[derive(Clone, Default)]
+struct SharedConfig(Arc<OnceLock<Arc<ClientConfig>>>);
+
+impl std::fmt::Debug for SharedConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.get().is_some() { "SharedConfig(built)" } else { "SharedConfig(not built)" })
+    }
 }
 
 impl ChannelCredentials {
@@ -80,6 +97,8 @@ impl ChannelCredentials {
     /// Presents a client certificate chain and its private key (both PEM), for mutual TLS.
     pub fn client_identity(mut self, cert_chain_pem: impl Into<Vec<u8>>, key_pem: impl Into<Vec<u8>>) -> Self {
         self.identity = Some((cert_chain_pem.into(), key_pem.into()));
+        // Not the configuration of the credentials this was cloned from.
+        self.config = SharedConfig::default();
         self
     }
 
@@ -90,8 +109,24 @@ impl ChannelCredentials {
         self
     }
 
-    /// Builds the rustls connector and the name to verify for a target host.
+    /// The rustls connector and the name to verify for a target host.
     pub(crate) fn connector(&self, host: &str) -> Result<(tokio_rustls::TlsConnector, ServerName<'static>), Error> {
+        let config = match self.config.0.get() {
+            Some(config) => config.clone(),
+            // Two first connections at once may both build one; the second is dropped.
+            None => {
+                let built = Arc::new(self.client_config()?);
+                self.config.0.get_or_init(|| built).clone()
+            }
+        };
+        let name = self.server_name.as_deref().unwrap_or(host).to_owned();
+        let server_name = ServerName::try_from(name.clone())
+            .map_err(|e| tls_error(&format!("{name:?} is not a valid TLS server name"), e))?;
+        Ok((tokio_rustls::TlsConnector::from(config), server_name))
+    }
+
+    /// Builds the rustls client configuration from the credentials.
+    fn client_config(&self) -> Result<ClientConfig, Error> {
         let roots = match &self.root_ca_pem {
             Some(pem) => root_store(pem)?,
             None => {
@@ -118,10 +153,7 @@ impl ChannelCredentials {
             None => builder.with_no_client_auth(),
         };
         config.alpn_protocols = vec![b"h2".to_vec()];
-        let name = self.server_name.as_deref().unwrap_or(host).to_owned();
-        let server_name = ServerName::try_from(name.clone())
-            .map_err(|e| tls_error(&format!("{name:?} is not a valid TLS server name"), e))?;
-        Ok((tokio_rustls::TlsConnector::from(Arc::new(config)), server_name))
+        Ok(config)
     }
 }
 
@@ -231,5 +263,48 @@ impl ServerCredentials {
             config.alpn_protocols.push(b"http/1.1".to_vec());
         }
         Ok(tokio_rustls::TlsAcceptor::from(Arc::new(config)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ca_pem() -> String {
+        let key = rcgen::KeyPair::generate().expect("a key");
+        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("params");
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        params.self_signed(&key).expect("a CA").pem()
+    }
+
+    fn config_of(credentials: &ChannelCredentials) -> Arc<ClientConfig> {
+        credentials.connector("localhost").expect("a connector");
+        credentials.config.0.get().expect("built on first use").clone()
+    }
+
+    #[test]
+    fn connections_share_one_client_config() {
+        // Shared, so a reconnection resumes its TLS session from the config's session cache.
+        let credentials = ChannelCredentials::with_root_ca(ca_pem());
+        let first = config_of(&credentials);
+        assert!(Arc::ptr_eq(&first, &config_of(&credentials)));
+        assert!(Arc::ptr_eq(&first, &config_of(&credentials.clone())));
+        // The name to check is per connection, not part of the shared config.
+        let (_, name) = credentials.clone().server_name_override("other.test").connector("localhost").expect("ok");
+        assert_eq!(name.to_str(), "other.test");
+    }
+
+    #[test]
+    fn a_client_identity_makes_a_new_config() {
+        let credentials = ChannelCredentials::with_root_ca(ca_pem());
+        let plain = config_of(&credentials);
+        let key = rcgen::KeyPair::generate().expect("a key");
+        let cert = rcgen::CertificateParams::new(vec!["client.test".to_owned()]).expect("params");
+        let cert = cert.self_signed(&key).expect("a certificate");
+        let mutual = credentials.clone().client_identity(cert.pem(), key.serialize_pem());
+        let with_identity = config_of(&mutual);
+        assert!(!Arc::ptr_eq(&plain, &with_identity));
+        assert!(with_identity.client_auth_cert_resolver.has_certs());
+        assert!(!plain.client_auth_cert_resolver.has_certs());
     }
 }

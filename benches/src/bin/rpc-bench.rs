@@ -10,13 +10,14 @@
 //! --concurrency K --seconds S [--warmup-ms W] [--size N] [--max-message B] [--gzip]` runs K calls (or
 //! streams) in flight on each of C connections for S seconds (fractions allowed) after a warm-up
 //! of W ms (default 1000), and prints one line:
-//! `calls=N secs=S rps=R p50_us=A p99_us=B p999_us=C mbps=M`. Scenarios:
+//! `calls=N secs=S rps=R p50_us=A p99_us=B p999_us=C mbps=M cpu_us=U cpu_util=F`. Scenarios:
 //! - `unary` (default): Greeter.SayHello back to back; `calls` are calls, latencies per call.
 //! - `echo`: Bench.Echo with N payload bytes each way (the large-message scenario).
 //! - `stream`: one Bench.ServerStream per task, N-byte messages; `calls` are messages
 //!   received, latencies the gaps between them. The stream is cancelled at the end.
 //! - `pingpong`: one Bench.PingPong per task, one N-byte message in flight: send one, wait for
 //!   its echo; `calls` are round trips, latencies per round trip.
+//! - `connect`: a new connection per Greeter.SayHello call (below).
 //!
 //! With `--impl rust-rpc`, `--target T` connects to channel target T instead of
 //! `127.0.0.1:P` (e.g. `ipv4:127.0.0.1:P1,127.0.0.1:P2,127.0.0.1:P3`) and `--lb round_robin`
@@ -34,6 +35,23 @@
 //! --size N ...]` serves both services with rust-rpc and runs the load against them in this one
 //! process (a two-worker runtime), through an in-process channel or loopback TCP, and prints
 //! the same line: the in-process channel against TCP with nothing else different.
+//!
+//! `rpc-bench cert --out DIR` writes a test CA (`DIR/ca.pem`) and a certificate for
+//! `localhost` signed by it (`DIR/cert.pem`, `DIR/key.pem`; ECDSA P-256, made by rcgen). With
+//! `--tls DIR`, `server` serves TLS with that certificate (rustls on both libraries: tonic's
+//! `tls-ring`), and `load` and `idle` connect over TLS trusting `DIR/ca.pem` (server name
+//! `localhost`).
+//!
+//! `load --scenario connect` opens a new channel (a new TCP connection, and TLS handshake with
+//! `--tls`) for every call, makes one Greeter.SayHello call on it and drops it: `calls` are
+//! connections, for the cost of a connection (and of a handshake). Each library's client
+//! configuration is built once and shared by all of the run's channels, as an application
+//! would share it (tonic: one `Endpoint`; rust-rpc: one `ChannelBuilder`).
+//!
+//! `load` also prints the load process's CPU time per call in microseconds (`cpu_us`, user and
+//! system together, from every thread's `/proc/self/task/*/schedstat`, counted over the measured
+//! interval only) and `cpu_util` (CPU seconds per second of that interval): the client's cost
+//! when it drives a server faster than itself.
 //!
 //! Each side runs a one-worker Tokio runtime; `scripts/bench-runtime.py` pins them to cores.
 //!
@@ -149,6 +167,80 @@ fn max_message() -> Option<usize> {
     arg("max-message").and_then(|v| v.parse().ok())
 }
 
+/// `--tls DIR`: the directory `rpc-bench cert` wrote, if the run is over TLS.
+fn tls_dir() -> Option<std::path::PathBuf> {
+    arg("tls").map(std::path::PathBuf::from)
+}
+
+fn read(dir: &std::path::Path, name: &str) -> Result<String, Box<dyn Error>> {
+    std::fs::read_to_string(dir.join(name)).map_err(|e| format!("cannot read {}: {e}", dir.join(name).display()).into())
+}
+
+/// `rpc-bench cert --out DIR`: a CA, and a certificate for `localhost` it signed.
+fn make_cert() -> Result<(), Box<dyn Error>> {
+    let dir = std::path::PathBuf::from(arg("out").ok_or("cert needs --out DIR")?);
+    std::fs::create_dir_all(&dir)?;
+    let ca_key = rcgen::KeyPair::generate()?;
+    let mut ca = rcgen::CertificateParams::new(Vec::<String>::new())?;
+    ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    let ca_pem = ca.self_signed(&ca_key)?.pem();
+    let issuer = rcgen::Issuer::new(ca, ca_key);
+    let key = rcgen::KeyPair::generate()?;
+    let cert = rcgen::CertificateParams::new(vec!["localhost".to_owned()])?.signed_by(&key, &issuer)?;
+    std::fs::write(dir.join("ca.pem"), ca_pem)?;
+    std::fs::write(dir.join("cert.pem"), cert.pem())?;
+    std::fs::write(dir.join("key.pem"), key.serialize_pem())?;
+    println!("wrote {}", dir.display());
+    Ok(())
+}
+
+/// How a client of either library connects: the target and, over TLS, the credentials or
+/// endpoint configuration, made once per run.
+#[derive(Clone)]
+enum Connector {
+    Ours(rust_rpc::ChannelBuilder),
+    Tonic(tonic::transport::Endpoint),
+}
+
+impl Connector {
+    fn new(implementation: &str, port: u16) -> Result<Connector, Box<dyn Error>> {
+        let limit = max_message();
+        let tls = tls_dir();
+        match implementation {
+            "rust-rpc" => {
+                let target = arg("target").unwrap_or_else(|| format!("127.0.0.1:{port}"));
+                let mut builder = rust_rpc::ChannelBuilder::new(target);
+                match arg("lb").as_deref() {
+                    None | Some("pick_first") => {}
+                    Some("round_robin") => builder = builder.load_balancing(rust_rpc::LoadBalancing::RoundRobin),
+                    Some(other) => return Err(format!("unknown --lb {other}").into()),
+                }
+                if let Some(dir) = &tls {
+                    let credentials = rust_rpc::ChannelCredentials::with_root_ca(read(dir, "ca.pem")?)
+                        .server_name_override("localhost");
+                    builder = builder.credentials(credentials);
+                }
+                if let Some(limit) = limit {
+                    builder = builder.max_receive_message_length(limit).max_send_message_length(limit);
+                }
+                Ok(Connector::Ours(telemetry::channel(builder)))
+            }
+            "tonic" => {
+                let scheme = if tls.is_some() { "https" } else { "http" };
+                let mut endpoint = tonic::transport::Endpoint::new(format!("{scheme}://127.0.0.1:{port}"))?;
+                if let Some(dir) = &tls {
+                    let config = tonic::transport::ClientTlsConfig::new()
+                        .ca_certificate(tonic::transport::Certificate::from_pem(read(dir, "ca.pem")?))
+                        .domain_name("localhost");
+                    endpoint = endpoint.tls_config(config)?;
+                }
+                Ok(Connector::Tonic(endpoint))
+            }
+            other => Err(format!("unknown --impl {other}").into()),
+        }
+    }
+}
+
 struct Ours;
 
 impl ours::GreeterServicer for Ours {
@@ -260,7 +352,13 @@ async fn serve(implementation: &str, port: u16) -> Result<(), Box<dyn Error>> {
                 "bench" => ours_bench::add_bench_servicer_to_server(OursBench, &server)?,
                 other => return Err(format!("unknown --service {other}").into()),
             }
-            server.add_insecure_port(&format!("127.0.0.1:{port}"))?;
+            match tls_dir() {
+                Some(dir) => {
+                    let credentials = rust_rpc::ServerCredentials::new(read(&dir, "cert.pem")?, read(&dir, "key.pem")?);
+                    server.add_secure_port(&format!("127.0.0.1:{port}"), credentials)?
+                }
+                None => server.add_insecure_port(&format!("127.0.0.1:{port}"))?,
+            };
             server.start()?;
             println!("listening on {port}");
             server.wait_for_termination(None).await;
@@ -268,6 +366,10 @@ async fn serve(implementation: &str, port: u16) -> Result<(), Box<dyn Error>> {
         "tonic" => {
             let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
             let mut builder = tonic::transport::Server::builder();
+            if let Some(dir) = tls_dir() {
+                let identity = tonic::transport::Identity::from_pem(read(&dir, "cert.pem")?, read(&dir, "key.pem")?);
+                builder = builder.tls_config(tonic::transport::ServerTlsConfig::new().identity(identity))?;
+            }
             let router = match service.as_str() {
                 "greeter" => builder.add_service(tonic_hello::greeter_server::GreeterServer::new(Tonic)),
                 "bench" => {
@@ -310,38 +412,40 @@ enum Client {
 
 impl Client {
     /// Connects one channel now (so every connection exists before the load starts).
-    async fn connect(implementation: &str, port: u16) -> Result<Client, Box<dyn Error>> {
-        let limit = max_message();
-        match implementation {
-            "rust-rpc" => {
-                let target = arg("target").unwrap_or_else(|| format!("127.0.0.1:{port}"));
-                let mut builder = rust_rpc::ChannelBuilder::new(target);
-                match arg("lb").as_deref() {
-                    None | Some("pick_first") => {}
-                    Some("round_robin") => builder = builder.load_balancing(rust_rpc::LoadBalancing::RoundRobin),
-                    Some(other) => return Err(format!("unknown --lb {other}").into()),
+    async fn connect(connector: &Connector) -> Result<Client, Box<dyn Error>> {
+        match connector {
+            Connector::Ours(_) => {
+                let client = Client::lazy(connector)?;
+                if let Client::Ours(greeter, _) = &client {
+                    greeter.channel().ready(Duration::from_secs(5)).await?;
                 }
-                if let Some(limit) = limit {
-                    builder = builder.max_receive_message_length(limit).max_send_message_length(limit);
-                }
-                let channel = telemetry::channel(builder).build()?;
-                channel.ready(Duration::from_secs(5)).await?;
+                Ok(client)
+            }
+            Connector::Tonic(endpoint) => Client::tonic(endpoint.connect().await?),
+        }
+    }
+
+    /// A client whose channel connects on its first call.
+    fn lazy(connector: &Connector) -> Result<Client, Box<dyn Error>> {
+        match connector {
+            Connector::Ours(builder) => {
+                let channel = builder.clone().build()?;
                 Ok(Client::Ours(ours::GreeterClient::new(channel.clone()), ours_bench::BenchClient::new(channel)))
             }
-            "tonic" => {
-                let channel = tonic::transport::Endpoint::new(format!("http://127.0.0.1:{port}"))?.connect().await?;
-                let mut bench = tonic_bench::bench_client::BenchClient::new(channel.clone());
-                if let Some(limit) = limit {
-                    bench = bench.max_decoding_message_size(limit).max_encoding_message_size(limit);
-                }
-                if gzip() {
-                    let gzip = tonic::codec::CompressionEncoding::Gzip;
-                    bench = bench.send_compressed(gzip).accept_compressed(gzip);
-                }
-                Ok(Client::Tonic(tonic_hello::greeter_client::GreeterClient::new(channel), bench))
-            }
-            other => Err(format!("unknown --impl {other}").into()),
+            Connector::Tonic(endpoint) => Client::tonic(endpoint.connect_lazy()),
         }
+    }
+
+    fn tonic(channel: tonic::transport::Channel) -> Result<Client, Box<dyn Error>> {
+        let mut bench = tonic_bench::bench_client::BenchClient::new(channel.clone());
+        if let Some(limit) = max_message() {
+            bench = bench.max_decoding_message_size(limit).max_encoding_message_size(limit);
+        }
+        if gzip() {
+            let gzip = tonic::codec::CompressionEncoding::Gzip;
+            bench = bench.send_compressed(gzip).accept_compressed(gzip);
+        }
+        Ok(Client::Tonic(tonic_hello::greeter_client::GreeterClient::new(channel), bench))
     }
 }
 
@@ -351,6 +455,7 @@ enum Scenario {
     Echo,
     Stream,
     PingPong,
+    Connect,
 }
 
 /// What one load task needs.
@@ -358,6 +463,7 @@ enum Scenario {
 struct Task {
     scenario: Scenario,
     client: Client,
+    connector: Connector,
     payload: Bytes,
     warm_until: Instant,
     until: Instant,
@@ -371,7 +477,7 @@ impl Task {
     /// Runs the scenario until `until`; returns the latencies in microseconds of what completed
     /// after the warm-up (calls, round trips, or gaps between streamed messages).
     async fn run(self) -> Result<Vec<u32>, TaskError> {
-        let Task { scenario, client, payload, warm_until, until } = self;
+        let Task { scenario, client, connector, payload, warm_until, until } = self;
         let size = payload.len();
         let mut latencies = Vec::with_capacity(1 << 16);
         let mut record = |start: Instant| {
@@ -380,6 +486,24 @@ impl Task {
             }
         };
         match (scenario, client) {
+            // A new channel per call, dropped after it (its connection closes with it).
+            (Scenario::Connect, _) => loop {
+                let start = Instant::now();
+                if start >= until {
+                    break;
+                }
+                match &connector {
+                    Connector::Ours(builder) => {
+                        let greeter = ours::GreeterClient::new(builder.clone().build()?);
+                        greeter.say_hello(ours::HelloRequest { name: "world".into() }).await?;
+                    }
+                    Connector::Tonic(endpoint) => {
+                        let mut greeter = tonic_hello::greeter_client::GreeterClient::new(endpoint.connect().await?);
+                        greeter.say_hello(tonic_hello::HelloRequest { name: "world".into() }).await?;
+                    }
+                }
+                record(start);
+            },
             (Scenario::Unary, Client::Ours(greeter, _)) => loop {
                 let start = Instant::now();
                 if start >= until {
@@ -484,11 +608,18 @@ impl Task {
 }
 
 async fn load(implementation: &str, port: u16) -> Result<(), Box<dyn Error>> {
+    let connector = Connector::new(implementation, port)?;
     let mut clients = Vec::new();
     for _ in 0..num("connections", 1) {
-        clients.push(Client::connect(implementation, port).await?);
+        // `connect` makes its own connections: these clients only stand for the count.
+        let client = if arg("scenario").as_deref() == Some("connect") {
+            Client::lazy(&connector)?
+        } else {
+            Client::connect(&connector).await?
+        };
+        clients.push(client);
     }
-    run_load(clients).await
+    run_load(clients, connector).await
 }
 
 /// `same-process`: a rust-rpc server with both services and the load on one runtime of this
@@ -518,18 +649,19 @@ async fn same_process() -> Result<(), Box<dyn Error>> {
             greeter.channel().ready(Duration::from_secs(5)).await?;
         }
     }
-    let result = run_load(clients).await;
+    let result = run_load(clients, Connector::Ours(rust_rpc::ChannelBuilder::new("unused"))).await;
     server.stop(None).await;
     result
 }
 
 /// Runs the load on `clients` (one per connection) and prints its line.
-async fn run_load(clients: Vec<Client>) -> Result<(), Box<dyn Error>> {
+async fn run_load(clients: Vec<Client>, connector: Connector) -> Result<(), Box<dyn Error>> {
     let scenario = match arg("scenario").as_deref().unwrap_or("unary") {
         "unary" => Scenario::Unary,
         "echo" => Scenario::Echo,
         "stream" => Scenario::Stream,
         "pingpong" => Scenario::PingPong,
+        "connect" => Scenario::Connect,
         other => return Err(format!("unknown --scenario {other}").into()),
     };
     let concurrency = num("concurrency", 1);
@@ -542,14 +674,24 @@ async fn run_load(clients: Vec<Client>) -> Result<(), Box<dyn Error>> {
     let mut tasks = Vec::new();
     for client in &clients {
         for _ in 0..concurrency {
-            let task = Task { scenario, client: client.clone(), payload: payload.clone(), warm_until, until };
+            let connector = connector.clone();
+            let task =
+                Task { scenario, client: client.clone(), connector, payload: payload.clone(), warm_until, until };
             tasks.push(tokio::spawn(task.run()));
         }
     }
+    // The process's CPU time over the measured interval only.
+    let cpu = tokio::spawn(async move {
+        tokio::time::sleep_until(warm_until.into()).await;
+        let first = cpu_ns();
+        tokio::time::sleep_until(until.into()).await;
+        cpu_ns().saturating_sub(first)
+    });
     let mut latencies = Vec::new();
     for task in tasks {
         latencies.extend(task.await?.map_err(|e| format!("a call failed: {e}"))?);
     }
+    let cpu_ns = cpu.await?;
     latencies.sort_unstable();
     let at = |q: f64| {
         latencies
@@ -558,9 +700,12 @@ async fn run_load(clients: Vec<Client>) -> Result<(), Box<dyn Error>> {
             .unwrap_or(0)
     };
     let rps = latencies.len() as f64 / seconds;
-    let mbps = if scenario == Scenario::Unary { 0.0 } else { rps * size as f64 / 1e6 };
+    let mbps = if matches!(scenario, Scenario::Unary | Scenario::Connect) { 0.0 } else { rps * size as f64 / 1e6 };
+    let cpu_us = cpu_ns as f64 / 1e3 / (latencies.len().max(1) as f64);
+    let cpu_util = cpu_ns as f64 / 1e9 / seconds;
     println!(
-        "calls={} secs={seconds} rps={rps:.0} p50_us={} p99_us={} p999_us={} mbps={mbps:.1}",
+        "calls={} secs={seconds} rps={rps:.0} p50_us={} p99_us={} p999_us={} mbps={mbps:.1} cpu_us={cpu_us:.2} \
+         cpu_util={cpu_util:.3}",
         latencies.len(),
         at(0.50),
         at(0.99),
@@ -569,24 +714,32 @@ async fn run_load(clients: Vec<Client>) -> Result<(), Box<dyn Error>> {
     Ok(())
 }
 
+/// CPU time this process has run, user and system, in nanoseconds: the first field of every
+/// thread's `/proc/self/task/TID/schedstat` (exact, where `/proc/self/stat` counts 10 ms ticks).
+/// 0 where /proc is not there.
+fn cpu_ns() -> u64 {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return 0;
+    };
+    tasks
+        .flatten()
+        .filter_map(|task| std::fs::read_to_string(task.path().join("schedstat")).ok())
+        .filter_map(|line| line.split_whitespace().next().and_then(|ns| ns.parse::<u64>().ok()))
+        .sum()
+}
+
 /// Opens `--connections` connections, makes one call on each, then holds them for `--seconds`.
 async fn idle(implementation: &str, port: u16) -> Result<(), Box<dyn Error>> {
+    let connector = Connector::new(implementation, port)?;
     let mut held = Vec::new();
     for _ in 0..num("connections", 1000) {
-        let client = match implementation {
-            "rust-rpc" => {
-                let client = ours::GreeterClient::new(rust_rpc::insecure_channel(&format!("127.0.0.1:{port}"))?);
-                client.say_hello(ours::HelloRequest { name: "idle".into() }).await?;
-                Client::Ours(client.clone(), ours_bench::BenchClient::new(client.channel().clone()))
+        let client = Client::connect(&connector).await?;
+        match &client {
+            Client::Ours(greeter, _) => drop(greeter.say_hello(ours::HelloRequest { name: "idle".into() }).await?),
+            Client::Tonic(greeter, _) => {
+                greeter.clone().say_hello(tonic_hello::HelloRequest { name: "idle".into() }).await?;
             }
-            "tonic" => {
-                let channel = tonic::transport::Endpoint::new(format!("http://127.0.0.1:{port}"))?.connect().await?;
-                let mut client = tonic_hello::greeter_client::GreeterClient::new(channel.clone());
-                client.say_hello(tonic_hello::HelloRequest { name: "idle".into() }).await?;
-                Client::Tonic(client, tonic_bench::bench_client::BenchClient::new(channel))
-            }
-            other => return Err(format!("unknown --impl {other}").into()),
-        };
+        }
         held.push(client);
     }
     println!("holding {} connections", held.len());
@@ -607,8 +760,9 @@ fn main() -> Result<(), Box<dyn Error>> {
             "load" => load(&implementation, port).await,
             "idle" => idle(&implementation, port).await,
             "same-process" => same_process().await,
-            _ => Err("usage: rpc-bench server|load|idle --impl rust-rpc|tonic --port P [...], \
-                      or rpc-bench same-process --transport memory|tcp [load options]"
+            "cert" => make_cert(),
+            _ => Err("usage: rpc-bench server|load|idle --impl rust-rpc|tonic --port P [--tls DIR] [...], \
+                      rpc-bench same-process --transport memory|tcp [load options], or rpc-bench cert --out DIR"
                 .into()),
         }
     })
