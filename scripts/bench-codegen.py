@@ -113,7 +113,7 @@ def main():
     parser.add_argument("--runs", type=int, default=5)
     runs = parser.parse_args().runs
 
-    sh(["cargo", "build", "--quiet", "--release", "-p", "rust-rpc-codegen", "--bin", "protoc-gen-rust-rpc"], cwd=REPO)
+    sh(["cargo", "build", "--quiet", "--release", "-p", "rust-rpc-codegen", "--features", "perf", "--bin", "protoc-gen-rust-rpc"], cwd=REPO)
     ours_plugin = TARGET / "release" / "protoc-gen-rust-rpc"
     prost_plugin, tonic_plugin = ensure_tools()
     protoc = protoc_path()

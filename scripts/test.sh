@@ -23,5 +23,7 @@ RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked --quiet
 RUSTDOCFLAGS="-D warnings" cargo doc -p rust-rpc --no-deps --features tower,tonic --locked --quiet
 echo "== cargo test"
 cargo test --workspace --locked
+echo "== the runtime's unit tests without its optional features (zstd, dns, ... off)"
+cargo test -p rust-rpc --lib --no-default-features --locked
 echo "== interop: rust-rpc against Python grpcio and Node grpc-js, both directions, plaintext and TLS"
 python3 tests/interop/run.py

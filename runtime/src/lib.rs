@@ -83,8 +83,8 @@
 //! limited to 4 MiB; an expired deadline is DEADLINE_EXCEEDED on both sides; a refused
 //! connection is UNAVAILABLE; an unknown method or service is UNIMPLEMENTED; a malformed
 //! request message is INTERNAL; a handler that panics (or whose response stream panics) fails
-//! only its call, with UNKNOWN; a message over the limit is RESOURCE_EXHAUSTED; gzip and zstd
-//! compression are negotiated through `grpc-accept-encoding`.
+//! only its call, with UNKNOWN; a message over the limit is RESOURCE_EXHAUSTED; gzip (and zstd,
+//! with the `zstd` feature) compression is negotiated through `grpc-accept-encoding`.
 //!
 //! A [`Channel`] resolves its target as gRPC names them (`host:port`, `dns:///`, `dns://server/`,
 //! `ipv4:`, `ipv6:`, `unix:`; or a [`Resolver`] of your own), balances calls over the addresses
@@ -139,6 +139,10 @@
 //! - `tower`: `ServerBuilder::layer`, tower layers (tower-http's, say) around the server's HTTP
 //!   service.
 //! - `tonic`: conversions between `RpcError` and `tonic::Status`.
+//! - `zstd`: zstd message compression ([`Compression::Zstd`]); gzip is always there. Off by
+//!   default as in grpc-go and grpc-java, which have gzip alone built in: the zstd C library is
+//!   the slowest part of a cold build (BENCHMARKS.md). Without it, `zstd` is an unknown
+//!   encoding: never advertised, UNIMPLEMENTED when a peer sends it.
 //! - `dns`: `dns://SERVER/name:port` targets, whose names are looked up by asking that DNS
 //!   server (hickory-resolver). `dns:///name:port` and `name:port` use the system's resolver
 //!   without it.

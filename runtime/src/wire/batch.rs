@@ -265,7 +265,7 @@ mod tests {
 
     #[test]
     fn compressed_frames_carry_the_flag_and_their_compressed_length() {
-        for compression in [Compression::Gzip, Compression::Zstd] {
+        for &compression in Compression::AVAILABLE {
             let mut batch = Batch::new(2000, Some(compression), None);
             let messages = [vec![1u8; 1500], b"x".to_vec()];
             for message in &messages {

@@ -2,6 +2,11 @@
 //! (`grpc-encoding`, `grpc-accept-encoding`), and gzip and zstd for single messages at the
 //! levels tonic and grpc-go use by default (gzip 6, zstd 3). A compressed message is framed like
 //! any other, with the compressed flag set (see `batch.rs`, `frame.rs` and `deframe.rs`).
+//!
+//! zstd is there with the `zstd` cargo feature only (its C library is the heaviest part of a
+//! cold build, and gzip is what every gRPC implementation has). Without it, `zstd` is a name
+//! this crate does not know: not advertised, refused on receipt as any unknown encoding, and a
+//! call asking to send it fails with a message naming the feature.
 
 use std::io::{self, Read};
 use std::sync::{Mutex, PoisonError};
@@ -16,7 +21,7 @@ use crate::wire::frame::FrameError;
 pub enum Compression {
     /// gzip (`grpc-encoding: gzip`).
     Gzip,
-    /// Zstandard (`grpc-encoding: zstd`).
+    /// Zstandard (`grpc-encoding: zstd`); needs the `zstd` cargo feature.
     Zstd,
 }
 
@@ -29,17 +34,31 @@ impl Compression {
         }
     }
 
-    /// The algorithm a `grpc-encoding` name stands for; `None` for `identity` and unknown names.
+    /// The algorithm a `grpc-encoding` name stands for; `None` for `identity` and names this
+    /// build does not have (`zstd` without the `zstd` feature).
     pub fn from_name(name: &str) -> Option<Compression> {
         match name.trim() {
             "gzip" => Some(Compression::Gzip),
+            #[cfg(feature = "zstd")]
             "zstd" => Some(Compression::Zstd),
             _ => None,
         }
     }
 
     /// The value both sides advertise in `grpc-accept-encoding`.
+    #[cfg(feature = "zstd")]
     pub(crate) const ACCEPT_ENCODING: &'static str = "gzip,zstd";
+    /// The value both sides advertise in `grpc-accept-encoding`.
+    #[cfg(not(feature = "zstd"))]
+    pub(crate) const ACCEPT_ENCODING: &'static str = "gzip";
+
+    /// The algorithms this build has: gzip, and zstd with the `zstd` feature.
+    #[cfg(test)]
+    pub(crate) const AVAILABLE: &'static [Compression] = &[
+        Compression::Gzip,
+        #[cfg(feature = "zstd")]
+        Compression::Zstd,
+    ];
 
     /// The compression a received `grpc-encoding` header names: `Ok(None)` without one or for
     /// `identity`, `Err(name)` for an algorithm this crate does not have.
@@ -108,6 +127,7 @@ const GZIP_HEADER: [u8; 10] = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 255];
 /// Idle compressors kept for reuse, per algorithm, as grpc-go pools its gzip writers.
 const POOL_SIZE: usize = 16;
 static GZIP_POOL: Mutex<Vec<flate2::Compress>> = Mutex::new(Vec::new());
+#[cfg(feature = "zstd")]
 static ZSTD_POOL: Mutex<Vec<zstd::bulk::Compressor<'static>>> = Mutex::new(Vec::new());
 
 /// Takes an idle compressor from `pool`, if there is one.
@@ -137,7 +157,17 @@ pub(crate) struct Compressor {
 
 enum State {
     Gzip(Option<flate2::Compress>),
+    #[cfg(feature = "zstd")]
     Zstd(Option<zstd::bulk::Compressor<'static>>),
+    /// zstd asked for in a build without it: every message fails.
+    #[cfg(not(feature = "zstd"))]
+    Zstd,
+}
+
+/// Why zstd fails in a build without it.
+#[cfg(not(feature = "zstd"))]
+fn zstd_missing() -> io::Error {
+    io::Error::other("zstd compression needs rust-rpc's `zstd` cargo feature")
 }
 
 impl Compressor {
@@ -145,7 +175,10 @@ impl Compressor {
     pub(crate) fn new(compression: Compression) -> Self {
         let state = match compression {
             Compression::Gzip => State::Gzip(None),
+            #[cfg(feature = "zstd")]
             Compression::Zstd => State::Zstd(None),
+            #[cfg(not(feature = "zstd"))]
+            Compression::Zstd => State::Zstd,
         };
         Compressor { state }
     }
@@ -166,6 +199,9 @@ impl Compressor {
                 deflate.reset();
                 result
             }
+            #[cfg(not(feature = "zstd"))]
+            State::Zstd => Err(zstd_missing()),
+            #[cfg(feature = "zstd")]
             State::Zstd(context) => {
                 let context = match context {
                     Some(context) => context,
@@ -193,11 +229,14 @@ impl Drop for Compressor {
                     give_back(&GZIP_POOL, deflate);
                 }
             }
+            #[cfg(feature = "zstd")]
             State::Zstd(context) => {
                 if let Some(context) = context.take() {
                     give_back(&ZSTD_POOL, context);
                 }
             }
+            #[cfg(not(feature = "zstd"))]
+            State::Zstd => {}
         }
     }
 }
@@ -248,9 +287,12 @@ pub(crate) fn decompress(compression: Compression, data: &[u8], limit: usize) ->
     let mut out = Vec::with_capacity(data.len().saturating_mul(2).min(limit));
     let read = match compression {
         Compression::Gzip => flate2::read::GzDecoder::new(data).take(cap).read_to_end(&mut out),
+        #[cfg(feature = "zstd")]
         Compression::Zstd => {
             zstd::stream::read::Decoder::with_buffer(data).and_then(|decoder| decoder.take(cap).read_to_end(&mut out))
         }
+        #[cfg(not(feature = "zstd"))]
+        Compression::Zstd => Err(zstd_missing()),
     };
     read.map_err(FrameError::Decompress)?;
     if out.len() > limit {
@@ -274,16 +316,29 @@ mod tests {
             (accepted.has(Compression::Gzip), accepted.has(Compression::Zstd))
         };
         assert_eq!(accepted(&[]), (false, false));
-        assert_eq!(accepted(&["gzip,zstd"]), (true, true));
+        let zstd = cfg!(feature = "zstd");
+        assert_eq!(accepted(&["gzip,zstd"]), (true, zstd));
         assert_eq!(accepted(&["identity, deflate, gzip"]), (true, false));
-        assert_eq!(accepted(&["identity", " zstd "]), (false, true));
+        assert_eq!(accepted(&["identity", " zstd "]), (false, zstd));
         assert_eq!(accepted(&["gzipx,zst"]), (false, false));
+    }
+
+    #[test]
+    fn zstd_is_there_only_with_its_feature() {
+        let zstd = cfg!(feature = "zstd");
+        assert_eq!(Compression::from_name("zstd"), zstd.then_some(Compression::Zstd));
+        assert_eq!(Compression::ACCEPT_ENCODING.contains("zstd"), zstd);
+        let sent = Compressor::new(Compression::Zstd).compress(b"a message", &mut BytesMut::new());
+        match sent {
+            Ok(()) => assert!(zstd),
+            Err(err) => assert!(!zstd && err.to_string().contains("`zstd` cargo feature"), "{err}"),
+        }
     }
 
     #[test]
     fn both_round_trip_and_really_compress() {
         let message = b"a message that repeats, a message that repeats, a message that repeats".repeat(20);
-        for compression in [Compression::Gzip, Compression::Zstd] {
+        for &compression in Compression::AVAILABLE {
             let mut out = BytesMut::from(&b"kept"[..]);
             compress(compression, &message, &mut out).expect("compresses");
             assert_eq!(&out[..4], b"kept", "appends");
@@ -306,7 +361,7 @@ mod tests {
             noise.extend_from_slice(&x.to_le_bytes());
         }
         let messages: [&[u8]; 5] = [b"", b"a", &[7u8; 5000], &noise, b"after the big one"];
-        for compression in [Compression::Gzip, Compression::Zstd] {
+        for &compression in Compression::AVAILABLE {
             let mut compressor = Compressor::new(compression);
             for _round in 0..2 {
                 for message in messages {
@@ -323,7 +378,7 @@ mod tests {
     #[test]
     fn output_over_the_limit_is_refused_and_garbage_is_an_error() {
         let message = vec![0u8; 100_000];
-        for compression in [Compression::Gzip, Compression::Zstd] {
+        for &compression in Compression::AVAILABLE {
             let mut out = BytesMut::new();
             compress(compression, &message, &mut out).expect("compresses");
             let err = decompress(compression, &out, 99_999).expect_err("over");
