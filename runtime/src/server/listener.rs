@@ -51,7 +51,7 @@ pub(crate) fn bind(address: &str, tls: Option<tokio_rustls::TlsAcceptor>) -> Res
                 // Every address of a name like `localhost` gets the port the first one got.
                 addr.set_port(port);
             }
-            match std::net::TcpListener::bind(addr) {
+            match listen_tcp(addr) {
                 Ok(listener) => {
                     listener.set_nonblocking(true).map_err(|e| bind_error(address, e))?;
                     let local = listener.local_addr().map_err(|e| bind_error(address, e))?;
@@ -71,6 +71,23 @@ pub(crate) fn bind(address: &str, tls: Option<tokio_rustls::TlsAcceptor>) -> Res
     };
     let listeners = bound.into_iter().map(|socket| Listener { socket, tls: tls.clone() }).collect();
     Ok((listeners, port))
+}
+
+/// How many connections the kernel may hold for a listener before it accepts them (capped by
+/// `net.core.somaxconn`). std's `TcpListener::bind` asks for 128, which a burst of clients
+/// connecting at once overflows (their SYNs are dropped and retried a second later); grpc-go
+/// asks for `somaxconn` itself, 4096 on current Linux.
+const BACKLOG: i32 = 4096;
+
+/// A TCP listener on `addr`, as `std::net::TcpListener::bind` makes one (`SO_REUSEADDR` on
+/// Unix, the system's dual-stack default for IPv6) but with [`BACKLOG`].
+fn listen_tcp(addr: SocketAddr) -> std::io::Result<std::net::TcpListener> {
+    let socket = socket2::Socket::new(socket2::Domain::for_address(addr), socket2::Type::STREAM, None)?;
+    #[cfg(unix)]
+    socket.set_reuse_address(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(BACKLOG)?;
+    Ok(socket.into())
 }
 
 impl Listener {
@@ -181,5 +198,32 @@ impl Accepting {
         if let Accept::Unix(_, path) = &self.socket {
             let _ = std::fs::remove_file(path);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A burst of clients connecting before the server accepts any all wait in the kernel's
+    /// queue. With std's backlog of 128 the 130th and later connections are not answered (their
+    /// SYNs are dropped) and time out here.
+    #[tokio::test]
+    async fn a_burst_of_connections_waits_in_the_backlog() {
+        let (listeners, port) = bind("127.0.0.1:0", None).expect("bind");
+        // The kernel caps the backlog at somaxconn: test what this machine can hold.
+        let somaxconn = std::fs::read_to_string("/proc/sys/net/core/somaxconn")
+            .ok()
+            .and_then(|s| s.trim().parse::<usize>().ok())
+            .unwrap_or(128);
+        let burst = somaxconn.saturating_sub(8).min(400);
+        let mut held = Vec::with_capacity(burst);
+        for n in 0..burst {
+            let connect = tokio::net::TcpStream::connect(("127.0.0.1", port));
+            let connected = tokio::time::timeout(std::time::Duration::from_secs(10), connect).await;
+            let stream = connected.unwrap_or_else(|_| panic!("connection {n} of {burst} was not answered"));
+            held.push(stream.expect("connect"));
+        }
+        drop(listeners);
     }
 }
