@@ -7,6 +7,7 @@ use std::time::Instant;
 use crate::client::exchange::UNPROCESSED;
 use crate::client::response_body::ResponseBody;
 use crate::client::retry::delay::{Pushback, pushback};
+use crate::client::retry::throttle::Throttle;
 use crate::wire::headers::{GRPC_PREVIOUS_RPC_ATTEMPTS, GRPC_STATUS, GRPC_TIMEOUT};
 use crate::wire::{status, timeout};
 use crate::{Code, Result, RpcError};
@@ -52,6 +53,19 @@ pub(crate) enum Outcome {
     Failed(Failure),
 }
 
+impl Failure {
+    /// Tells the `throttle` of this failure when gRFC A6 counts it: a status the policy would
+    /// try again after (`again`: retryable, or non-fatal for hedging), or a pushback saying not
+    /// to.
+    pub(crate) fn count(&self, again: bool, throttle: Option<&Throttle>) {
+        if let Some(throttle) = throttle
+            && (again || self.pushback == Some(Pushback::Stop))
+        {
+            throttle.failure();
+        }
+    }
+}
+
 /// A failed attempt.
 pub(crate) struct Failure {
     pub(crate) code: Code,
@@ -65,7 +79,18 @@ pub(crate) struct Failure {
 }
 
 impl Outcome {
-    pub(crate) fn of(result: Result<http::Response<ResponseBody>>) -> Outcome {
+    /// What `result` means for the call, with the channel's `throttle` told of a commit (a
+    /// success, gRFC A6); a failure is told by [`Failure::count`] once the policy has judged
+    /// its status.
+    pub(crate) fn settle(result: Result<http::Response<ResponseBody>>, throttle: Option<&Throttle>) -> Outcome {
+        let outcome = Outcome::of(result);
+        if let (Outcome::Committed(_), Some(throttle)) = (&outcome, throttle) {
+            throttle.success();
+        }
+        outcome
+    }
+
+    fn of(result: Result<http::Response<ResponseBody>>) -> Outcome {
         match result {
             Ok(response) if response.headers().contains_key(&GRPC_STATUS) => {
                 let Err(err) = status::check(response.headers()) else {

@@ -73,14 +73,9 @@ pub(crate) async fn send(
             },
         };
         let Some(result) = result else { continue };
-        let failure = match Outcome::of(result) {
-            Outcome::Committed(response) => {
-                if let Some(throttle) = throttle {
-                    throttle.success();
-                }
-                // Dropping `running` cancels the other attempts.
-                return Ok(response);
-            }
+        let failure = match Outcome::settle(result, throttle) {
+            // Dropping `running` cancels the other attempts.
+            Outcome::Committed(response) => return Ok(response),
             Outcome::Failed(failure) => failure,
         };
         if failure.unprocessed && !transparent_retried && !request.committed() {
@@ -90,11 +85,7 @@ pub(crate) async fn send(
             continue;
         }
         let non_fatal = policy.non_fatal.contains(failure.code);
-        if let Some(throttle) = throttle
-            && (non_fatal || failure.pushback == Some(Pushback::Stop))
-        {
-            throttle.failure();
-        }
+        failure.count(non_fatal, throttle);
         if !non_fatal {
             // A fatal status is the call's answer; the other attempts are cancelled.
             return failure.result;

@@ -28,13 +28,8 @@ pub(crate) async fn send(
     loop {
         let head = template.head(attempts)?;
         let result = channel.send(head, request.outgoing(attempts), wait).await;
-        let failure = match Outcome::of(result) {
-            Outcome::Committed(response) => {
-                if let Some(throttle) = throttle {
-                    throttle.success();
-                }
-                return Ok(response);
-            }
+        let failure = match Outcome::settle(result, throttle) {
+            Outcome::Committed(response) => return Ok(response),
             Outcome::Failed(failure) => failure,
         };
         if request.committed() {
@@ -47,11 +42,7 @@ pub(crate) async fn send(
         }
         attempts += 1;
         let retryable = policy.retryable.contains(failure.code);
-        if let Some(throttle) = throttle
-            && (retryable || failure.pushback == Some(Pushback::Stop))
-        {
-            throttle.failure();
-        }
+        failure.count(retryable, throttle);
         if !retryable || attempts >= policy.max_attempts || throttle.is_some_and(|t| !t.allows()) {
             return failure.result;
         }
