@@ -93,14 +93,10 @@ async fn grpcio_client_against(server: Server, dir_name: &str) {
     server.start().expect("start");
     for (token, expected) in [(TOKEN, "ok"), ("wrong", "UNAUTHENTICATED")] {
         let args = ["client", "--port", &port.to_string(), "--ca", &arg(&ca), "--token", token].map(str::to_owned);
-        let answer = tokio::task::spawn_blocking(move || {
-            let mut client = Peer::python(script(), args, PEER_TIMEOUT);
-            let line = client.line("the call's result");
-            client.wait();
-            line
-        })
-        .await
-        .expect("join");
+        let answer =
+            tokio::task::spawn_blocking(move || Peer::python(script(), args, PEER_TIMEOUT).answer("the call's result"))
+                .await
+                .expect("join");
         assert_eq!(answer, expected, "token {token:?}");
     }
     server.stop(None).await;

@@ -81,10 +81,7 @@ async fn grpcio_and_rust_rpc_round_robin_spread_calls_alike_over_a_dns_name() {
     let line = tokio::task::spawn_blocking(move || {
         let script = repo().join("tests/interop/peers/python/lb_client.py");
         let args = [dns_port.to_string(), port.to_string(), "3".into(), CALLS.to_string()];
-        let mut client = Peer::python(script, args, PEER_TIMEOUT);
-        let line = client.line("the counts");
-        client.wait();
-        line
+        Peer::python(script, args, PEER_TIMEOUT).answer("the counts")
     })
     .await
     .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));

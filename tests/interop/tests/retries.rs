@@ -138,14 +138,10 @@ async fn a_grpcio_client_with_the_same_config_makes_the_same_attempts_as_rust_rp
             "--fail-code".to_owned(),
             code.to_owned(),
         ];
-        let answer = tokio::task::spawn_blocking(move || {
-            let mut client = Peer::python(script(), args, PEER_TIMEOUT);
-            let line = client.line("the call's result");
-            client.wait();
-            line
-        })
-        .await
-        .expect("join");
+        let answer =
+            tokio::task::spawn_blocking(move || Peer::python(script(), args, PEER_TIMEOUT).answer("the call's result"))
+                .await
+                .expect("join");
         assert_eq!(answer, expected, "grpcio's call {id}");
         let rust_id = format!("rust-{id}");
         assert_eq!(rust_call(port, (&rust_id, fail_times, code, expected)).await, expected, "rust-rpc's call {id}");

@@ -58,14 +58,10 @@ async fn a_grpcio_client_span_is_the_parent_of_our_server_span() {
     let port = server.add_insecure_port("127.0.0.1:0").expect("bind");
     server.start().expect("start");
     let args = ["client", "--port", &port.to_string()].map(str::to_owned);
-    let line = tokio::task::spawn_blocking(move || {
-        let mut client = Peer::python(script(), args, PEER_TIMEOUT);
-        let line = client.line("the client span's ids");
-        client.wait();
-        line
-    })
-    .await
-    .expect("join");
+    let line =
+        tokio::task::spawn_blocking(move || Peer::python(script(), args, PEER_TIMEOUT).answer("the client span's ids"))
+            .await
+            .expect("join");
     server.stop(None).await;
     let ours = span(&exporter, SpanKind::Server);
     assert_eq!(format!("{}", ours.span_context.trace_id()), value(&line, "trace"), "Python's trace");

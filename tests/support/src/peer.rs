@@ -130,6 +130,14 @@ impl Peer {
         }
     }
 
+    /// The peer's one line of answer (see [`line`](Self::line)), once it has exited
+    /// successfully (see [`wait`](Self::wait)): a client peer that prints its result and ends.
+    pub fn answer(mut self, waiting_for: &str) -> String {
+        let line = self.line(waiting_for);
+        self.wait();
+        line
+    }
+
     /// Waits for the peer to exit, within the timeout (else kills it), and panics, with its
     /// stderr, unless it exited successfully. Returns its stderr.
     pub fn wait(&mut self) -> String {

@@ -14,7 +14,7 @@ from concurrent import futures
 
 import grpc
 
-from common import empty_pb2, parse_flags, test_pb2_grpc
+from common import empty_pb2, parse_flags, serve, test_pb2_grpc
 
 
 def client(flags):
@@ -59,10 +59,7 @@ def server(flags):
     srv = grpc.server(futures.ThreadPoolExecutor(max_workers=4), interceptors=[BearerToken(flags["token"])])
     test_pb2_grpc.add_TestServiceServicer_to_server(TestService(), srv)
     port = srv.add_secure_port("127.0.0.1:0", grpc.ssl_server_credentials([(key, cert)]))
-    srv.start()
-    print(f"listening on {port}", flush=True)
-    sys.stdin.read()
-    srv.stop(None)
+    serve(srv, port)
 
 
 if __name__ == "__main__":

@@ -36,6 +36,15 @@ import messages_pb2  # noqa: E402
 import test_pb2_grpc  # noqa: E402
 
 
+def serve(srv, port):
+    """Starts `srv`, tells the test its `port` (`listening on PORT`), and serves until the test
+    closes stdin."""
+    srv.start()
+    print(f"listening on {port}", flush=True)
+    sys.stdin.read()
+    srv.stop(None)
+
+
 def parse_flags(argv):
     """`--name value`, `--name=value` and bare booleans, as every interop binary takes them."""
     flags = {}

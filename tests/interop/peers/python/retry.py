@@ -16,7 +16,7 @@ from concurrent import futures
 
 import grpc
 
-from common import messages_pb2, parse_flags, test_pb2_grpc
+from common import messages_pb2, parse_flags, serve, test_pb2_grpc
 
 
 def client(flags):
@@ -56,10 +56,7 @@ def server(flags):
     srv = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
     test_pb2_grpc.add_TestServiceServicer_to_server(Failing(), srv)
     port = srv.add_insecure_port("127.0.0.1:0")
-    srv.start()
-    print(f"listening on {port}", flush=True)
-    sys.stdin.read()
-    srv.stop(None)
+    serve(srv, port)
 
 
 if __name__ == "__main__":

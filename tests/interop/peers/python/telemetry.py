@@ -21,7 +21,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter, SpanExportResult
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from common import empty_pb2, parse_flags, test_pb2_grpc
+from common import empty_pb2, parse_flags, serve, test_pb2_grpc
 
 
 class PrintServerSpans(SpanExporter):
@@ -70,10 +70,7 @@ def server(flags):
     srv = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
     test_pb2_grpc.add_TestServiceServicer_to_server(TestService(), srv)
     port = srv.add_insecure_port("127.0.0.1:0")
-    srv.start()
-    print(f"listening on {port}", flush=True)
-    sys.stdin.read()
-    srv.stop(None)
+    serve(srv, port)
 
 
 if __name__ == "__main__":
