@@ -28,6 +28,8 @@ pub struct ServerBuilder {
     pub(crate) max_concurrent_rpcs: Option<usize>,
     pub(crate) http2: Http2Settings,
     pub(crate) compression: Option<Compression>,
+    /// How long a call's first poll in its connection's task may take (`inline.rs`).
+    pub(crate) inline_call_limit: Duration,
     pub(crate) interceptors: Interceptors,
     /// What serves methods no service has (`fallback.rs`).
     pub(crate) fallback: Option<Fallback>,
@@ -46,6 +48,7 @@ impl Default for ServerBuilder {
             max_concurrent_rpcs: None,
             http2: Http2Settings::default(),
             compression: None,
+            inline_call_limit: crate::server::inline::DEFAULT_LIMIT,
             interceptors: Interceptors::default(),
             fallback: None,
             #[cfg(feature = "tower")]
@@ -206,6 +209,25 @@ impl ServerBuilder {
     pub fn http2_windows(mut self, stream: u32, connection: u32) -> Self {
         self.http2.stream_window = stream;
         self.http2.connection_window = connection;
+        self
+    }
+
+    /// How long a call may run in its connection's task before the connection's next calls
+    /// get tasks of their own (default 20 µs).
+    ///
+    /// Each call is first polled in the task that reads its connection, right after its
+    /// request: a call that answers at once (most unary calls) then costs no task of its own,
+    /// and its response goes out in the connection's next write. A call that waits becomes a
+    /// task at its first wait. A first poll that took longer than `limit` is a handler that
+    /// computes, which would hold up the connection's other calls: the next 63 calls of that
+    /// connection go to tasks, which other worker threads can take, before one is tried in
+    /// place again. `Duration::ZERO` gives every call a task of its own, as hyper does.
+    ///
+    /// A handler that computes for long can also hand its work to
+    /// `tokio::task::spawn_blocking` (or `spawn`) and await it: from its first wait, it is a
+    /// task.
+    pub fn inline_call_limit(mut self, limit: Duration) -> Self {
+        self.inline_call_limit = limit;
         self
     }
 

@@ -6,10 +6,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::rt::{TokioIo, TokioTimer};
 
 use crate::server::builder::ServerBuilder;
 use crate::server::guard::Guarded;
+use crate::server::inline::{RunStreams, Streams};
 use crate::server::lifetime;
 use crate::server::peer::Peer;
 use crate::server::router::Router;
@@ -79,10 +80,11 @@ macro_rules! stages {
 #[cfg(feature = "grpc-web")] // `web/connection.rs`'s; this file's uses need no import
 pub(crate) use stages;
 
-/// hyper's HTTP/2 server with the server's settings and limits (`limits.rs`).
-pub(crate) fn http2_builder(config: &ServerBuilder) -> hyper::server::conn::http2::Builder<TokioExecutor> {
+/// hyper's HTTP/2 server with the server's settings and limits (`limits.rs`), handing its
+/// calls to `streams`: the connection's future must be driven by [`RunStreams`] with them.
+pub(crate) fn http2_builder(config: &ServerBuilder, streams: Streams) -> hyper::server::conn::http2::Builder<Streams> {
     let limits = &config.limits;
-    let mut builder = hyper::server::conn::http2::Builder::new(TokioExecutor::new());
+    let mut builder = hyper::server::conn::http2::Builder::new(streams);
     builder
         .timer(TokioTimer::new())
         // gRPC has no use for a `date` header (grpc-go and grpc-java send none); hyper's
@@ -118,7 +120,8 @@ pub(crate) async fn serve(
     // Boxed as the bare stream was, so h2 and hyper run the same code over it as without.
     let io: Box<dyn IoStream> =
         Box::new(Guarded::new(io, handshake_deadline, config.limits.keepalive_policy, activity));
-    let builder = http2_builder(config);
+    let streams = Streams::default();
+    let builder = http2_builder(config, streams.clone());
     let service = hyper::service::service_fn(move |request| {
         let open = calls.open();
         let response = router.route(request, &peer);
@@ -129,8 +132,16 @@ pub(crate) async fn serve(
         }
     });
     let connection = builder.serve_connection(TokioIo::new(io), service);
-    tokio::pin!(connection);
-    stages!(connection, shutdown, timers.as_ref());
+    // Calls that answer at once are answered in this task (`inline.rs`).
+    RunStreams::new(
+        async move {
+            tokio::pin!(connection);
+            stages!(connection, shutdown, timers.as_ref());
+        },
+        streams,
+        config.inline_call_limit,
+    )
+    .await;
 }
 
 /// Resolves at `deadline`; never without one.

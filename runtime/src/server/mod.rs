@@ -16,6 +16,7 @@ pub(crate) mod env;
 pub(crate) mod fallback;
 pub(crate) mod guard;
 pub(crate) mod in_process;
+pub(crate) mod inline;
 pub(crate) mod interceptor;
 #[cfg(feature = "tower")]
 pub(crate) mod layer;

@@ -25,7 +25,9 @@ pin_project_lite::pin_project! {
     /// them all). Since each call costs the client far less, batching on the server wins
     /// instead: more calls per second at 1 x 100 and 50 x 10, and far fewer `writev` calls per
     /// call (BENCHMARKS.md, gain 1, has the figures). A lone call (1 x 1) is unchanged: one
-    /// `writev` each, no yield.
+    /// `writev` each, no yield. Since then, a server's calls that answer at once run in the
+    /// connection's own task (`server/inline.rs`) and are written in that same poll; on the
+    /// server the yield is now for the calls in tasks of their own (streams, calls that wait).
     pub(crate) struct Coalesce<F> {
         #[pin]
         inner: F,

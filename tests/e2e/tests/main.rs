@@ -14,6 +14,7 @@ mod graceful_stop;
 mod handler_panics;
 mod health;
 mod in_process;
+mod inline_calls;
 mod interceptors;
 mod keepalive_policy;
 mod lifecycle;

@@ -17,6 +17,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, ReadBuf};
 use crate::server::builder::ServerBuilder;
 use crate::server::connection::{self, stages};
 use crate::server::guard::Guarded;
+use crate::server::inline::{RunStreams, Streams};
 use crate::server::lifetime;
 use crate::server::peer::Peer;
 use crate::server::response::{Body, plain_http};
@@ -75,10 +76,14 @@ pub(crate) async fn serve(
         let (timers, activity) = lifetime::watch(config.limits.lifetime);
         let policy = config.limits.keepalive_policy;
         let io: Box<dyn IoStream> = Box::new(Guarded::new(io, handshake_deadline, policy, activity));
-        let builder = connection::http2_builder(&config);
+        let streams = Streams::default();
+        let builder = connection::http2_builder(&config, streams.clone());
         let connection = builder.serve_connection(TokioIo::new(io), service);
-        tokio::pin!(connection);
-        stages!(connection, shutdown, timers.as_ref());
+        let serving = async move {
+            tokio::pin!(connection);
+            stages!(connection, shutdown, timers.as_ref());
+        };
+        RunStreams::new(serving, streams, config.inline_call_limit).await;
     } else {
         let mut builder = hyper::server::conn::http1::Builder::new();
         builder.timer(TokioTimer::new()).auto_date_header(false);
