@@ -14,13 +14,15 @@ second), which on a shared machine is the first suspect for a long tail. Medians
 ratio = rust-rpc / tonic.
 
 Usage: scripts/bench-fairness.py [--rounds N] [--seconds S] [--connections C] [--streams M]
-                                 [--no-build]
+                                 [--runtime current-thread] [--nghttpd] [--no-build]
 """
 
 import argparse
+import contextlib
 import importlib.util
 import re
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
@@ -46,8 +48,38 @@ def preemptions(pid):
     return total
 
 
+@contextlib.contextmanager
+def nghttpd(options):
+    """nghttpd (Debian's nghttp2-server), plain HTTP/2 serving a gRPC reply frame as a static file
+    at the method's path, pinned to core 0 as the servers are: what HTTP/2 alone costs. Yields
+    (port, pid)."""
+    root = Path(options.frame).parent / "htdocs"
+    answer = root / runtime.HELLO_PATH.lstrip("/")
+    answer.parent.mkdir(parents=True, exist_ok=True)
+    message = b"\x0a\x0bHello world"  # helloworld.HelloReply{message: "Hello world"}
+    answer.write_bytes(b"\x00" + len(message).to_bytes(4, "big") + message)
+    port = runtime.free_port()
+    process = subprocess.Popen(["taskset", "-c", "0", "nghttpd", "--no-tls", "-d", str(root), str(port)])
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError("nghttpd did not start")
+                time.sleep(0.05)
+        yield port, process.pid
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
 def measure(impl, options, log):
-    with runtime.server(impl, options) as (port, pid):
+    extra = ["--runtime", options.runtime] if options.runtime else []
+    serving = nghttpd(options) if impl == "nghttpd" else runtime.server(impl, options, extra=extra)
+    with serving as (port, pid):
         before, started = preemptions(pid), time.monotonic()
         command = ["taskset", "-c", "1", "h2load", "-c", str(options.connections), "-m", str(options.streams),
                    "-t", "1", "-D", f"{options.seconds}s", "--warm-up-time", f"{options.warmup_ms}ms",
@@ -78,10 +110,17 @@ def main():
     parser.add_argument("--warmup-ms", type=int, default=500)
     parser.add_argument("--connections", type=int, default=50)
     parser.add_argument("--streams", type=int, default=10)
+    parser.add_argument("--runtime", choices=["current-thread"],
+                        help="serve on tokio's single-threaded scheduler instead of one multi-threaded worker")
+    parser.add_argument("--nghttpd", action="store_true",
+                        help="also measure nghttpd serving the answer as a static file (plain HTTP/2)")
     parser.add_argument("--no-build", action="store_true")
     options = parser.parse_args()
     if not shutil.which("h2load"):
         sys.exit("h2load not found: apt-get install -y nghttp2-client (or scripts/bench-runtime.py --install-tools)")
+    if options.nghttpd and not shutil.which("nghttpd"):
+        sys.exit("nghttpd not found: apt-get install -y nghttp2-server")
+    impls = runtime.RUST + (["nghttpd"] if options.nghttpd else [])
     if not options.no_build:
         subprocess.run(["cargo", "build", "--quiet", "--release", "-p", "benches", "--bin", "rpc-bench"],
                        cwd=REPO, check=True)
@@ -90,15 +129,20 @@ def main():
         options.frame = str(Path(scratch) / "hello.grpc")
         Path(options.frame).write_bytes(runtime.HELLO_FRAME)
         for round_index in range(options.rounds):
-            for impl in (runtime.RUST if round_index % 2 == 0 else list(reversed(runtime.RUST))):
+            for impl in (impls if round_index % 2 == 0 else list(reversed(impls))):
                 results.setdefault(impl, []).append(measure(impl, options, Path(scratch) / "log.tsv"))
                 time.sleep(0.2)
     print(f"h2load -c{options.connections} -m{options.streams} -t1, {options.rounds} rounds x {options.seconds} s; "
-          "median (min-max); conn_* = calls/s of one connection; ratio = rust-rpc / tonic")
+          "median (min-max); conn_* = calls/s of one connection; ratio = rust-rpc / tonic"
+          + ("; then nghttpd, and its ratio to tonic" if options.nghttpd else ""))
     for metric in METRICS:
         ours, theirs = ([r[metric] for r in results[impl]] for impl in runtime.RUST)
         ratio = statistics.median(ours) / max(statistics.median(theirs), 1e-9)
-        print(f"{metric:<13} {runtime.summary(ours):>30} {runtime.summary(theirs):>30} {ratio:>6.2f}")
+        line = f"{metric:<13} {runtime.summary(ours):>30} {runtime.summary(theirs):>30} {ratio:>6.2f}"
+        if options.nghttpd:
+            plain = [r[metric] for r in results["nghttpd"]]
+            line += f" {runtime.summary(plain):>30} {statistics.median(plain) / max(statistics.median(theirs), 1e-9):>6.2f}"
+        print(line)
     return 0
 
 

@@ -65,6 +65,13 @@ def callgrind(out_dir, name):
     return ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out_dir}/{name}.%p"]
 
 
+def inline_limit(server_impl):
+    """rust-rpc's server runs a call in its connection's task unless its first poll took over 20 us
+    (runtime/src/server/inline.rs); under callgrind, some 50 times slower, nearly every poll would,
+    and the count would be of the path a full-speed server rarely takes. So the limit is raised."""
+    return ["--inline-limit-us", "1000000"] if server_impl == "rust-rpc" else []
+
+
 def measure(impl, scenario, seconds, out_dir, server_impl=None):
     """(client instructions, server instructions, operations) for one load of `seconds`; the
     server is `server_impl`'s (default: `impl`'s)."""
@@ -73,7 +80,7 @@ def measure(impl, scenario, seconds, out_dir, server_impl=None):
     server_impl = server_impl or impl
     server = subprocess.Popen(
         [*callgrind(out_dir, f"server-{server_impl}-for-{impl}-{scenario}-{seconds:g}s"), str(BIN), "server", "--impl",
-         server_impl, "--port", str(port), "--service", service, *TLS_ARGS],
+         server_impl, "--port", str(port), "--service", service, *TLS_ARGS, *inline_limit(server_impl)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         line = server.stdout.readline()

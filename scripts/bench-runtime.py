@@ -94,9 +94,9 @@ def free_port():
 
 
 @contextlib.contextmanager
-def server(impl, options, service="greeter", max_message=None, gzip=False, tls=False):
+def server(impl, options, service="greeter", max_message=None, gzip=False, tls=False, extra=()):
     """Starts a server pinned to core 0 and yields (port, pid); stops it on exit. `tls`: serves
-    TLS with the certificate in `options.cert_dir`."""
+    TLS with the certificate in `options.cert_dir`; `extra`: more arguments for rpc-bench."""
     port = free_port()
     if impl == "grpcio":
         command = [str(VENV_PYTHON), str(PYTHON_SERVER), "--port", str(port), "--stubs", options.stubs]
@@ -110,6 +110,7 @@ def server(impl, options, service="greeter", max_message=None, gzip=False, tls=F
             command.append("--gzip")
         if tls:
             command += ["--tls", options.cert_dir]
+        command += list(extra)
     process = subprocess.Popen(["taskset", "-c", "0", *command], stdout=subprocess.PIPE, text=True)
     try:
         if "listening" not in first_line(process):

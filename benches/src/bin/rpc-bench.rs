@@ -346,6 +346,11 @@ async fn serve(implementation: &str, port: u16) -> Result<(), Box<dyn Error>> {
             if gzip() {
                 builder = builder.compression(rust_rpc::Compression::Gzip);
             }
+            // Under callgrind every poll takes some 50 times as long; scripts/bench-instructions.py
+            // raises the limit so that it counts the path a server at full speed takes.
+            if let Some(limit) = arg("inline-limit-us") {
+                builder = builder.inline_call_limit(Duration::from_micros(limit.parse()?));
+            }
             let server = telemetry::server(builder).build();
             match service.as_str() {
                 "greeter" => ours::add_greeter_servicer_to_server(Ours, &server)?,
@@ -751,7 +756,12 @@ fn main() -> Result<(), Box<dyn Error>> {
     let mode = std::env::args().nth(1).unwrap_or_default();
     // Two workers for a server and its load in one process, as two processes have one each.
     let workers = if mode == "same-process" { 2 } else { 1 };
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(workers).enable_all().build()?;
+    // `--runtime current-thread`: tokio's single-threaded scheduler instead, to tell what the
+    // multi-threaded one's queues do to a tail (BENCHMARKS.md, issue 20's tail latency).
+    let runtime = match arg("runtime").as_deref() {
+        Some("current-thread") => tokio::runtime::Builder::new_current_thread().enable_all().build()?,
+        _ => tokio::runtime::Builder::new_multi_thread().worker_threads(workers).enable_all().build()?,
+    };
     let implementation = arg("impl").unwrap_or_else(|| "rust-rpc".into());
     let port = num("port", 50100) as u16;
     runtime.block_on(async {
