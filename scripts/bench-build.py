@@ -16,9 +16,12 @@ two for --rounds rounds, and the script prints the wall time and the number of c
 (cargo's `Compiling` lines: one per package, its build script included).
 
 Usage: scripts/bench-build.py [--rounds N] [--release] [--keep DIR] [--timings] [--only KIND]
+                              [--tonic-features F1,F2]
 
 --timings also runs cargo with `--timings` and prints each crate's slowest units (where the
-time goes); --only rust-rpc|tonic builds just one of the two.
+time goes); --only rust-rpc|tonic builds just one of the two; --tonic-features adds features to
+tonic's (`tls-ring,tls-native-roots,gzip` is what rust-rpc's default build offers: TLS with the
+system's roots, and gzip).
 
 Needs the registry cache to hold every crate (it does once the workspace has been built:
 `cargo fetch`). On a shared machine the times depend on its load (printed); the crate counts do
@@ -125,8 +128,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 }
 
 
-def manifest(kind):
+def manifest(kind, tonic_features=()):
     runtime, codegen = REPO / "runtime", REPO / "codegen"
+    features = f", features = {json.dumps(list(tonic_features))}" if tonic_features else ""
     dependencies = {
         "rust-rpc": f"""\
 [dependencies]
@@ -138,7 +142,7 @@ rust-rpc-codegen = {{ path = "{codegen}" }}
 """,
         "tonic": """\
 [dependencies]
-tonic = "0.14"
+tonic = { version = "0.14"FEATURES }
 prost = "0.14"
 tonic-prost = "0.14"
 tokio = { version = "1", features = ["rt-multi-thread", "macros"] }
@@ -147,7 +151,7 @@ tokio = { version = "1", features = ["rt-multi-thread", "macros"] }
 tonic-prost-build = "0.14"
 protoc-bin-vendored = "3"
 """,
-    }[kind]
+    }[kind].replace("FEATURES", features)
     return f"""\
 [package]
 name = "build-cost-{kind}"
@@ -160,12 +164,12 @@ publish = false
 """
 
 
-def make_crate(root, kind):
+def make_crate(root, kind, tonic_features=()):
     crate = root / kind
     (crate / "src").mkdir(parents=True)
     (crate / "protos").mkdir()
     shutil.copy(REPO / "protos" / "helloworld.proto", crate / "protos")
-    (crate / "Cargo.toml").write_text(manifest(kind))
+    (crate / "Cargo.toml").write_text(manifest(kind, tonic_features))
     (crate / "build.rs").write_text(BUILD_RS[kind])
     (crate / "src" / "main.rs").write_text(SERVER_AND_CLIENT[kind])
     shutil.copy(REPO / "Cargo.lock", crate / "Cargo.lock")
@@ -213,12 +217,16 @@ def main():
     parser.add_argument("--keep", help="make the crates and targets in this directory and keep them")
     parser.add_argument("--timings", action="store_true", help="cargo build --timings; print the slowest units")
     parser.add_argument("--only", choices=["rust-rpc", "tonic"], help="build only this crate")
+    parser.add_argument("--tonic-features", default="",
+                        help="comma-separated features for tonic besides its defaults, e.g. "
+                             "tls-ring,tls-native-roots,gzip: what rust-rpc's default build has")
     options = parser.parse_args()
+    tonic_features = [f for f in options.tonic_features.split(",") if f]
     kinds = [options.only] if options.only else ["rust-rpc", "tonic"]
     with tempfile.TemporaryDirectory(prefix="bench-build-") as scratch:
         root = Path(options.keep or scratch)
         root.mkdir(parents=True, exist_ok=True)
-        crates = {kind: make_crate(root, kind) for kind in kinds}
+        crates = {kind: make_crate(root, kind, tonic_features) for kind in kinds}
         times = {kind: [] for kind in kinds}
         compiled = {}
         loads = []
