@@ -131,10 +131,12 @@ pub(crate) async fn serve(
             Ok::<_, std::convert::Infallible>(response)
         }
     });
-    let connection = builder.serve_connection(TokioIo::new(io), service);
     // Calls that answer at once are answered in this task (`inline.rs`).
     RunStreams::new(
         async move {
+            // Made in here: made outside and moved in, hyper's connection (over a kilobyte)
+            // took its place in this future twice, the captured one and the pinned one.
+            let connection = builder.serve_connection(TokioIo::new(io), service);
             tokio::pin!(connection);
             stages!(connection, shutdown, timers.as_ref());
         },

@@ -78,8 +78,9 @@ pub(crate) async fn serve(
         let io: Box<dyn IoStream> = Box::new(Guarded::new(io, handshake_deadline, policy, activity));
         let streams = Streams::default();
         let builder = connection::http2_builder(&config, streams.clone());
-        let connection = builder.serve_connection(TokioIo::new(io), service);
         let serving = async move {
+            // Made in here, as in `server/connection.rs`, so it takes its place once.
+            let connection = builder.serve_connection(TokioIo::new(io), service);
             tokio::pin!(connection);
             stages!(connection, shutdown, timers.as_ref());
         };
