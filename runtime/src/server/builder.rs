@@ -225,7 +225,9 @@ impl ServerBuilder {
     ///
     /// A handler that computes for long can also hand its work to
     /// `tokio::task::spawn_blocking` (or `spawn`) and await it: from its first wait, it is a
-    /// task.
+    /// task. One that blocks its thread before its first wait (synchronous I/O,
+    /// `std::thread::sleep`, `tokio::task::block_in_place`) holds up its connection's other
+    /// calls for that long, once per 64 calls; such a server wants a limit of zero.
     pub fn inline_call_limit(mut self, limit: Duration) -> Self {
         self.inline_call_limit = limit;
         self
