@@ -174,6 +174,11 @@ fn first_poll(mut call: Call) -> Option<Call> {
     let mut nobody = Context::from_waker(Waker::noop());
     match std::panic::catch_unwind(AssertUnwindSafe(|| call.as_mut().poll(&mut nobody))) {
         Ok(Poll::Pending) => Some(call),
-        Ok(Poll::Ready(())) | Err(_) => None,
+        Ok(Poll::Ready(())) => None,
+        Err(_) => {
+            // As tokio drops a panicked task's future: a panic in its drop ends nothing more.
+            let _ = std::panic::catch_unwind(AssertUnwindSafe(move || drop(call)));
+            None
+        }
     }
 }

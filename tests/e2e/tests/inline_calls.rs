@@ -1,6 +1,8 @@
 //! Where a server runs its calls (`runtime/src/server/inline.rs`): in the task of their
 //! connection when they answer at once; in tasks of their own from their first wait, and for
-//! the 63 calls after one whose first poll took longer than the server's `inline_call_limit`.
+//! the 63 calls after one whose first poll took longer than the server's `inline_call_limit`;
+//! and a panic in a call's first poll (here in a tower layer, outside the handler's own catch)
+//! ends that call, not the connection.
 //! Told apart by the handler's `tokio::task::id()`: the calls of one channel share one
 //! connection, so calls run in its task show one id, calls in tasks of their own each another.
 
@@ -9,8 +11,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use e2e::helloworld::{GreeterClient, GreeterServicer, HelloReply, HelloRequest, add_greeter_servicer_to_server};
-use rust_rpc::{Server, ServicerContext};
+use rust_rpc::{HttpService, Server, ServicerContext};
 use tokio::task::Id;
+use tower::Service;
 
 use crate::support::{greeter_client, hello, no_hang};
 
@@ -57,13 +60,15 @@ impl GreeterServicer for Tasks {
 
 /// Runs `test` with a client (on a single-threaded runtime of its own, so that it writes each
 /// request's headers and message together) of a server with this limit, on a runtime of two
-/// workers.
+/// workers. The server has a tower layer that panics, outside the handler and so outside the
+/// handler's own catch, on a request with `x-panic`.
 fn with_server(limit: Duration, test: impl AsyncFnOnce(GreeterClient, Tasks)) {
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
     let tasks = Tasks::default();
     let server = {
         let _in = runtime.enter();
-        let server = Server::builder().inline_call_limit(limit).build();
+        let panics = tower::layer::layer_fn(|inner| PanicOnHeader { inner });
+        let server = Server::builder().inline_call_limit(limit).layer(panics).build();
         add_greeter_servicer_to_server(tasks.clone(), &server).expect("add service");
         server
     };
@@ -73,6 +78,33 @@ fn with_server(limit: Duration, test: impl AsyncFnOnce(GreeterClient, Tasks)) {
     client_runtime.block_on(test(greeter_client(port), tasks));
     drop(client_runtime);
     runtime.block_on(server.stop(None));
+}
+
+/// The layer: `inner`, except that a request with `x-panic` panics in the call's future.
+#[derive(Clone)]
+struct PanicOnHeader {
+    inner: HttpService,
+}
+
+impl Service<http::Request<hyper::body::Incoming>> for PanicOnHeader {
+    type Response = <HttpService as Service<http::Request<hyper::body::Incoming>>>::Response;
+    type Error = tower::BoxError;
+    type Future = std::pin::Pin<Box<dyn Future<Output = Result<Self::Response, tower::BoxError>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut std::task::Context<'_>) -> std::task::Poll<Result<(), tower::BoxError>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: http::Request<hyper::body::Incoming>) -> Self::Future {
+        let panics = request.headers().contains_key("x-panic");
+        let call = self.inner.call(request);
+        Box::pin(async move {
+            if panics {
+                panic!("a layer panicked");
+            }
+            call.await
+        })
+    }
 }
 
 /// Makes one call after another, each answered.
@@ -111,6 +143,21 @@ fn calls_that_answer_at_once_run_in_their_connections_task() {
         assert_ne!(wait[1], connection, "after its wait, in a task of its own");
         calls(&client, "quick", 5).await;
         assert_eq!(take(&tasks), vec![connection; 5]);
+    });
+}
+
+#[test]
+fn a_panic_in_a_calls_first_poll_ends_that_call_alone() {
+    with_server(Duration::from_secs(1), async |client, tasks| {
+        calls(&client, "quick", 2).await;
+        let connection = take(&tasks)[0];
+        let mut metadata = rust_rpc::Metadata::new();
+        metadata.insert("x-panic", "yes").expect("valid");
+        let failed = no_hang("panicking call", client.say_hello(hello("quick")).metadata(metadata)).await;
+        assert!(failed.is_err(), "the call whose layer panicked fails: {failed:?}");
+        // The connection's task went on: the next calls run in it, on the same connection.
+        calls(&client, "quick", 3).await;
+        assert_eq!(take(&tasks), vec![connection; 3], "the same connection, in the same task");
     });
 }
 
