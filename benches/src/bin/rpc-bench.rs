@@ -22,7 +22,8 @@
 //! With `--impl rust-rpc`, `--target T` connects to channel target T instead of
 //! `127.0.0.1:P` (e.g. `ipv4:127.0.0.1:P1,127.0.0.1:P2,127.0.0.1:P3`) and `--lb round_robin`
 //! spreads each channel's calls over the target's addresses (default `pick_first`): the load
-//! balancing figure of BENCHMARKS.md, one channel against three servers.
+//! balancing figure of BENCHMARKS.md, one channel against three servers. `--window-kib N` sets
+//! its HTTP/2 stream window to N KiB (the connection's to twice that).
 //!
 //! `mbps` is payload bytes per second each way, in 10^6 bytes (0 for `unary`). `--gzip`
 //! compresses bench.Bench requests with gzip and accepts gzip responses.
@@ -222,6 +223,11 @@ impl Connector {
                 }
                 if let Some(limit) = limit {
                     builder = builder.max_receive_message_length(limit).max_send_message_length(limit);
+                }
+                // `--window-kib N`: the client's stream window (the connection's twice that).
+                if let Some(kib) = arg("window-kib") {
+                    let stream: u32 = kib.parse::<u32>()? * 1024;
+                    builder = builder.http2_windows(stream, stream.saturating_mul(2));
                 }
                 Ok(Connector::Ours(telemetry::channel(builder)))
             }
