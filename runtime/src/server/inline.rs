@@ -7,8 +7,8 @@
 //! task per open stream (500 at 50 connections × 10 streams) besides the connections. Tokio's
 //! multi-threaded scheduler keeps 256 runnable tasks in a worker's own queue; past that it moves
 //! half of them to the shared queue, from which the busy worker takes one about every 200 µs of
-//! work. The calls moved there waited 15 times as long as the median (BENCHMARKS.md, "Tail
-//! latency": p99 32 ms against p50 2 ms at 50 × 10; on tokio's single-threaded scheduler, which
+//! work. The calls moved there waited 15 times as long as the median (BENCHMARKS.md, "Where
+//! calls run": p99 32 ms against p50 2 ms at 50 × 10; on tokio's single-threaded scheduler, which
 //! has no such limit, 3.4 ms). Polled here, a call that answers at once (most unary calls) costs
 //! no task, no trip through the run queue and no wake-up of the connection: its response goes
 //! out in the connection's next write, in the same poll.
@@ -34,8 +34,8 @@ type Call = Pin<Box<dyn Future<Output = ()> + Send>>;
 
 /// A first poll longer than this is a handler that computes rather than answers: the next
 /// calls go to tasks, where other workers can take them. A simple unary call's whole first poll
-/// (decode, handler, encode, queueing the response) took 1-3 µs in 99% of calls on this
-/// project's benchmark machine (BENCHMARKS.md).
+/// (decode, handler, encode, queueing the response) took under 4 µs in 99% of calls on this
+/// project's benchmark machine (BENCHMARKS.md, "Where calls run").
 pub(crate) const DEFAULT_LIMIT: Duration = Duration::from_micros(20);
 
 /// How many calls go to tasks after a long first poll, before one is tried here again. A
