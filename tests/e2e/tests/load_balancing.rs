@@ -14,7 +14,7 @@ use rust_rpc::{
 };
 use test_support::Dnsmasq;
 
-use crate::support::{HANG_GUARD, Load, hello, no_hang};
+use crate::support::{HANG_GUARD, Load, hello, no_hang, poll_until};
 
 /// A greeter that counts its calls; `sleep:<ms>` sleeps first.
 #[derive(Clone, Default)]
@@ -156,20 +156,13 @@ async fn a_replica_killed_under_load_fails_only_the_calls_it_had() {
     // flight when the first is killed.
     const WORKERS: usize = 4;
     let load = Load::start(&client, WORKERS, "sleep:5");
-    no_hang("load on the replica to kill", async {
-        let start = replicas[0].calls();
-        while replicas[0].calls() < start + 20 {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-    })
-    .await;
+    let start = replicas[0].calls();
+    poll_until("load on the replica to kill", Duration::from_millis(5), || replicas[0].calls() >= start + 20).await;
     // Killed: no grace, its calls in flight end at once.
     replicas[0].server.stop(Some(Duration::ZERO)).await;
     let after_kill = counts(&replicas);
-    no_hang("calls go on on the survivors", async {
-        while replicas[1].calls() < after_kill[1] + 100 || replicas[2].calls() < after_kill[2] + 100 {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
+    poll_until("calls go on on the survivors", Duration::from_millis(5), || {
+        replicas[1].calls() >= after_kill[1] + 100 && replicas[2].calls() >= after_kill[2] + 100
     })
     .await;
     let (succeeded, failures) = load.stop().await;
@@ -318,12 +311,7 @@ async fn a_dns_server_that_stops_answering_leaves_the_last_good_addresses() {
     // The server is gone, then answers only SERVFAIL: lookups fail, one after another.
     dns.stop();
     let queries = servfail_server(dns_port);
-    no_hang("lookups fail", async {
-        while queries.load(Ordering::SeqCst) < 3 {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    })
-    .await;
+    poll_until("lookups fail", Duration::from_millis(10), || queries.load(Ordering::SeqCst) >= 3).await;
     let before = counts(&replicas);
     calls(&client, 400).await;
     let after = counts(&replicas);

@@ -11,7 +11,7 @@ use std::time::Duration;
 use e2e::helloworld::{GreeterClient, GreeterServicer, HelloReply, HelloRequest, add_greeter_servicer_to_server};
 use rust_rpc::{ChannelBuilder, Server, ServicerContext};
 
-use crate::support::{Load, hello, no_hang};
+use crate::support::{Load, hello, no_hang, poll_until};
 
 /// A replica's greeter: answers with its own name, after `delay`; counts the calls it took and
 /// the ones dropped unfinished (their client cancelled them).
@@ -111,20 +111,13 @@ async fn a_replica_killed_under_load_fails_no_call_when_the_config_retries_unava
     // Eight workers, one 5 ms call in flight each: the replica killed has calls in flight.
     const WORKERS: usize = 8;
     let load = Load::start(&client, WORKERS, "sleep:5");
-    no_hang("load on the replica to kill", async {
-        let start = replicas[0].calls();
-        while replicas[0].calls() < start + 50 {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-    })
-    .await;
+    let start = replicas[0].calls();
+    poll_until("load on the replica to kill", Duration::from_millis(5), || replicas[0].calls() >= start + 50).await;
     // Killed with no grace: the calls it has in flight end with its connection.
     replicas[0].server.stop(Some(Duration::ZERO)).await;
     let after_kill: Vec<usize> = replicas.iter().map(Replica::calls).collect();
-    no_hang("calls go on on the survivors", async {
-        while replicas[1].calls() < after_kill[1] + 200 || replicas[2].calls() < after_kill[2] + 200 {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
+    poll_until("calls go on on the survivors", Duration::from_millis(5), || {
+        replicas[1].calls() >= after_kill[1] + 200 && replicas[2].calls() >= after_kill[2] + 200
     })
     .await;
     let (succeeded, failures) = load.stop().await;
@@ -174,10 +167,8 @@ async fn hedged_calls_answer_from_the_fast_replicas_while_one_is_slow() {
     // overtaken by a hedge, then cancelled.
     let slow_attempts = replicas[0].calls() - slow_before;
     assert!(slow_attempts >= 10, "the slow replica got {slow_attempts} attempts");
-    no_hang("the slow attempts are cancelled", async {
-        while replicas[0].greeter.cancelled.load(Ordering::SeqCst) < slow_attempts {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
+    poll_until("the slow attempts are cancelled", Duration::from_millis(5), || {
+        replicas[0].greeter.cancelled.load(Ordering::SeqCst) >= slow_attempts
     })
     .await;
     let mut latencies = latencies.lock().expect("lock").clone();

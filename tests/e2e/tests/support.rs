@@ -133,6 +133,17 @@ pub async fn no_hang<T>(what: &str, future: impl IntoFuture<Output = T>) -> T {
     }
 }
 
+/// Checks `done` every `every` until it holds, failing the test with `what` if that takes
+/// longer than [`HANG_GUARD`].
+pub async fn poll_until(what: &str, every: Duration, mut done: impl FnMut() -> bool) {
+    no_hang(what, async {
+        while !done() {
+            tokio::time::sleep(every).await;
+        }
+    })
+    .await;
+}
+
 /// Workers calling `say_hello(name)` back to back, one call in flight each, until stopped: the
 /// load the replica-killing tests put on a channel.
 pub struct Load {
