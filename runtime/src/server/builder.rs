@@ -228,6 +228,13 @@ impl ServerBuilder {
     /// task. One that blocks its thread before its first wait (synchronous I/O,
     /// `std::thread::sleep`, `tokio::task::block_in_place`) holds up its connection's other
     /// calls for that long, once per 64 calls; such a server wants a limit of zero.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// // Handlers that read files synchronously: every call gets a task of its own.
+    /// let server = rust_rpc::Server::builder().inline_call_limit(Duration::ZERO).build();
+    /// ```
     pub fn inline_call_limit(mut self, limit: Duration) -> Self {
         self.inline_call_limit = limit;
         self
