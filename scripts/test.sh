@@ -18,6 +18,8 @@ echo "== the runtime with its optional features (tower, tonic)"
 cargo clippy -p rust-rpc --all-targets --features tower,tonic --locked -- -D warnings
 echo "== the runtime with \`tracing\` alone (the workspace build has \`opentelemetry\`, which implies it)"
 cargo clippy -p rust-rpc --all-targets --no-default-features --features tracing --locked -- -D warnings
+echo "== the generator without protox (protoc as its only front end)"
+cargo clippy -p rust-rpc-codegen --all-targets --no-default-features --locked -- -D warnings
 echo "== cargo doc"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked --quiet
 RUSTDOCFLAGS="-D warnings" cargo doc -p rust-rpc --no-deps --features tower,tonic --locked --quiet
@@ -25,5 +27,7 @@ echo "== cargo test"
 cargo test --workspace --locked
 echo "== the runtime's unit tests without its optional features (zstd, dns, ... off)"
 cargo test -p rust-rpc --lib --no-default-features --locked
+echo "== the generator's unit tests without protox"
+cargo test -p rust-rpc-codegen --lib --no-default-features --locked
 echo "== interop: rust-rpc against Python grpcio and Node grpc-js, both directions, plaintext and TLS"
 python3 tests/interop/run.py

@@ -1,4 +1,4 @@
-//! The build.rs front end: parse with protox, generate, write into `OUT_DIR`.
+//! The build.rs front end: parse (with protox, or protoc), generate, write into `OUT_DIR`.
 
 use std::path::{Path, PathBuf};
 
@@ -35,6 +35,7 @@ pub fn compile_protos(protos: &[impl AsRef<Path>], includes: &[impl AsRef<Path>]
 pub struct Builder {
     options: Options,
     out_dir: Option<PathBuf>,
+    protoc: Option<PathBuf>,
 }
 
 impl Builder {
@@ -45,13 +46,13 @@ impl Builder {
 
     /// Settings from a plugin parameter string, such as `"client=false,btree_map=."`.
     pub fn from_parameter(parameter: &str) -> Result<Self, Error> {
-        Ok(Builder { options: parameter.parse()?, out_dir: None })
+        Ok(Builder { options: parameter.parse()?, ..Builder::default() })
     }
 
     /// Settings from an [`Options`] value (made with `Options::default()` and its fields),
     /// output in `$OUT_DIR`.
     pub fn from_options(options: Options) -> Self {
-        Builder { options, out_dir: None }
+        Builder { options, ..Builder::default() }
     }
 
     /// The settings.
@@ -144,6 +145,24 @@ impl Builder {
         self
     }
 
+    /// Parses the `.proto` files with the protoc at `path` instead of protox: for syntax protox
+    /// does not read yet, or for builds without this crate's `protox` feature, where protoc is
+    /// the only front end (`$PROTOC`, else `protoc` from `PATH`, when this is not called).
+    ///
+    /// ```no_run
+    /// // build.rs, with rust-rpc-codegen = { version = "...", default-features = false }
+    /// fn main() -> Result<(), Box<dyn std::error::Error>> {
+    ///     rust_rpc_codegen::Builder::new()
+    ///         .protoc("/usr/bin/protoc")
+    ///         .compile(&["protos/helloworld.proto"], &["protos"])?;
+    ///     Ok(())
+    /// }
+    /// ```
+    pub fn protoc(mut self, path: impl Into<PathBuf>) -> Self {
+        self.protoc = Some(path.into());
+        self
+    }
+
     /// Generates code for `protos`, returning the files (path -> contents) without writing them.
     pub fn generate(&self, protos: &[impl AsRef<Path>], includes: &[impl AsRef<Path>]) -> Result<Files, Error> {
         self.generate_with_warnings(protos, includes).map(|generated| generated.files)
@@ -158,7 +177,7 @@ impl Builder {
     ) -> Result<Generated, Error> {
         let protos: Vec<PathBuf> = protos.iter().map(|p| p.as_ref().to_path_buf()).collect();
         let includes: Vec<PathBuf> = includes.iter().map(|p| p.as_ref().to_path_buf()).collect();
-        let parsed = crate::parse::parse(&protos, &includes)?;
+        let parsed = crate::parse::parse(self.protoc.as_deref(), &protos, &includes)?;
         generate::generate_with_warnings(&parsed.files, &self.to_generate(&parsed.files), &self.options)
     }
 
@@ -193,7 +212,7 @@ impl Builder {
         };
         let protos: Vec<PathBuf> = protos.iter().map(|p| p.as_ref().to_path_buf()).collect();
         let includes: Vec<PathBuf> = includes.iter().map(|p| p.as_ref().to_path_buf()).collect();
-        let parsed = crate::parse::parse(&protos, &includes)?;
+        let parsed = crate::parse::parse(self.protoc.as_deref(), &protos, &includes)?;
         for path in &parsed.paths {
             println!("cargo:rerun-if-changed={}", path.display());
         }

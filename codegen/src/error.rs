@@ -93,6 +93,19 @@ pub enum Error {
         /// The cause.
         source: prost::DecodeError,
     },
+    /// protoc (the front end of [`Builder::protoc`](crate::Builder::protoc), or the only one
+    /// without the `protox` feature) could not be run, or failed without naming a position.
+    #[error(
+        "protoc ({}) failed: {reason}; install protoc, set PROTOC to its path, or build rust-rpc-codegen with its \
+         `protox` feature (the default), which needs no protoc",
+        program.display()
+    )]
+    Protoc {
+        /// The program run.
+        program: PathBuf,
+        /// What went wrong, with protoc's own message when it printed one.
+        reason: String,
+    },
     /// Several errors, all reported at once.
     #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
     Many(Vec<Error>),

@@ -6,7 +6,7 @@
 //!
 //! Two front ends share one pipeline (descriptors -> model -> tokens -> formatted file):
 //!
-//! - **build.rs**, with no `protoc` needed (protox parses the files):
+//! - **build.rs**, with no `protoc` needed (protox parses the files, by default):
 //!
 //!   ```no_run
 //!   // build.rs
@@ -16,7 +16,10 @@
 //!   }
 //!   ```
 //!
-//!   then, in the crate: `pub mod helloworld { rust_rpc::include_proto!("helloworld"); }`
+//!   then, in the crate: `pub mod helloworld { rust_rpc::include_proto!("helloworld"); }`.
+//!   [`Builder::protoc`] parses with protoc instead; without this crate's default feature
+//!   `protox` (a lighter build), protoc is the only front end: `$PROTOC`, else `protoc` from
+//!   `PATH`.
 //!
 //! - **the protoc plugin** `protoc-gen-rust-rpc`:
 //!   `protoc --rust-rpc_out=OUT --rust-rpc_opt=module_tree=mod.rs -I protos protos/*.proto`.

@@ -4,10 +4,19 @@ use prost::Message;
 use prost_types::compiler::CodeGeneratorRequest;
 use prost_types::{DescriptorProto, FileDescriptorProto, MethodDescriptorProto, ServiceDescriptorProto};
 
-use crate::support::{repo, run_plugin, scratch};
+use crate::support::{protoc, repo, run_plugin, scratch};
 
 fn write(dir: &std::path::Path, name: &str, text: &str) {
     std::fs::write(dir.join(name), text).expect("write proto");
+}
+
+/// The build.rs path with protoc as its front end (`Builder::protoc`): protoc's own complaint,
+/// as an error naming the position.
+fn through_protoc(dir: &std::path::Path, proto: &str) -> rust_rpc_codegen::Error {
+    rust_rpc_codegen::Builder::new()
+        .protoc(protoc())
+        .generate(&[dir.join(proto)], &[dir])
+        .expect_err("protoc refuses it")
 }
 
 #[test]
@@ -22,6 +31,11 @@ fn syntax_error_names_file_line_and_column_on_both_paths() {
 
     let err = run_plugin(&[&dir], &["broken.proto"], "").expect_err("protoc refuses it");
     assert!(err.contains("broken.proto:4:14"), "{err}");
+
+    let err = through_protoc(&dir, "broken.proto");
+    assert!(matches!(err, rust_rpc_codegen::Error::Proto { .. }), "{err:?}");
+    // protoc names the file as it was given: here, its whole path.
+    assert!(err.to_string().contains("broken.proto:4:14: "), "{err}");
 }
 
 #[test]
@@ -37,6 +51,9 @@ fn missing_import_names_the_importer_and_the_import() {
     // protoc reports it itself, before the plugin runs.
     let err = run_plugin(&[&dir], &["main.proto"], "").expect_err("protoc refuses it");
     assert!(err.contains("nowhere/gone.proto") && err.contains("main.proto:3:1"), "{err}");
+
+    let text = through_protoc(&dir, "main.proto").to_string();
+    assert!(text.contains("main.proto:3:1: ") && text.contains("nowhere/gone.proto"), "{text}");
 }
 
 #[test]
@@ -48,6 +65,22 @@ fn unknown_type_names_file_line_and_column_on_both_paths() {
     assert!(text.starts_with("types.proto:4:3: ") && text.contains("Nope"), "{text}");
     let err = run_plugin(&[&dir], &["types.proto"], "").expect_err("protoc refuses it");
     assert!(err.contains("types.proto:4:3") && err.contains("Nope"), "{err}");
+
+    let text = through_protoc(&dir, "types.proto").to_string();
+    assert!(text.contains("types.proto:4:3: ") && text.contains("Nope"), "{text}");
+}
+
+#[test]
+fn a_protoc_that_is_not_there_is_an_error_that_says_what_to_do() {
+    let dir = scratch("no-protoc");
+    write(&dir, "ok.proto", "syntax = \"proto3\";\npackage p;\n");
+    let err = rust_rpc_codegen::Builder::new()
+        .protoc(dir.join("no-such-protoc"))
+        .generate(&[dir.join("ok.proto")], &[&dir])
+        .expect_err("no protoc");
+    let text = err.to_string();
+    assert!(matches!(err, rust_rpc_codegen::Error::Protoc { .. }), "{err:?}");
+    assert!(text.contains("no-such-protoc") && text.contains("PROTOC") && text.contains("protox"), "{text}");
 }
 
 #[test]
@@ -57,6 +90,11 @@ fn a_proto_outside_the_includes_is_an_error() {
     let elsewhere = scratch("outside-includes");
     let err = rust_rpc_codegen::Builder::new().generate(&[dir.join("ok.proto")], &[&elsewhere]).expect_err("outside");
     assert!(err.to_string().contains("ok.proto"), "{err}");
+    let err = rust_rpc_codegen::Builder::new()
+        .protoc(protoc())
+        .generate(&[dir.join("ok.proto")], &[&elsewhere])
+        .expect_err("outside");
+    assert!(matches!(err, rust_rpc_codegen::Error::Protoc { .. }) && err.to_string().contains("ok.proto"), "{err}");
 }
 
 #[test]

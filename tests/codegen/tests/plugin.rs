@@ -1,5 +1,6 @@
 //! The real plugin binary, run by protoc, writes one file per package, and the protoc plugin
-//! and the build.rs (protox) path produce byte-identical files for the same input.
+//! and the build.rs path, with either front end (protox, or protoc through `Builder::protoc`),
+//! produce byte-identical files for the same input.
 //!
 //! The plugin is built with `cargo build -p rust-rpc-codegen --bin protoc-gen-rust-rpc` from the
 //! test (see `support::plugin`), so it is never a stale binary, and `CARGO_TARGET_DIR` is
@@ -9,7 +10,7 @@ use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use crate::support::{diff, plugin, repo, run_plugin};
+use crate::support::{diff, plugin, protoc, repo, run_plugin};
 
 /// Every edge-case fixture, as protoc names it (relative to `tests/codegen/protos`).
 const FIXTURES: &[&str] = &[
@@ -34,17 +35,30 @@ fn compare(includes: &[&Path], protos: &[&str], parameter: &str) -> Vec<String> 
     plugin
 }
 
-/// Runs both front ends and asserts that the files both write are byte-identical; returns the
-/// names each wrote.
+/// Runs the plugin and the builder and asserts that the files both write are byte-identical;
+/// returns the names each wrote. The builder runs twice, with protox and with protoc as its
+/// front end, which must write the same files, byte for byte.
 fn compare_common(includes: &[&Path], protos: &[&str], parameter: &str) -> (Vec<String>, Vec<String>) {
     let from_plugin = run_plugin(includes, protos, parameter).unwrap_or_else(|e| panic!("protoc failed: {e}"));
     let paths: Vec<_> = protos.iter().map(|p| includes[0].join(p)).collect();
-    let from_builder = rust_rpc_codegen::Builder::from_parameter(parameter)
-        .expect("parameter")
-        .generate(&paths, includes)
-        .unwrap_or_else(|e| panic!("build.rs path failed: {e}"));
+    let builder = rust_rpc_codegen::Builder::from_parameter(parameter).expect("parameter");
+    let from_builder = builder.generate(&paths, includes).unwrap_or_else(|e| panic!("build.rs path failed: {e}"));
     let from_builder: Vec<(String, String)> = from_builder.into_iter().collect();
-    let names = |files: &[(String, String)]| files.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>();
+    let through_protoc: Vec<(String, String)> = builder
+        .clone()
+        .protoc(protoc())
+        .generate(&paths, includes)
+        .unwrap_or_else(|e| panic!("build.rs path with protoc failed: {e}"))
+        .into_iter()
+        .collect();
+    assert_eq!(names(&through_protoc), names(&from_builder), "the same files from both front ends");
+    for ((name, protoc), (_, protox)) in through_protoc.iter().zip(&from_builder) {
+        assert!(
+            protoc == protox,
+            "{name}: the builder with protoc (-) and with protox (+) differ:\n{}",
+            diff(protoc, protox, 2, 60)
+        );
+    }
     for (name, plugin) in &from_plugin {
         let Some((_, builder)) = from_builder.iter().find(|(n, _)| n == name) else { continue };
         assert!(
@@ -54,6 +68,10 @@ fn compare_common(includes: &[&Path], protos: &[&str], parameter: &str) -> (Vec<
         );
     }
     (names(&from_plugin), names(&from_builder))
+}
+
+fn names(files: &[(String, String)]) -> Vec<String> {
+    files.iter().map(|(n, _)| n.clone()).collect()
 }
 
 #[test]

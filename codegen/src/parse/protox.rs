@@ -3,17 +3,10 @@
 use std::path::{Path, PathBuf};
 
 use miette::Diagnostic;
-use prost_types::FileDescriptorProto;
 use protox::file::{ChainFileResolver, GoogleFileResolver, IncludeFileResolver};
 
+use super::parsed::Parsed;
 use crate::Error;
-
-/// Parsed files: every file, imports first.
-pub(crate) struct Parsed {
-    pub(crate) files: Vec<FileDescriptorProto>,
-    /// Every file read from disk, for `cargo:rerun-if-changed`.
-    pub(crate) paths: Vec<PathBuf>,
-}
 
 /// Parses `protos` (paths) against the include directories `includes`.
 pub(crate) fn parse(protos: &[PathBuf], includes: &[PathBuf]) -> Result<Parsed, Error> {
