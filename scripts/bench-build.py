@@ -10,18 +10,24 @@ Greeter server and client generated from protos/helloworld.proto by build.rs:
   `tonic-prost-build` 0.14 (default features) with protoc from `protoc-bin-vendored` (PROTOC
   when it is set);
 both with `tokio` (`rt-multi-thread`, `macros`), and both with this workspace's Cargo.lock, so the
-shared crates resolve to the same versions. Each is built cold (`cargo build --offline`, debug
+shared crates resolve to the same versions. The two path dependencies are built without
+incremental compilation (a profile override), as cargo builds a dependency from crates.io:
+cargo compiles path dependencies incrementally, which costs a cold build some 4 s for the
+runtime alone, and a user never pays that. Each is built cold (`cargo build --offline`, debug
 profile, a fresh CARGO_TARGET_DIR of its own, the same registry cache), alternating between the
 two for --rounds rounds, and the script prints the wall time and the number of crates compiled
 (cargo's `Compiling` lines: one per package, its build script included).
 
 Usage: scripts/bench-build.py [--rounds N] [--release] [--keep DIR] [--timings] [--only KIND]
-                              [--tonic-features F1,F2]
+                              [--tonic-features F1,F2] [--rust-rpc-features F1,F2]
 
 --timings also runs cargo with `--timings` and prints each crate's slowest units (where the
 time goes); --only rust-rpc|tonic builds just one of the two; --tonic-features adds features to
 tonic's (`tls-ring,tls-native-roots,gzip` is what rust-rpc's default build offers: TLS with the
-system's roots, and gzip).
+system's roots, and gzip). --rust-rpc-features builds rust-rpc without its default features,
+with these instead (`-` for none), and the generator without its `protox` feature, so build.rs
+runs protoc from `protoc-bin-vendored` as tonic's does: the lightest build that does what
+tonic's default build does.
 
 Needs the registry cache to hold every crate (it does once the workspace has been built:
 `cargo fetch`). On a shared machine the times depend on its load (printed); the crate counts do
@@ -116,6 +122,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 """,
+    "rust-rpc-protoc": """\
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    rust_rpc_codegen::Builder::new()
+        .protoc(protoc_bin_vendored::protoc_bin_path()?)
+        .compile(&["protos/helloworld.proto"], &["protos"])?;
+    Ok(())
+}
+""",
     "tonic": """\
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     if std::env::var_os("PROTOC").is_none() {
@@ -128,17 +142,31 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 }
 
 
-def manifest(kind, tonic_features=()):
+def manifest(kind, tonic_features=(), rust_rpc_features=None):
     runtime, codegen = REPO / "runtime", REPO / "codegen"
     features = f", features = {json.dumps(list(tonic_features))}" if tonic_features else ""
+    if rust_rpc_features is None:
+        runtime_dependency = f'{{ path = "{runtime}" }}'
+        codegen_dependencies = f'rust-rpc-codegen = {{ path = "{codegen}" }}'
+    else:
+        runtime_dependency = (f'{{ path = "{runtime}", default-features = false, '
+                              f'features = {json.dumps(list(rust_rpc_features))} }}')
+        codegen_dependencies = (f'rust-rpc-codegen = {{ path = "{codegen}", default-features = false }}\n'
+                                'protoc-bin-vendored = "3"')
     dependencies = {
         "rust-rpc": f"""\
 [dependencies]
-rust-rpc = {{ path = "{runtime}" }}
+rust-rpc = {runtime_dependency}
 tokio = {{ version = "1", features = ["rt-multi-thread", "macros"] }}
 
 [build-dependencies]
-rust-rpc-codegen = {{ path = "{codegen}" }}
+{codegen_dependencies}
+
+# As cargo builds a crates.io dependency: no incremental compilation.
+[profile.dev.package.rust-rpc]
+incremental = false
+[profile.dev.package.rust-rpc-codegen]
+incremental = false
 """,
         "tonic": """\
 [dependencies]
@@ -164,13 +192,14 @@ publish = false
 """
 
 
-def make_crate(root, kind, tonic_features=()):
+def make_crate(root, kind, tonic_features=(), rust_rpc_features=None):
     crate = root / kind
     (crate / "src").mkdir(parents=True)
     (crate / "protos").mkdir()
     shutil.copy(REPO / "protos" / "helloworld.proto", crate / "protos")
-    (crate / "Cargo.toml").write_text(manifest(kind, tonic_features))
-    (crate / "build.rs").write_text(BUILD_RS[kind])
+    (crate / "Cargo.toml").write_text(manifest(kind, tonic_features, rust_rpc_features))
+    protoc = kind == "rust-rpc" and rust_rpc_features is not None
+    (crate / "build.rs").write_text(BUILD_RS["rust-rpc-protoc" if protoc else kind])
     (crate / "src" / "main.rs").write_text(SERVER_AND_CLIENT[kind])
     shutil.copy(REPO / "Cargo.lock", crate / "Cargo.lock")
     return crate
@@ -220,13 +249,18 @@ def main():
     parser.add_argument("--tonic-features", default="",
                         help="comma-separated features for tonic besides its defaults, e.g. "
                              "tls-ring,tls-native-roots,gzip: what rust-rpc's default build has")
+    parser.add_argument("--rust-rpc-features",
+                        help="rust-rpc without its default features, with these (comma-separated, `-` for "
+                             "none), and the generator with protoc instead of protox")
     options = parser.parse_args()
     tonic_features = [f for f in options.tonic_features.split(",") if f]
+    rust_rpc_features = (None if options.rust_rpc_features is None
+                         else [f for f in options.rust_rpc_features.split(",") if f and f != "-"])
     kinds = [options.only] if options.only else ["rust-rpc", "tonic"]
     with tempfile.TemporaryDirectory(prefix="bench-build-") as scratch:
         root = Path(options.keep or scratch)
         root.mkdir(parents=True, exist_ok=True)
-        crates = {kind: make_crate(root, kind, tonic_features) for kind in kinds}
+        crates = {kind: make_crate(root, kind, tonic_features, rust_rpc_features) for kind in kinds}
         times = {kind: [] for kind in kinds}
         compiled = {}
         loads = []

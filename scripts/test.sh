@@ -12,7 +12,7 @@ echo "== no import cycles between the files of runtime/src and codegen/src"
 python3 scripts/check-imports.py
 echo "== cargo clippy (generated code included)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
-echo "== the runtime without its default features (health, reflection, signal)"
+echo "== the runtime without its default features (tls, health, reflection, signal)"
 cargo clippy -p rust-rpc --all-targets --no-default-features --locked -- -D warnings
 echo "== the runtime with its optional features (tower, tonic)"
 cargo clippy -p rust-rpc --all-targets --features tower,tonic --locked -- -D warnings

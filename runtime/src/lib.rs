@@ -125,6 +125,11 @@
 //! On by default; `default-features = false` leaves them out (health and reflection take about
 //! 0.8 s and 1.5 s of a 5.5 s release build of this crate, BENCHMARKS.md):
 //!
+//! - `tls`: TLS on both sides (rustls with the ring provider): [`secure_channel`],
+//!   `Server::add_secure_port`, the credentials types, `https://` targets and the contents of
+//!   [`AuthContext`]. Plaintext-only programs (behind a mesh proxy, say) can leave it out: a
+//!   cold build then skips rustls and ring's C build (BENCHMARKS.md, "Lighter builds"), and an
+//!   `https://` target is an error saying the feature is off.
 //! - `health`: `rust_rpc::health`, the standard `grpc.health.v1.Health` service.
 //! - `reflection`: `rust_rpc::reflection`, server reflection (`grpc.reflection.v1` and `v1alpha`).
 //! - `signal`: `Server::stop_on_signals`, a graceful stop on SIGTERM and Ctrl-C (tokio's
@@ -155,6 +160,7 @@
 
 mod client;
 mod code;
+#[cfg(feature = "tls")]
 mod credentials;
 mod error;
 pub mod error_details;
@@ -171,6 +177,7 @@ mod outcome;
 mod propagate;
 #[cfg(feature = "reflection")]
 pub mod reflection;
+#[cfg(feature = "tls")]
 mod reloadable;
 mod server;
 #[cfg(feature = "tracing")]
@@ -185,7 +192,9 @@ pub use client::call::{
     BidiStreamingCall, Call, ClientStreamingCall, Many, ServerStreamingCall, Single, SingleRequest, UnaryCall,
 };
 pub use client::call_credentials::{AccessToken, CallCredentials};
-pub use client::channel::{Channel, insecure_channel, secure_channel};
+#[cfg(feature = "tls")]
+pub use client::channel::secure_channel;
+pub use client::channel::{Channel, insecure_channel};
 pub use client::connectivity::ConnectivityState;
 pub use client::generic::{
     GenericBidiStreamingCall, GenericClient, GenericClientStreamingCall, GenericRequests, GenericServerStreamingCall,
@@ -199,6 +208,7 @@ pub use client::resolver::resolve::{ResolveFuture, Resolver};
 pub use client::response::Response;
 pub use client::streaming::Streaming;
 pub use code::Code;
+#[cfg(feature = "tls")]
 pub use credentials::{ChannelCredentials, ServerCredentials};
 pub use error::{Error, Result, RichStatus, RpcError};
 pub use in_process::in_process_channel;
@@ -207,6 +217,7 @@ pub use observe::{Direction, MessageEvent};
 pub use options::CallOptions;
 pub use outcome::CallOutcome;
 pub use propagate::Propagation;
+#[cfg(feature = "tls")]
 pub use reloadable::ReloadableCredentials;
 pub use server::Server;
 pub use server::builder::ServerBuilder;

@@ -8,10 +8,10 @@ use crate::client::call_credentials::{CallCredentials, SharedCredentials};
 use crate::client::interceptor::{ClientInterceptor, Interceptors};
 use crate::client::lb::{LoadBalancing, Timing};
 use crate::client::resolver::resolve::Resolver;
-use crate::credentials::ChannelCredentials;
 use crate::options::CallOptions;
 use crate::transport::http2::Http2Settings;
 use crate::transport::memory::Dialer;
+use crate::transport::tls::ClientTls;
 use crate::wire::limits::DEFAULT_MAX_RECEIVE_MESSAGE_LENGTH;
 
 /// How long one connection attempt may take by default: gRPC's minimum connect timeout.
@@ -47,7 +47,7 @@ impl std::fmt::Debug for CustomResolver {
 #[derive(Clone, Debug)]
 pub struct ChannelBuilder {
     pub(crate) target: String,
-    pub(crate) credentials: Option<ChannelCredentials>,
+    pub(crate) credentials: Option<ClientTls>,
     pub(crate) max_receive_message_length: usize,
     pub(crate) max_send_message_length: Option<usize>,
     pub(crate) default_options: CallOptions,
@@ -96,7 +96,8 @@ impl ChannelBuilder {
     }
 
     /// Uses TLS with these credentials.
-    pub fn credentials(mut self, credentials: ChannelCredentials) -> Self {
+    #[cfg(feature = "tls")]
+    pub fn credentials(mut self, credentials: crate::ChannelCredentials) -> Self {
         self.credentials = Some(credentials);
         self
     }

@@ -18,7 +18,6 @@ use crate::client::retry::configured::Configured;
 use crate::client::service_config::{MethodConfig, ServiceConfig};
 use crate::client::subchannel::Connector;
 use crate::client::target::Target;
-use crate::credentials::ChannelCredentials;
 use crate::error::{Error, ErrorKind};
 use crate::options::CallOptions;
 use crate::{Result, RpcError};
@@ -80,8 +79,20 @@ impl ChannelBuilder {
             Some(dialer) => Target::memory(dialer.clone()),
         };
         if self.in_process.is_none() {
+            #[cfg(feature = "tls")]
             if self.target.starts_with("https://") && self.credentials.is_none() {
-                self.credentials = Some(ChannelCredentials::system_roots());
+                self.credentials = Some(crate::ChannelCredentials::system_roots());
+            }
+            #[cfg(not(feature = "tls"))]
+            if self.target.starts_with("https://") {
+                return Err(Error::new(
+                    ErrorKind::InvalidSetting,
+                    format!(
+                        "channel target {:?} asks for TLS (https://), but rust-rpc was built without its `tls` \
+                         feature",
+                        self.target
+                    ),
+                ));
             }
             if self.target.starts_with("http://") && self.credentials.is_some() {
                 return Err(Error::new(
@@ -105,8 +116,9 @@ impl ChannelBuilder {
                 Error::new(ErrorKind::InvalidSetting, format!("user agent {product:?} is not a valid header value"))
             })?,
         };
+        // Check the credentials now, so a bad certificate fails here and not on every call.
+        #[cfg(feature = "tls")]
         if let Some(creds) = &self.credentials {
-            // Check the credentials now, so a bad certificate fails here and not on every call.
             creds.connector(target.tls_host())?;
         }
         let configured = match &self.service_config {
@@ -177,7 +189,8 @@ pub fn insecure_channel(target: &str) -> Result<Channel, Error> {
 /// let channel = rust_rpc::secure_channel("example.com:443", creds)?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-pub fn secure_channel(target: &str, credentials: ChannelCredentials) -> Result<Channel, Error> {
+#[cfg(feature = "tls")]
+pub fn secure_channel(target: &str, credentials: crate::ChannelCredentials) -> Result<Channel, Error> {
     ChannelBuilder::new(target).credentials(credentials).build()
 }
 
@@ -345,5 +358,34 @@ impl fmt::Debug for Channel {
             .field("target", &self.inner.settings.target)
             .field("state", &self.inner.balancer.state())
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Without the `tls` feature an `https://` target cannot be honoured: an error that says so,
+    /// when the channel is made, rather than a plaintext connection.
+    #[cfg(not(feature = "tls"))]
+    #[test]
+    fn without_tls_an_https_target_is_refused_and_says_why() {
+        let err = ChannelBuilder::new("https://example.com:443").build().expect_err("no TLS in this build");
+        assert!(err.to_string().contains("`tls` feature") && err.to_string().contains("https://"), "{err}");
+        // Plaintext targets are untouched.
+        for target in ["http://example.com:80", "example.com:80"] {
+            let channel = ChannelBuilder::new(target).build().expect("plaintext");
+            assert_eq!(channel.origin().scheme_str(), Some("http"));
+        }
+    }
+
+    /// With it, the same target is a TLS channel trusting the system's roots.
+    #[cfg(feature = "tls")]
+    #[test]
+    fn with_tls_an_https_target_trusts_the_system_roots() {
+        let channel = ChannelBuilder::new("https://example.com:443").build().expect("TLS channel");
+        assert_eq!(channel.authority(), "example.com:443");
+        assert_eq!(channel.origin().scheme_str(), Some("https"));
+        assert!(channel.settings().credentials.is_some());
     }
 }

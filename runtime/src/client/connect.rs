@@ -2,9 +2,8 @@
 //! has credentials.
 
 use crate::client::resolver::address::{Address, Endpoint};
-use crate::credentials::ChannelCredentials;
 use crate::transport::io::IoStream;
-use crate::transport::tls_failure;
+use crate::transport::tls::ClientTls;
 
 /// Why a connection could not be had; calls report it as UNAVAILABLE.
 #[derive(Debug)]
@@ -14,7 +13,7 @@ pub(crate) struct ConnectFailure(pub(crate) String);
 /// the channel's target by `authority`.
 pub(crate) async fn open(
     address: &Address,
-    tls: Option<&ChannelCredentials>,
+    tls: Option<&ClientTls>,
     tls_host: &str,
     authority: &str,
 ) -> Result<Box<dyn IoStream>, ConnectFailure> {
@@ -38,12 +37,28 @@ pub(crate) async fn open(
     }
 }
 
+#[cfg(not(feature = "tls"))]
 async fn maybe_tls<S: IoStream>(
     stream: S,
-    tls: Option<&ChannelCredentials>,
+    tls: Option<&ClientTls>,
+    _host: &str,
+    _authority: &str,
+) -> Result<Box<dyn IoStream>, ConnectFailure> {
+    match tls {
+        None => Ok(Box::new(stream)),
+        Some(never) => match *never {},
+    }
+}
+
+#[cfg(feature = "tls")]
+async fn maybe_tls<S: IoStream>(
+    stream: S,
+    tls: Option<&ClientTls>,
     host: &str,
     authority: &str,
 ) -> Result<Box<dyn IoStream>, ConnectFailure> {
+    use crate::transport::tls_failure;
+
     let Some(credentials) = tls else {
         return Ok(Box::new(stream));
     };

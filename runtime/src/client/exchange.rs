@@ -6,7 +6,6 @@ use std::task::Poll;
 
 use crate::client::response_body::ResponseBody;
 use crate::client::send_body::{BoxBody, SendBody, SendBodyError};
-use crate::transport::tls_failure;
 use crate::wire::headers::GRPC_STATUS;
 use crate::wire::status;
 use crate::{Channel, RpcError};
@@ -107,10 +106,19 @@ fn connection_failure(err: &h2::Error, authority: &str) -> RpcError {
 
 /// UNAVAILABLE saying which certificate was refused and why, when a TLS alert about one ended
 /// the connection.
+#[cfg(feature = "tls")]
 fn tls_refusal(err: &h2::Error, authority: &str) -> Option<RpcError> {
+    use crate::transport::tls_failure;
+
     let tls = err.get_io().and_then(tls_failure::rustls_error_of)?;
     let why = tls_failure::explain(&tls, authority)?;
     Some(RpcError::unavailable(format!("connection to {authority} failed: {why}")))
+}
+
+/// Without TLS no certificate is refused.
+#[cfg(not(feature = "tls"))]
+fn tls_refusal(_err: &h2::Error, _authority: &str) -> Option<RpcError> {
+    None
 }
 
 /// Sends the request body: in place what is ready now, the rest (a streaming request) on a task.

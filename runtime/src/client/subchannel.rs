@@ -15,12 +15,12 @@ use crate::client::connect::{self, ConnectFailure};
 use crate::client::connection::ClientConnection;
 use crate::client::keepalive::KeepaliveBackoff;
 use crate::client::resolver::address::Address;
-use crate::credentials::ChannelCredentials;
 use crate::transport::http2::Http2Settings;
+use crate::transport::tls::ClientTls;
 
 /// What every subchannel of a channel connects with.
 pub(crate) struct Connector {
-    pub(crate) tls: Option<ChannelCredentials>,
+    pub(crate) tls: Option<ClientTls>,
     /// The name the server's certificate must carry.
     pub(crate) tls_host: String,
     /// The channel's target, as `host:port`, for errors.

@@ -10,16 +10,19 @@ use crate::error::{Error, ErrorKind};
 use crate::server::builder::ServerBuilder;
 use crate::server::connection;
 use crate::server::limits::ConnectionSlots;
-use crate::server::peer::{AuthContext, Peer};
+#[cfg(feature = "tls")]
+use crate::server::peer::AuthContext;
+use crate::server::peer::Peer;
 use crate::server::router::Router;
 use crate::server::stop::Shutdown;
 use crate::transport::coalesce::{Coalesce, OpenCalls};
 use crate::transport::io::IoStream;
+use crate::transport::tls::Acceptor;
 
 /// A bound socket, not yet accepting.
 pub(crate) struct Listener {
     socket: Socket,
-    tls: Option<tokio_rustls::TlsAcceptor>,
+    tls: Option<Acceptor>,
 }
 
 enum Socket {
@@ -33,7 +36,7 @@ fn bind_error(addr: &str, err: std::io::Error) -> Error {
 
 /// Binds `address` (`[::]:50051`, `localhost:0`, `unix:/path`): every address it names, all on
 /// the port the first one got. Gives the listeners and that port (0 for a Unix socket).
-pub(crate) fn bind(address: &str, tls: Option<tokio_rustls::TlsAcceptor>) -> Result<(Vec<Listener>, u16), Error> {
+pub(crate) fn bind(address: &str, tls: Option<Acceptor>) -> Result<(Vec<Listener>, u16), Error> {
     let mut bound = Vec::new();
     let port = if let Some(path) = address.strip_prefix("unix:") {
         let path = PathBuf::from(path.strip_prefix("//").unwrap_or(path));
@@ -105,7 +108,7 @@ impl Listener {
 /// A socket accepting connections.
 pub(crate) struct Accepting {
     socket: Accept,
-    tls: Option<tokio_rustls::TlsAcceptor>,
+    tls: Option<Acceptor>,
 }
 
 enum Accept {
@@ -163,6 +166,9 @@ impl Accepting {
                 let deadline = config.limits.handshake_deadline();
                 let (io, peer): (Box<dyn IoStream>, Peer) = match tls {
                     None => (stream, Peer { addr, auth: None }),
+                    #[cfg(not(feature = "tls"))]
+                    Some(never) => match never {},
+                    #[cfg(feature = "tls")]
                     Some(acceptor) => {
                         match tokio::time::timeout_at(deadline, acceptor.accept(stream)).await {
                             Ok(Ok(tls)) => {

@@ -42,6 +42,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::ServiceDefinition;
 use crate::error::{Error, ErrorKind};
 use crate::server::builder::ServerBuilder;
 use crate::server::env::Limits;
@@ -51,7 +52,7 @@ use crate::server::listener::Listener;
 use crate::server::router::Router;
 use crate::server::stop::{Shutdown, Stop};
 use crate::transport::memory::Dialer;
-use crate::{ServerCredentials, ServiceDefinition};
+use crate::transport::tls::Acceptor;
 
 /// A gRPC server: add services and ports, [`start`](Server::start) it, and later
 /// [`stop`](Server::stop) it.
@@ -196,7 +197,8 @@ impl Server {
     }
 
     /// Listens with TLS on `address`, presenting `credentials`; returns the bound port.
-    pub fn add_secure_port(&self, address: &str, credentials: ServerCredentials) -> Result<u16, Error> {
+    #[cfg(feature = "tls")]
+    pub fn add_secure_port(&self, address: &str, credentials: crate::ServerCredentials) -> Result<u16, Error> {
         // A gRPC-Web server also offers HTTP/1.1 (ALPN), for browsers and proxies that ask.
         #[cfg(feature = "grpc-web")]
         let http1 = self.shared.config.grpc_web.is_some();
@@ -206,7 +208,7 @@ impl Server {
         self.add_port(address, Some(acceptor))
     }
 
-    fn add_port(&self, address: &str, tls: Option<tokio_rustls::TlsAcceptor>) -> Result<u16, Error> {
+    fn add_port(&self, address: &str, tls: Option<Acceptor>) -> Result<u16, Error> {
         if self.state().started {
             return Err(Error::new(ErrorKind::State, format!("port {address} added after the server started")));
         }

@@ -5,6 +5,7 @@
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
+#[cfg(feature = "tls")]
 use tokio_rustls::rustls::{ProtocolVersion, ServerConnection};
 
 use crate::transport::x509;
@@ -93,6 +94,7 @@ impl AuthContext {
     /// The identity of the client on `connection`, after its handshake. The chain rustls gives
     /// a server is one its client verifier accepted: the server's verifier is always
     /// `WebPkiClientVerifier` (`credentials.rs`) or none, which asks for no certificate.
+    #[cfg(feature = "tls")]
     pub(crate) fn new(connection: &ServerConnection) -> AuthContext {
         let chain: Vec<Vec<u8>> =
             connection.peer_certificates().unwrap_or_default().iter().map(|cert| cert.to_vec()).collect();
