@@ -6,6 +6,7 @@ mod errors;
 mod fuzz;
 mod hostile;
 mod hostile_names;
+mod light_build;
 mod names;
 mod no_panic;
 mod plugin;
