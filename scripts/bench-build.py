@@ -15,8 +15,9 @@ incremental compilation (a profile override), as cargo builds a dependency from 
 cargo compiles path dependencies incrementally, which costs a cold build some 4 s for the
 runtime alone, and a user never pays that. Each is built cold (`cargo build --offline`, debug
 profile, a fresh CARGO_TARGET_DIR of its own, the same registry cache), alternating between the
-two for --rounds rounds, and the script prints the wall time and the number of crates compiled
-(cargo's `Compiling` lines: one per package, its build script included).
+two for --rounds rounds, and the script prints the wall time, the CPU time (user and system, of
+cargo and everything it ran: what a build costs on a machine with more cores) and the number of
+crates compiled (cargo's `Compiling` lines: one per package, its build script included).
 
 Usage: scripts/bench-build.py [--rounds N] [--release] [--keep DIR] [--timings] [--only KIND]
                               [--tonic-features F1,F2] [--rust-rpc-features F1,F2]
@@ -38,6 +39,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -221,9 +223,12 @@ def cold_build(crate, target, release, timings=False):
     shutil.rmtree(target, ignore_errors=True)
     command = ["cargo", "build", "--offline", *(["--release"] if release else []), *(["--timings"] if timings else [])]
     started = time.monotonic()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     run = subprocess.run(command, cwd=crate, capture_output=True, text=True,
                          env={**os.environ, "CARGO_TARGET_DIR": str(target)})
     seconds = time.monotonic() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if run.returncode != 0:
         raise RuntimeError(f"cargo build of {crate.name} failed:\n{run.stderr[-4000:]}")
     crates = re.findall(r"^\s*Compiling (\S+) v", run.stderr, re.MULTILINE)
@@ -236,7 +241,7 @@ def cold_build(crate, target, release, timings=False):
     out = subprocess.run([str(binary)], capture_output=True, text=True, timeout=60)
     if "Hello world" not in out.stdout:
         raise RuntimeError(f"{binary} did not say hello: {out.stdout} {out.stderr}")
-    return seconds, crates
+    return seconds, cpu, crates
 
 
 def main():
@@ -262,15 +267,19 @@ def main():
         root.mkdir(parents=True, exist_ok=True)
         crates = {kind: make_crate(root, kind, tonic_features, rust_rpc_features) for kind in kinds}
         times = {kind: [] for kind in kinds}
+        cpus = {kind: [] for kind in kinds}
         compiled = {}
         loads = []
         for round_index in range(options.rounds):
             for kind in (kinds if round_index % 2 == 0 else list(reversed(kinds))):
                 loads.append(os.getloadavg()[0])
-                seconds, names = cold_build(crates[kind], root / f"target-{kind}", options.release, options.timings)
+                seconds, cpu, names = cold_build(crates[kind], root / f"target-{kind}", options.release,
+                                                 options.timings)
                 times[kind].append(seconds)
+                cpus[kind].append(cpu)
                 compiled[kind] = names
-                print(f"# round {round_index + 1}: {kind} {seconds:.1f} s, {len(names)} crates", flush=True)
+                print(f"# round {round_index + 1}: {kind} {seconds:.1f} s, {cpu:.1f} CPU s, {len(names)} crates",
+                      flush=True)
                 if options.timings:
                     for name, duration in slowest(crates[kind]):
                         print(f"#   {duration:6.1f} s  {name}")
@@ -285,6 +294,8 @@ def main():
     print(f"{'wall seconds (median)':<22} {ours:>12.1f} {theirs:>12.1f} {ours / theirs:>6.2f}")
     if options.rounds > 1:
         print(f"{'  (min-max)':<22} {spread['rust-rpc']:>12} {spread['tonic']:>12}")
+    ours_cpu, theirs_cpu = (statistics.median(cpus[kind]) for kind in kinds)
+    print(f"{'CPU seconds (median)':<22} {ours_cpu:>12.1f} {theirs_cpu:>12.1f} {ours_cpu / theirs_cpu:>6.2f}")
     n_ours, n_theirs = (len(compiled[kind]) for kind in kinds)
     print(f"{'crates compiled':<22} {n_ours:>12} {n_theirs:>12} {n_ours / n_theirs:>6.2f}")
     only = {kind: sorted(set(compiled[kind]) - set(compiled[other]))

@@ -3,11 +3,10 @@
 use std::path::PathBuf;
 
 /// Why code generation failed.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug)]
 #[non_exhaustive]
 pub enum Error {
     /// A `.proto` file did not parse or did not check; `location` is `file:line:column`.
-    #[error("{location}: {message}")]
     Proto {
         /// Where: `file:line:column`, or the file name when no position is known.
         location: String,
@@ -15,7 +14,6 @@ pub enum Error {
         message: String,
     },
     /// A generator option was unknown or malformed.
-    #[error("invalid option {option}: {reason}")]
     InvalidOption {
         /// The option's name.
         option: String,
@@ -23,11 +21,9 @@ pub enum Error {
         reason: String,
     },
     /// The request named a file to generate that it did not describe.
-    #[error("file {0} was asked for but not described in the request")]
     MissingFile(String),
     /// A descriptor handed to the plugin is not one protoc would send: a name that is not an
     /// identifier, or a type reference that resolves to nothing.
-    #[error("{file}: {element}: {reason}")]
     Descriptor {
         /// The `.proto` file the descriptor describes.
         file: String,
@@ -38,7 +34,6 @@ pub enum Error {
     },
     /// A `.proto` that no Rust code can express, even with renames: `location` is
     /// `file:line:column`.
-    #[error("{location}: {reason}")]
     Inexpressible {
         /// Where: `file:line:column`.
         location: String,
@@ -46,10 +41,8 @@ pub enum Error {
         reason: String,
     },
     /// prost-build refused the descriptors.
-    #[error("generating message types failed: {0}")]
     Messages(String),
     /// Code generated for a service or package did not parse as Rust: a generator bug.
-    #[error("generated code for {item} does not parse ({error}); please report this with the .proto:\n{code}")]
     InvalidOutput {
         /// What the code was for: `service pkg.Svc` or `package pkg`.
         item: String,
@@ -59,9 +52,6 @@ pub enum Error {
         code: String,
     },
     /// Formatting a package's generated code failed (the formatter panicked): a generator bug.
-    #[error(
-        "formatting the generated code for package {package:?} failed: {reason}; please report this with the .proto"
-    )]
     Format {
         /// The proto package (empty for files without a package).
         package: String,
@@ -70,13 +60,8 @@ pub enum Error {
     },
     /// [`Builder::compile`](crate::Builder::compile) had nowhere to write: no
     /// [`Builder::out_dir`](crate::Builder::out_dir) and no `OUT_DIR` in the environment.
-    #[error(
-        "no output directory: OUT_DIR is not set; call this from build.rs, where cargo sets OUT_DIR, or set one with \
-         Builder::out_dir"
-    )]
     OutDirNotSet,
     /// Reading or writing a file failed.
-    #[error("{action} {}: {source}", path.display())]
     Io {
         /// What was being done: `reading`, `writing`.
         action: &'static str,
@@ -86,7 +71,6 @@ pub enum Error {
         source: std::io::Error,
     },
     /// A protocol buffer message could not be decoded (plugin input).
-    #[error("could not decode {what}: {source}")]
     Decode {
         /// Which message.
         what: &'static str,
@@ -95,11 +79,6 @@ pub enum Error {
     },
     /// protoc (the front end of [`Builder::protoc`](crate::Builder::protoc), or the only one
     /// without the `protox` feature) could not be run, or failed without naming a position.
-    #[error(
-        "protoc ({}) failed: {reason}; install protoc, set PROTOC to its path, or build rust-rpc-codegen with its \
-         `protox` feature (the default), which needs no protoc",
-        program.display()
-    )]
     Protoc {
         /// The program run.
         program: PathBuf,
@@ -107,8 +86,60 @@ pub enum Error {
         reason: String,
     },
     /// Several errors, all reported at once.
-    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
     Many(Vec<Error>),
+}
+
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Error::Proto { location, message } => write!(f, "{location}: {message}"),
+            Error::InvalidOption { option, reason } => write!(f, "invalid option {option}: {reason}"),
+            Error::MissingFile(file) => write!(f, "file {file} was asked for but not described in the request"),
+            Error::Descriptor { file, element, reason } => write!(f, "{file}: {element}: {reason}"),
+            Error::Inexpressible { location, reason } => write!(f, "{location}: {reason}"),
+            Error::Messages(why) => write!(f, "generating message types failed: {why}"),
+            Error::InvalidOutput { item, error, code } => write!(
+                f,
+                "generated code for {item} does not parse ({error}); please report this with the .proto:\n{code}"
+            ),
+            Error::Format { package, reason } => write!(
+                f,
+                "formatting the generated code for package {package:?} failed: {reason}; please report this with \
+                 the .proto"
+            ),
+            Error::OutDirNotSet => f.write_str(
+                "no output directory: OUT_DIR is not set; call this from build.rs, where cargo sets OUT_DIR, or set \
+                 one with Builder::out_dir",
+            ),
+            Error::Io { action, path, source } => write!(f, "{action} {}: {source}", path.display()),
+            Error::Decode { what, source } => write!(f, "could not decode {what}: {source}"),
+            Error::Protoc { program, reason } => write!(
+                f,
+                "protoc ({}) failed: {reason}; install protoc, set PROTOC to its path, or build rust-rpc-codegen \
+                 with its `protox` feature (the default), which needs no protoc",
+                program.display()
+            ),
+            Error::Many(errors) => {
+                for (i, error) in errors.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str("\n")?;
+                    }
+                    write!(f, "{error}")?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Io { source, .. } => Some(source),
+            Error::Decode { source, .. } => Some(source),
+            _ => None,
+        }
+    }
 }
 
 /// The message of a caught panic, when it is text.

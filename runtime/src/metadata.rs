@@ -41,13 +41,20 @@ pub struct Metadata {
 }
 
 /// A metadata key or value that gRPC does not allow.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid metadata {what} {text:?}: {reason}")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MetadataError {
     what: &'static str,
     text: String,
     reason: &'static str,
 }
+
+impl std::fmt::Display for MetadataError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "invalid metadata {} {:?}: {}", self.what, self.text, self.reason)
+    }
+}
+
+impl std::error::Error for MetadataError {}
 
 impl MetadataError {
     fn key(key: &str, reason: &'static str) -> Self {
@@ -259,7 +266,8 @@ mod tests {
         let mut md = Metadata::new();
         md.insert("X-Upper", "v").expect("valid key");
         assert_eq!(md.get("x-upper"), Some("v"));
-        assert!(md.insert("bad key", "v").is_err());
+        let err = md.insert("bad key", "v").expect_err("a space in a key");
+        assert!(err.to_string().starts_with("invalid metadata key \"bad key\": "), "{err}");
         assert!(md.insert("k", "line\nbreak").is_err());
         assert!(md.insert("k-bin", "v").is_err());
         md.append("k", "1").expect("valid");
