@@ -131,14 +131,18 @@ async fn without_propagation_b_sees_no_deadline() {
 }
 
 #[tokio::test]
-async fn the_incoming_deadline_ends_the_outgoing_call_with_deadline_exceeded() {
+async fn the_incoming_deadline_ends_the_outgoing_call_then() {
     let mut chain = start_chain();
     let err = chain.client.say_hello(hello("spawn:wait")).timeout(Duration::from_millis(300)).await.expect_err("late");
     assert_eq!(err.code(), Code::DeadlineExceeded);
     // A's handler was dropped at its deadline; the task it spawned saw its own call to B end
-    // at the same deadline.
+    // at the same deadline. Usually with DEADLINE_EXCEEDED; but A's deadline is the client's
+    // plus the request's transit (grpc-timeout is relative), so when that transit was slow (a
+    // loaded machine) the client's RST_STREAM, sent at its own deadline, can reach A first, and
+    // a cancelled incoming call cancels the outgoing one (CANCELLED, as in grpc-go). Either
+    // way it ends then, not later.
     let outcome = no_hang("A's outgoing call ends", chain.outcomes.recv()).await.expect("A's task");
-    assert_eq!(outcome, Err(Code::DeadlineExceeded));
+    assert!(matches!(outcome, Err(Code::DeadlineExceeded | Code::Cancelled)), "{outcome:?}");
     assert!(matches!(next(&mut chain.seen).await, Seen::Arrived(Some(_))));
     assert!(matches!(next(&mut chain.seen).await, Seen::Ended(true)), "B's call was cancelled");
 }
