@@ -34,7 +34,6 @@ pub(crate) mod single_request;
 pub(crate) mod stop;
 pub(crate) mod stream;
 pub(crate) mod stream_body;
-pub(crate) mod tasks;
 pub(crate) mod unary_body;
 #[cfg(feature = "grpc-web")]
 pub(crate) mod web;

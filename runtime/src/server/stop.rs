@@ -8,8 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
 
 use tokio_util::sync::{CancellationToken, WaitForCancellationFuture, WaitForCancellationFutureOwned};
-
-use crate::server::tasks::Tasks;
+use tokio_util::task::TaskTracker;
 
 /// The stages of a server's stop, and the tasks it waits for.
 #[derive(Clone, Debug, Default)]
@@ -21,7 +20,7 @@ pub(crate) struct Shutdown {
     /// Everything has ended.
     pub(crate) terminated: CancellationToken,
     /// The listener and connection tasks.
-    pub(crate) tasks: Tasks,
+    pub(crate) tasks: TaskTracker,
 }
 
 /// Fires when the server's grace period is over: every call still running ends with UNAVAILABLE.
