@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::generate::Generated;
+use crate::parse::Parsed;
 use crate::{Error, Files, Options, generate};
 
 /// Generates code for `protos` (found through `includes`) into `$OUT_DIR`, with default options.
@@ -175,9 +176,18 @@ impl Builder {
         protos: &[impl AsRef<Path>],
         includes: &[impl AsRef<Path>],
     ) -> Result<Generated, Error> {
+        self.generate_parsed(&self.parse(protos, includes)?)
+    }
+
+    /// Parses `protos` with this builder's front end (protox, or protoc).
+    fn parse(&self, protos: &[impl AsRef<Path>], includes: &[impl AsRef<Path>]) -> Result<Parsed, Error> {
         let protos: Vec<PathBuf> = protos.iter().map(|p| p.as_ref().to_path_buf()).collect();
         let includes: Vec<PathBuf> = includes.iter().map(|p| p.as_ref().to_path_buf()).collect();
-        let parsed = crate::parse::parse(self.protoc.as_deref(), &protos, &includes)?;
+        crate::parse::parse(self.protoc.as_deref(), &protos, &includes)
+    }
+
+    /// Generates code for what was parsed, with this builder's options.
+    fn generate_parsed(&self, parsed: &Parsed) -> Result<Generated, Error> {
         generate::generate_with_warnings(&parsed.files, &self.to_generate(&parsed.files), &self.options)
     }
 
@@ -210,14 +220,11 @@ impl Builder {
             Some(dir) => dir.clone(),
             None => std::env::var_os("OUT_DIR").map(PathBuf::from).ok_or(Error::OutDirNotSet)?,
         };
-        let protos: Vec<PathBuf> = protos.iter().map(|p| p.as_ref().to_path_buf()).collect();
-        let includes: Vec<PathBuf> = includes.iter().map(|p| p.as_ref().to_path_buf()).collect();
-        let parsed = crate::parse::parse(self.protoc.as_deref(), &protos, &includes)?;
+        let parsed = self.parse(protos, includes)?;
         for path in &parsed.paths {
             println!("cargo:rerun-if-changed={}", path.display());
         }
-        let generated =
-            generate::generate_with_warnings(&parsed.files, &self.to_generate(&parsed.files), &self.options)?;
+        let generated = self.generate_parsed(&parsed)?;
         for warning in &generated.warnings {
             println!("cargo:warning={warning}");
         }
